@@ -1,0 +1,89 @@
+//! `${VAR}` and `${VAR:-default}` substitution on the raw configuration text, before parsing.
+//! `$${` writes a literal `${`. A variable that is unset and has no default is an error that
+//! names its line (a placeholder takes its place so the rest still parses); `VAR:-default` also applies when VAR is set but empty (as in the shell).
+
+/// One unresolved reference: the 1-based line and the variable name.
+#[derive(Debug, PartialEq)]
+pub struct Missing {
+    pub line: usize,
+    pub name: String,
+}
+
+pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> (String, Vec<Missing>) {
+    let mut out = String::with_capacity(text.len());
+    let mut missing = Vec::new();
+    let mut rest = text;
+    let mut line = 1;
+    while let Some(pos) = rest.find('$') {
+        let (before, after) = rest.split_at(pos);
+        line += before.matches('\n').count();
+        out.push_str(before);
+        if after.starts_with("$${") {
+            out.push_str("${");
+            rest = &after[3..];
+            continue;
+        }
+        if !after.starts_with("${") {
+            out.push('$');
+            rest = &after[1..];
+            continue;
+        }
+        let Some(close) = after.find('}') else {
+            out.push_str(after);
+            rest = "";
+            break;
+        };
+        let inner = &after[2..close];
+        let (name, default) = match inner.split_once(":-") {
+            Some((n, d)) => (n.trim(), Some(d)),
+            None => (inner.trim(), None),
+        };
+        match (lookup(name), default) {
+            (Some(v), Some(d)) if v.is_empty() => out.push_str(d),
+            (Some(v), _) => out.push_str(&v),
+            (None, Some(d)) => out.push_str(d),
+            (None, None) => {
+                // A plain placeholder so parsing goes on without knock-on errors.
+                out.push_str("unset-env-");
+                out.push_str(name);
+                missing.push(Missing {
+                    line,
+                    name: name.to_string(),
+                })
+            }
+        }
+        line += inner.matches('\n').count();
+        rest = &after[close + 1..];
+    }
+    out.push_str(rest);
+    (out, missing)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "SET" => Some("value".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn substitutes_and_reports() {
+        let (out, missing) = substitute(
+            "a: ${SET}\nb: ${UNSET:-dflt}\nc: ${EMPTY:-e}\nd: ${NOPE}\ne: $${SET} $5\n",
+            env,
+        );
+        assert_eq!(out, "a: value\nb: dflt\nc: e\nd: unset-env-NOPE\ne: ${SET} $5\n");
+        assert_eq!(
+            missing,
+            vec![Missing {
+                line: 4,
+                name: "NOPE".into()
+            }]
+        );
+    }
+}

@@ -1,0 +1,521 @@
+//! Loading and validating the YAML configuration: `${VAR}` substitution, typing with serde, and
+//! reporting *every* problem with its YAML path and line (not just the first one serde meets).
+//!
+//! How every problem is found: each list element (input, output) is typed on its own, and when
+//! serde rejects a key we record the error, remove that key from a scratch copy and type it again,
+//! so one typo does not hide the next.
+
+mod env;
+mod lines;
+pub mod model;
+pub mod units;
+
+pub use model::*;
+
+use lines::LineMap;
+use serde::de::DeserializeOwned;
+use serde_yaml::Value;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The input and output types later releases add: named so the error says "not supported yet"
+/// instead of "unknown".
+const PLANNED_INPUTS: &[&str] = &["docker", "cri", "syslog"];
+const PLANNED_OUTPUTS: &[&str] = &["logstash", "elasticsearch", "cloudwatch"];
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    /// YAML path such as `inputs[0].paths`; empty for the document itself.
+    pub path: String,
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let path = if self.path.is_empty() {
+            "(top level)"
+        } else {
+            &self.path
+        };
+        match self.line {
+            Some(l) => write!(f, "{path} (line {l}): {}", self.message),
+            None => write!(f, "{path}: {}", self.message),
+        }
+    }
+}
+
+/// Everything wrong with one configuration file.
+#[derive(Debug)]
+pub struct ConfigErrors {
+    pub file: PathBuf,
+    pub errors: Vec<ConfigError>,
+}
+
+impl fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        let n = self.errors.len();
+        writeln!(
+            f,
+            "configuration {} has {n} problem{}:",
+            self.file.display(),
+            if n == 1 { "" } else { "s" }
+        )?;
+        for e in &self.errors {
+            writeln!(f, "  {e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigErrors {}
+
+/// Reads, substitutes and validates the file at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
+    let fail = |message: String| ConfigErrors {
+        file: path.to_path_buf(),
+        errors: vec![ConfigError {
+            path: String::new(),
+            line: None,
+            message,
+        }],
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(format!("cannot read {}: {e}", path.display())))?;
+    parse(&text, |k| std::env::var(k).ok()).map_err(|errors| ConfigErrors {
+        file: path.to_path_buf(),
+        errors,
+    })
+}
+
+/// Parses configuration text; `env` looks variables up.
+pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<ConfigError>> {
+    let (text, missing) = env::substitute(text, env);
+    let lines = LineMap::build(&text);
+    let mut ctx = Ctx {
+        lines: &lines,
+        errors: Vec::new(),
+    };
+    for m in missing {
+        let path = lines.path_at_line(m.line).unwrap_or("").to_string();
+        ctx.errors.push(ConfigError {
+            path,
+            line: Some(m.line),
+            message: format!(
+                "environment variable {} is not set and has no default (write ${{{}:-value}} to give one)",
+                m.name, m.name
+            ),
+        });
+    }
+    let root: Value = match serde_yaml::from_str(&text) {
+        Ok(Value::Null) => Value::Mapping(Default::default()),
+        Ok(v) => v,
+        Err(e) => {
+            ctx.errors.push(ConfigError {
+                path: String::new(),
+                line: e.location().map(|l| l.line()),
+                message: format!("not valid YAML: {e}"),
+            });
+            return Err(ctx.errors);
+        }
+    };
+    let top: Option<RawTop> = ctx.typed(&root, "");
+    let Some(top) = top else {
+        return Err(ctx.errors);
+    };
+    let config = ctx.build(top);
+    if ctx.errors.is_empty() {
+        config.ok_or_else(Vec::new)
+    } else {
+        Err(ctx.errors)
+    }
+}
+
+struct Ctx<'a> {
+    lines: &'a LineMap,
+    errors: Vec<ConfigError>,
+}
+
+impl Ctx<'_> {
+    fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
+        let path = path.into();
+        let line = self.lines.line_of(&path);
+        self.errors.push(ConfigError {
+            path,
+            line,
+            message: message.into(),
+        });
+    }
+
+    /// Types `value` (found at `base`) as `T`, recording every problem serde finds. Returns the
+    /// value typed without the bad keys (so checking goes on), or None when it cannot be typed.
+    fn typed<T: DeserializeOwned>(&mut self, value: &Value, base: &str) -> Option<T> {
+        let mut scratch = value.clone();
+        let mut removed: Vec<String> = Vec::new();
+        for _ in 0..100 {
+            let err = match serde_path_to_error::deserialize::<_, T>(scratch.clone()) {
+                Ok(t) => return Some(t),
+                Err(e) => e,
+            };
+            let rel: Vec<Seg> = err.path().iter().map(Seg::from).collect();
+            let message = tidy(&err.inner().to_string());
+            if let Some(field) = message
+                .strip_prefix("missing field `")
+                .and_then(|m| m.split('`').next())
+            {
+                // A required key we removed ourselves because its value was bad: already said.
+                let mut p = rel.clone();
+                p.push(Seg::Key(field.to_string()));
+                if removed.contains(&render(base, &p)) {
+                    return None;
+                }
+            }
+            let path = render(base, &rel);
+            self.error(path.clone(), message);
+            if !remove(&mut scratch, &rel) {
+                return None;
+            }
+            removed.push(path);
+        }
+        None
+    }
+
+    fn build(&mut self, top: RawTop) -> Option<Config> {
+        if let Some(enrich) = &top.enrich {
+            if !enrich.is_null() {
+                self.error("enrich", "enrich.docker is not supported yet in this release");
+            }
+        }
+        if top.processors.as_ref().is_some_and(|p| !p.is_empty()) {
+            self.error("processors", "processors are not supported yet in this release");
+        }
+        if let Some(http) = &top.http {
+            if http.listen.parse::<SocketAddr>().is_err() {
+                self.error(
+                    "http.listen",
+                    format!("`{}` is not an address: expected host:port such as 127.0.0.1:5066", http.listen),
+                );
+            }
+        }
+        if top.max_line_bytes.0 < 16 {
+            self.error("max_line_bytes", "must be at least 16 bytes");
+        }
+        if top.pipeline.batch_max_events == 0 {
+            self.error("pipeline.batch_max_events", "must be at least 1");
+        }
+        if top.pipeline.in_flight_batches == 0 {
+            self.error("pipeline.in_flight_batches", "must be at least 1");
+        }
+        if top.data_dir.as_os_str().is_empty() {
+            self.error("data_dir", "must not be empty");
+        }
+        if top.inputs.is_empty() {
+            self.error("inputs", "at least one input is required");
+        }
+        if top.outputs.is_empty() {
+            self.error("outputs", "at least one output is required");
+        }
+        let inputs = self.inputs(&top.inputs);
+        let outputs = self.outputs(&top.outputs);
+        let host_name = top
+            .host_name
+            .filter(|h| !h.trim().is_empty())
+            .unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+        Some(Config {
+            data_dir: top.data_dir,
+            host_name,
+            log_format: top.log_format,
+            shutdown_timeout: top.shutdown_timeout.0,
+            spool_max: top.spool_max.0,
+            max_line_bytes: usize::try_from(top.max_line_bytes.0).unwrap_or(usize::MAX),
+            http: top.http,
+            pipeline: top.pipeline,
+            inputs,
+            outputs,
+        })
+    }
+
+    /// Reads `type` of a list element and returns it with the element minus that key.
+    fn kind_of(&mut self, v: &Value, path: &str) -> Option<(String, Value)> {
+        let Value::Mapping(map) = v else {
+            self.error(path, "expected a mapping with a `type` key");
+            return None;
+        };
+        let Some(kind) = map.get("type") else {
+            self.error(path, "missing key `type`");
+            return None;
+        };
+        let Some(kind) = kind.as_str() else {
+            self.error(format!("{path}.type"), "expected a string");
+            return None;
+        };
+        let mut rest = map.clone();
+        rest.remove("type");
+        Some((kind.to_string(), Value::Mapping(rest)))
+    }
+
+    fn inputs(&mut self, raw: &[Value]) -> Vec<InputConfig> {
+        let mut out = Vec::new();
+        for (i, v) in raw.iter().enumerate() {
+            let path = format!("inputs[{i}]");
+            let Some((kind, body)) = self.kind_of(v, &path) else {
+                continue;
+            };
+            match kind.as_str() {
+                "file" => {
+                    if let Some(c) = self.typed::<FileInputConfig>(&body, &path) {
+                        if c.paths.is_empty() {
+                            self.error(format!("{path}.paths"), "at least one path is required");
+                        }
+                        for (j, p) in c.paths.iter().chain(&c.exclude).enumerate() {
+                            if let Err(e) = glob::Pattern::new(p) {
+                                self.error(format!("{path}.paths[{j}]"), format!("bad glob `{p}`: {e}"));
+                            }
+                        }
+                        let name = c.name.clone();
+                        out.push((name, "file", InputKind::File(c)));
+                    }
+                }
+                k if PLANNED_INPUTS.contains(&k) => self.error(
+                    format!("{path}.type"),
+                    format!("input type `{k}` is not supported yet in this release (supported: file)"),
+                ),
+                k => self.error(
+                    format!("{path}.type"),
+                    format!("unknown input type `{k}`, expected one of: file (planned: docker, cri, syslog)"),
+                ),
+            }
+        }
+        label(out)
+            .into_iter()
+            .map(|(name, kind)| InputConfig { name, kind })
+            .collect()
+    }
+
+    fn outputs(&mut self, raw: &[Value]) -> Vec<OutputConfig> {
+        let mut out = Vec::new();
+        for (i, v) in raw.iter().enumerate() {
+            let path = format!("outputs[{i}]");
+            let Some((kind, body)) = self.kind_of(v, &path) else {
+                continue;
+            };
+            match kind.as_str() {
+                "console" => {
+                    if let Some(c) = self.typed::<ConsoleOutputConfig>(&body, &path) {
+                        out.push((c.name.clone(), "console", OutputKind::Console(c)));
+                    }
+                }
+                "file" => {
+                    if let Some(c) = self.typed::<FileOutputConfig>(&body, &path) {
+                        if c.path.as_os_str().is_empty() {
+                            self.error(format!("{path}.path"), "must not be empty");
+                        }
+                        out.push((c.name.clone(), "file", OutputKind::File(c)));
+                    }
+                }
+                k if PLANNED_OUTPUTS.contains(&k) => self.error(
+                    format!("{path}.type"),
+                    format!("output type `{k}` is not supported yet in this release (supported: console, file)"),
+                ),
+                k => self.error(
+                    format!("{path}.type"),
+                    format!(
+                        "unknown output type `{k}`, expected one of: console, file (planned: logstash, elasticsearch, cloudwatch)"
+                    ),
+                ),
+            }
+        }
+        let labelled = label(out);
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in &labelled {
+            if !seen.insert(name.clone()) {
+                self.error("outputs", format!("two outputs are named `{name}`: names must be unique"));
+            }
+        }
+        labelled
+            .into_iter()
+            .map(|(name, kind)| OutputConfig { name, kind })
+            .collect()
+    }
+}
+
+/// Names each element: its `name`, else its type, with `_N` added when the type repeats.
+fn label<K>(items: Vec<(Option<String>, &'static str, K)>) -> Vec<(String, K)> {
+    let count = |t: &str| items.iter().filter(|(n, k, _)| n.is_none() && *k == t).count();
+    let counts: Vec<usize> = items.iter().map(|(_, t, _)| count(t)).collect();
+    let mut index = std::collections::HashMap::<&str, usize>::new();
+    let mut out = Vec::new();
+    for ((name, t, k), n) in items.into_iter().zip(counts) {
+        let name = name.unwrap_or_else(|| {
+            let i = index.entry(t).or_insert(0);
+            *i += 1;
+            if n > 1 {
+                format!("{t}_{i}")
+            } else {
+                t.to_string()
+            }
+        });
+        out.push((name, k));
+    }
+    out
+}
+
+#[derive(Clone, Debug, PartialEq)]
+enum Seg {
+    Key(String),
+    Index(usize),
+    Other,
+}
+
+impl From<&serde_path_to_error::Segment> for Seg {
+    fn from(s: &serde_path_to_error::Segment) -> Seg {
+        match s {
+            serde_path_to_error::Segment::Map { key } => Seg::Key(key.clone()),
+            serde_path_to_error::Segment::Seq { index } => Seg::Index(*index),
+            _ => Seg::Other,
+        }
+    }
+}
+
+fn render(base: &str, segs: &[Seg]) -> String {
+    let mut s = base.to_string();
+    for seg in segs {
+        match seg {
+            Seg::Key(k) if s.is_empty() => s.push_str(k),
+            Seg::Key(k) => {
+                s.push('.');
+                s.push_str(k);
+            }
+            Seg::Index(i) => s.push_str(&format!("[{i}]")),
+            Seg::Other => {}
+        }
+    }
+    s
+}
+
+/// Removes the node at `path` when it is a mapping key; false when it cannot be removed.
+fn remove(root: &mut Value, path: &[Seg]) -> bool {
+    let Some((last, parents)) = path.split_last() else {
+        return false;
+    };
+    let mut node = root;
+    for seg in parents {
+        node = match (seg, node) {
+            (Seg::Key(k), Value::Mapping(m)) => match m.get_mut(k.as_str()) {
+                Some(n) => n,
+                None => return false,
+            },
+            (Seg::Index(i), Value::Sequence(s)) => match s.get_mut(*i) {
+                Some(n) => n,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match (last, node) {
+        (Seg::Key(k), Value::Mapping(m)) => m.remove(k.as_str()).is_some(),
+        _ => false,
+    }
+}
+
+/// serde's wording, made to read like a config checker's.
+fn tidy(msg: &str) -> String {
+    let msg = msg.replace("unknown field", "unknown key");
+    match msg.split_once(", expected one of ") {
+        Some((head, list)) if head.starts_with("unknown key") => {
+            format!("{head}, expected one of: {}", list.replace('`', ""))
+        }
+        _ => match msg.split_once(", expected ") {
+            Some((head, exp)) if head.starts_with("unknown key") => {
+                format!("{head}, expected: {}", exp.replace('`', ""))
+            }
+            _ => msg,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let c = parse(
+            "inputs:\n  - type: file\n    paths: [/tmp/x.log]\noutputs:\n  - type: console\n",
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(c.max_line_bytes, 1 << 20);
+        assert_eq!(c.shutdown_timeout, std::time::Duration::from_secs(10));
+        assert_eq!(c.inputs[0].name, "file");
+        assert_eq!(c.outputs[0].name, "console");
+        assert!(!c.host_name.is_empty());
+    }
+
+    #[test]
+    fn reports_every_problem_with_path_and_line() {
+        let text = "\
+shutdown_timeout: 10x
+inputs:
+  - type: file
+    pahts: [/tmp/a]
+    paths: [/tmp/b]
+    read_from: middle
+  - type: docker
+outputs:
+  - type: file
+    path: /tmp/out
+    bogus: 1
+";
+        let errs = parse(text, no_env).unwrap_err();
+        let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let all = text.join("\n");
+        assert!(all.contains("shutdown_timeout (line 1): invalid duration `10x`"), "{all}");
+        assert!(all.contains("inputs[0].pahts (line 4): unknown key `pahts`, expected one of: name, paths"), "{all}");
+        assert!(all.contains("inputs[0].read_from (line 6): unknown variant `middle`"), "{all}");
+        assert!(all.contains("inputs[1].type (line 7): input type `docker` is not supported yet"), "{all}");
+        assert!(all.contains("outputs[0].bogus (line 11): unknown key"), "{all}");
+        assert_eq!(errs.len(), 5, "{all}");
+    }
+
+    #[test]
+    fn missing_env_var_names_path_and_line() {
+        let text = "inputs:\n  - type: file\n    paths: [${LOG_PATH}]\noutputs:\n  - type: console\n";
+        let errs = parse(text, no_env).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        let e = errs[0].to_string();
+        assert!(e.starts_with("inputs[0].paths"), "{e}");
+        assert!(e.contains("(line 3): environment variable LOG_PATH is not set"), "{e}");
+        let ok = parse(text, |k| (k == "LOG_PATH").then(|| "/tmp/a.log".to_string())).unwrap();
+        let InputKind::File(f) = &ok.inputs[0].kind;
+        assert_eq!(f.paths, vec!["/tmp/a.log"]);
+    }
+
+    #[test]
+    fn wrong_type_is_reported() {
+        let text = "max_line_bytes: [1]\ninputs:\n  - type: file\n    paths: /tmp/a\noutputs: []\n";
+        let errs = parse(text, no_env).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(all.iter().any(|e| e.starts_with("max_line_bytes (line 1): invalid type")), "{all:?}");
+        assert!(all.iter().any(|e| e.starts_with("inputs[0].paths (line 4): invalid type")), "{all:?}");
+        assert!(all.iter().any(|e| e.starts_with("outputs (line 5): at least one output")), "{all:?}");
+    }
+
+    #[test]
+    fn duplicate_labels_get_indices() {
+        let c = parse(
+            "inputs:\n  - type: file\n    paths: [/a]\n  - type: file\n    paths: [/b]\n    name: b\noutputs:\n  - type: file\n    path: /x\n  - type: file\n    path: /y\n",
+            no_env,
+        )
+        .unwrap();
+        assert_eq!(c.inputs[0].name, "file");
+        assert_eq!(c.inputs[1].name, "b");
+        assert_eq!(c.outputs[0].name, "file_1");
+        assert_eq!(c.outputs[1].name, "file_2");
+    }
+}

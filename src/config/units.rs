@@ -1,0 +1,85 @@
+//! Human units in the configuration: durations (`500ms`, `10s`, `5m`, parsed by humantime) and
+//! sizes (`512KiB`, `10MiB`, `1GiB`, parsed by bytesize; a bare integer is bytes).
+
+use serde::{Deserialize, Deserializer};
+use std::fmt;
+use std::time::Duration;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Size(pub u64);
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Dur;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a duration such as 500ms, 10s or 5m")
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Dur, E> {
+                humantime::parse_duration(s.trim()).map(Dur).map_err(|e| {
+                    E::custom(format!(
+                        "invalid duration `{s}` ({e}): expected a number and a unit, such as 500ms, 10s or 5m"
+                    ))
+                })
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Size {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Size;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a size such as 512KiB, 10MiB or 1GiB")
+            }
+            fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Size, E> {
+                Ok(Size(n))
+            }
+            fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Size, E> {
+                u64::try_from(n)
+                    .map(Size)
+                    .map_err(|_| E::custom(format!("invalid size `{n}`: must not be negative")))
+            }
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Size, E> {
+                s.trim()
+                    .parse::<bytesize::ByteSize>()
+                    .map(|b| Size(b.as_u64()))
+                    .map_err(|_| {
+                        E::custom(format!(
+                            "invalid size `{s}`: expected a number and a unit, such as 512KiB, 10MiB or 1GiB"
+                        ))
+                    })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_units() {
+        let d: Dur = serde_yaml::from_str("500ms").unwrap();
+        assert_eq!(d.0, Duration::from_millis(500));
+        let d: Dur = serde_yaml::from_str("5m").unwrap();
+        assert_eq!(d.0, Duration::from_secs(300));
+        assert!(serde_yaml::from_str::<Dur>("10x").is_err());
+        assert!(serde_yaml::from_str::<Dur>("10").is_err());
+        let s: Size = serde_yaml::from_str("512KiB").unwrap();
+        assert_eq!(s.0, 512 * 1024);
+        let s: Size = serde_yaml::from_str("1GiB").unwrap();
+        assert_eq!(s.0, 1 << 30);
+        let s: Size = serde_yaml::from_str("4096").unwrap();
+        assert_eq!(s.0, 4096);
+        assert!(serde_yaml::from_str::<Size>("lots").is_err());
+    }
+}

@@ -1,2 +1,18 @@
+//! logship: a per-node log shipping agent. See README.md and ../shared/SPEC.md.
+
+mod agent;
+mod cli;
 mod config;
-fn main() {}
+mod event;
+mod health;
+mod http;
+mod input;
+mod logging;
+mod metrics;
+mod output;
+mod pipeline;
+mod tail;
+
+fn main() {
+    std::process::exit(cli::main());
+}

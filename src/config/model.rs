@@ -162,12 +162,41 @@ pub enum ReadFrom {
     End,
 }
 
+/// Retry timing of a failing output (Filebeat's `backoff.init` / `backoff.max`): capped
+/// exponential backoff with jitter, retrying forever.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffConfig {
+    #[serde(default = "default_backoff_init")]
+    pub init: Dur,
+    #[serde(default = "default_backoff_max")]
+    pub max: Dur,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            init: default_backoff_init(),
+            max: default_backoff_max(),
+        }
+    }
+}
+
+fn default_backoff_init() -> Dur {
+    Dur(Duration::from_secs(1))
+}
+fn default_backoff_max() -> Dur {
+    Dur(Duration::from_secs(60))
+}
+
 /// `type: console`.
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleOutputConfig {
     #[serde(default)]
     pub name: Option<String>,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
 }
 
 /// `type: file` (output).
@@ -176,7 +205,10 @@ pub struct ConsoleOutputConfig {
 pub struct FileOutputConfig {
     #[serde(default)]
     pub name: Option<String>,
+    /// NDJSON is appended here (parent directories are created).
     pub path: PathBuf,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -203,6 +235,22 @@ pub struct OutputConfig {
     pub kind: OutputKind,
 }
 
+impl OutputConfig {
+    pub fn backoff(&self) -> BackoffConfig {
+        match &self.kind {
+            OutputKind::Console(c) => c.backoff,
+            OutputKind::File(c) => c.backoff,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            OutputKind::Console(_) => "console",
+            OutputKind::File(_) => "file",
+        }
+    }
+}
+
 /// The validated configuration the agent runs with.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -210,6 +258,8 @@ pub struct Config {
     pub host_name: String,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
+    /// Disk spool bound for network inputs (the syslog input, a later release).
+    #[allow(dead_code)]
     pub spool_max: u64,
     pub max_line_bytes: usize,
     pub http: Option<HttpConfig>,

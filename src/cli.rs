@@ -1,0 +1,146 @@
+//! The command line: `run`, `check-config`, `test-output`, `version`, and their exit codes
+//! (0 clean stop, 1 runtime failure, 2 bad configuration or usage).
+
+use crate::config::{self, Config, InputKind};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+
+pub const EXIT_OK: i32 = 0;
+pub const EXIT_RUNTIME: i32 = 1;
+pub const EXIT_CONFIG: i32 = 2;
+
+#[derive(Parser)]
+#[command(name = "logship", about = "Per-node log shipping agent", disable_version_flag = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// Configuration file.
+    #[arg(short = 'c', long = "config", env = "LOGSHIP_CONFIG", default_value = "/etc/logship/logship.yaml")]
+    config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent until SIGTERM/SIGINT.
+    Run(ConfigArg),
+    /// Validate the configuration: a summary and exit 0, or every problem and exit 2.
+    CheckConfig(ConfigArg),
+    /// Connect to each output (TLS included) and report OK or the failure; sends nothing.
+    TestOutput(ConfigArg),
+    /// Version, git commit and enabled features.
+    Version,
+}
+
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Version => {
+            println!("{}", version());
+            EXIT_OK
+        }
+        Command::CheckConfig(a) => match load(&a.config) {
+            Ok(c) => {
+                println!("{}", summary(&a.config, &c));
+                EXIT_OK
+            }
+            Err(code) => code,
+        },
+        Command::TestOutput(a) => match load(&a.config) {
+            Ok(c) => runtime(|| test_outputs(c)),
+            Err(code) => code,
+        },
+        Command::Run(a) => match load(&a.config) {
+            Ok(c) => {
+                crate::logging::init(c.log_format);
+                runtime(|| async move {
+                    match crate::agent::run(c).await {
+                        Ok(()) => EXIT_OK,
+                        Err(e) => {
+                            tracing::error!("{e:#}");
+                            EXIT_RUNTIME
+                        }
+                    }
+                })
+            }
+            Err(code) => code,
+        },
+    }
+}
+
+fn runtime<F, Fut>(f: F) -> i32
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = i32>,
+{
+    match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt.block_on(f()),
+        Err(e) => {
+            eprintln!("logship: cannot start the runtime: {e}");
+            EXIT_RUNTIME
+        }
+    }
+}
+
+fn load(path: &Path) -> Result<Config, i32> {
+    config::load(path).map_err(|e| {
+        eprint!("logship: {e}");
+        EXIT_CONFIG
+    })
+}
+
+fn version() -> String {
+    format!(
+        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog); outputs: console, file; http: metrics, health",
+        env!("CARGO_PKG_VERSION"),
+        env!("LOGSHIP_GIT_COMMIT"),
+    )
+}
+
+fn summary(path: &Path, c: &Config) -> String {
+    let inputs: Vec<String> = c
+        .inputs
+        .iter()
+        .map(|i| {
+            let InputKind::File(f) = &i.kind;
+            format!("{} (file, {} path{})", i.name, f.paths.len(), if f.paths.len() == 1 { "" } else { "s" })
+        })
+        .collect();
+    let outputs: Vec<String> = c
+        .outputs
+        .iter()
+        .map(|o| format!("{} ({})", o.name, o.type_name()))
+        .collect();
+    format!(
+        "configuration {} is valid: inputs: {}; outputs: {}; data_dir: {}",
+        path.display(),
+        inputs.join(", "),
+        outputs.join(", "),
+        c.data_dir.display()
+    )
+}
+
+async fn test_outputs(c: Config) -> i32 {
+    let mut all_ok = true;
+    for oc in &c.outputs {
+        let mut out = crate::output::build(oc);
+        match out.check().await {
+            Ok(detail) => println!("{}: OK ({detail})", oc.name),
+            Err(e) => {
+                all_ok = false;
+                println!("{}: FAILED: {e}", oc.name);
+            }
+        }
+    }
+    if all_ok {
+        EXIT_OK
+    } else {
+        EXIT_RUNTIME
+    }
+}

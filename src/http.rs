@@ -1,0 +1,48 @@
+//! The HTTP endpoint (`http.listen`): `GET /metrics` (Prometheus text) and `GET /health`.
+
+use crate::health::Health;
+use crate::metrics::metrics;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{Json, Router};
+use std::sync::Arc;
+
+/// Binds `listen` now (so a bad address fails the start) and serves in the background.
+pub async fn serve(listen: &str, health: Arc<Health>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| anyhow::anyhow!("http.listen: cannot listen on {listen}: {e}"))?;
+    let app = Router::new()
+        .route(
+            "/metrics",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+                    metrics().render(),
+                )
+            }),
+        )
+        .route(
+            "/health",
+            get(move || {
+                let health = health.clone();
+                async move {
+                    let (ok, body) = health.report();
+                    let code = if ok {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (code, Json(body)).into_response()
+                }
+            }),
+        );
+    tracing::info!(listen, "serving /metrics and /health");
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "http server stopped");
+        }
+    });
+    Ok(())
+}

@@ -1,0 +1,151 @@
+//! `type: file`: plain-text and syslog-format files through the tailing engine. This module owns
+//! turning one line into the record: `message`, `@timestamp`, `log.file.path`, `log.offset`,
+//! `log.flags`, `log.syslog.*`, plus the fields every record carries (`host`, `agent`, `input`).
+
+use super::syslog::rfc3164::{self, FACILITIES, SEVERITIES};
+use crate::config::{FileFormat, FileInputConfig};
+use crate::event::{Event, Fields, Position};
+use crate::tail::reader::Line;
+use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+/// The fields every record of an input starts with.
+#[derive(Clone)]
+pub struct Common {
+    host: Value,
+    agent: Value,
+    input: Value,
+}
+
+impl Common {
+    pub fn new(host_name: &str, input_type: &str) -> Common {
+        Common {
+            host: json!({ "name": host_name }),
+            agent: json!({ "type": "logship", "version": env!("CARGO_PKG_VERSION") }),
+            input: json!({ "type": input_type }),
+        }
+    }
+
+    /// A record with the common fields, `message`, and `log.file.path` / `log.offset`.
+    pub fn record(&self, message: String, line: &Line<'_>, file: &FileCtx<'_>) -> Event {
+        let mut f = Fields::new();
+        f.insert("message".into(), Value::String(message));
+        f.insert("host".into(), self.host.clone());
+        f.insert("agent".into(), self.agent.clone());
+        f.insert("input".into(), self.input.clone());
+        f.insert(
+            "log".into(),
+            json!({ "file": { "path": file.path }, "offset": line.offset }),
+        );
+        Event::new(
+            f,
+            Some(Position {
+                source: file.source,
+                end: line.end,
+            }),
+        )
+    }
+}
+
+/// The line as text; invalid UTF-8 is replaced (U+FFFD) and reported.
+pub fn text(bytes: &[u8]) -> (String, bool) {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => (s.to_owned(), false),
+        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), true),
+    }
+}
+
+struct FileDecoder {
+    common: Arc<Common>,
+    format: FileFormat,
+}
+
+impl LineDecoder for FileDecoder {
+    fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
+        let (message, bad_utf8) = text(line.bytes);
+        let mut ev = match self.format {
+            FileFormat::Plain => {
+                let mut ev = self.common.record(message, line, file);
+                ev.set("@timestamp", Value::String(file.read_time.to_string()));
+                ev
+            }
+            FileFormat::Syslog => self.syslog(message, line, file),
+        };
+        if line.truncated {
+            ev.add_flag("truncated");
+        }
+        if bad_utf8 {
+            ev.add_flag("invalid_utf8");
+        }
+        out.push(ev);
+    }
+}
+
+impl FileDecoder {
+    fn syslog(&self, raw: String, line: &Line<'_>, file: &FileCtx<'_>) -> Event {
+        let Some(p) = rfc3164::parse(&raw, chrono::Local::now()) else {
+            let mut ev = self.common.record(raw, line, file);
+            ev.set("@timestamp", Value::String(file.read_time.to_string()));
+            ev.set(
+                "error.message",
+                Value::String("not a syslog line; shipped as plain text".into()),
+            );
+            return ev;
+        };
+        let mut syslog = Fields::new();
+        syslog.insert("hostname".into(), json!(p.hostname));
+        if let Some(a) = p.appname {
+            syslog.insert("appname".into(), json!(a));
+        }
+        if let Some(pid) = p.procid {
+            syslog.insert("procid".into(), json!(pid));
+        }
+        if let Some(pri) = p.pri {
+            let (fac, sev) = ((pri >> 3) as usize, (pri & 7) as usize);
+            syslog.insert(
+                "facility".into(),
+                json!({ "code": fac, "name": FACILITIES.get(fac).copied().unwrap_or("unknown") }),
+            );
+            syslog.insert(
+                "severity".into(),
+                json!({ "code": sev, "name": SEVERITIES[sev] }),
+            );
+        }
+        let ts = crate::event::timestamp(p.timestamp.with_timezone(&chrono::Utc));
+        let message = p.message.to_string();
+        let mut ev = self.common.record(message, line, file);
+        ev.set("@timestamp", Value::String(ts));
+        ev.set("log.syslog", Value::Object(syslog));
+        ev
+    }
+}
+
+/// What the tailer needs to run a `file` input.
+pub fn tail_settings(
+    name: &str,
+    c: &FileInputConfig,
+    max_line: usize,
+    host_name: &str,
+) -> (TailSettings, DecoderFactory) {
+    let common = Arc::new(Common::new(host_name, "file"));
+    let format = c.format;
+    let factory: DecoderFactory = Arc::new(move |_path| {
+        Box::new(FileDecoder {
+            common: common.clone(),
+            format,
+        })
+    });
+    (
+        TailSettings {
+            input: name.to_string(),
+            paths: c.paths.clone(),
+            exclude: c.exclude.clone(),
+            read_from: c.read_from,
+            scan_frequency: c.scan_frequency.0,
+            rotate_wait: c.rotate_wait.0,
+            max_line,
+        },
+        factory,
+    )
+}

@@ -1,0 +1,31 @@
+//! `type: console`: the batch as NDJSON on stdout, flushed before it is acknowledged.
+
+use super::{Output, OutputError};
+use crate::pipeline::batch::Batch;
+use async_trait::async_trait;
+use tokio::io::AsyncWriteExt;
+
+pub struct Console {
+    out: tokio::io::Stdout,
+}
+
+impl Console {
+    pub fn new() -> Console {
+        Console {
+            out: tokio::io::stdout(),
+        }
+    }
+}
+
+#[async_trait]
+impl Output for Console {
+    async fn send(&mut self, batch: &Batch) -> Result<(), OutputError> {
+        let io = |e: std::io::Error| OutputError::new("io", format!("writing to stdout: {e}"));
+        self.out.write_all(batch.ndjson()).await.map_err(io)?;
+        self.out.flush().await.map_err(io)
+    }
+
+    async fn check(&mut self) -> Result<String, OutputError> {
+        Ok("stdout".into())
+    }
+}

@@ -1,0 +1,55 @@
+//! `type: file` (output): the batch as NDJSON appended to `path`, written and fsynced before it
+//! is acknowledged. After an error the file is reopened on the next attempt (so a deleted or
+//! moved file is recreated).
+
+use super::{Output, OutputError};
+use crate::pipeline::batch::Batch;
+use async_trait::async_trait;
+use std::path::PathBuf;
+use tokio::io::AsyncWriteExt;
+
+pub struct FileOutput {
+    path: PathBuf,
+    file: Option<tokio::fs::File>,
+}
+
+impl FileOutput {
+    pub fn new(path: PathBuf) -> FileOutput {
+        FileOutput { path, file: None }
+    }
+
+    async fn open(&self) -> Result<tokio::fs::File, OutputError> {
+        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+                OutputError::new("io", format!("cannot create directory {}: {e}", dir.display()))
+            })?;
+        }
+        tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)
+            .await
+            .map_err(|e| OutputError::new("io", format!("cannot open {}: {e}", self.path.display())))
+    }
+}
+
+#[async_trait]
+impl Output for FileOutput {
+    async fn send(&mut self, batch: &Batch) -> Result<(), OutputError> {
+        let mut file = match self.file.take() {
+            Some(f) => f,
+            None => self.open().await?,
+        };
+        let io = |e: std::io::Error| OutputError::new("io", format!("writing {}: {e}", self.path.display()));
+        file.write_all(batch.ndjson()).await.map_err(io)?;
+        file.flush().await.map_err(io)?;
+        file.sync_data().await.map_err(io)?;
+        self.file = Some(file);
+        Ok(())
+    }
+
+    async fn check(&mut self) -> Result<String, OutputError> {
+        self.open().await?;
+        Ok(format!("{} is writable", self.path.display()))
+    }
+}

@@ -1,0 +1,36 @@
+//! `Batch`: a run of events shared (behind an `Arc`) by every output. Each wire format is
+//! serialized once per batch, however many outputs use it.
+
+use crate::event::Event;
+use std::sync::OnceLock;
+
+pub struct Batch {
+    /// Increasing number: the ledger applies acknowledgements in this order.
+    pub seq: u64,
+    pub events: Vec<Event>,
+    ndjson: OnceLock<Vec<u8>>,
+}
+
+impl Batch {
+    pub fn new(seq: u64, events: Vec<Event>) -> Batch {
+        Batch {
+            seq,
+            events,
+            ndjson: OnceLock::new(),
+        }
+    }
+
+    /// One JSON object per line, each ending in `\n`.
+    pub fn ndjson(&self) -> &[u8] {
+        self.ndjson.get_or_init(|| {
+            let mut out = Vec::with_capacity(self.events.len() * 256);
+            for e in &self.events {
+                // Serializing a map of JSON values cannot fail.
+                if serde_json::to_writer(&mut out, &e.fields).is_ok() {
+                    out.push(b'\n');
+                }
+            }
+            out
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! The pipeline between inputs and outputs: chunks of events from the inputs are grouped into
+//! batches (by size and time), registered with the ack ledger, and handed to every output over
+//! bounded channels. A full output channel makes this task wait, which fills the input channel,
+//! which makes the inputs stop reading: memory stays bounded by configuration.
+
+pub mod batch;
+pub mod ledger;
+
+use crate::config::PipelineConfig;
+use crate::event::{Event, SourceId};
+use batch::Batch;
+use ledger::Ledger;
+use std::collections::HashMap;
+use std::sync::Arc;
+use tokio::sync::mpsc::{Receiver, Sender};
+use tokio::time::{sleep_until, Instant};
+
+pub async fn run(
+    mut input: Receiver<Vec<Event>>,
+    outputs: Vec<Sender<Arc<Batch>>>,
+    ledger: Arc<Ledger>,
+    cfg: PipelineConfig,
+) {
+    let max = cfg.batch_max_events;
+    let mut events: Vec<Event> = Vec::with_capacity(max);
+    let mut offsets: HashMap<SourceId, u64> = HashMap::new();
+    let mut deadline: Option<Instant> = None;
+    let mut seq = 0u64;
+    loop {
+        tokio::select! {
+            chunk = input.recv() => {
+                let Some(chunk) = chunk else { break };
+                for ev in chunk {
+                    if let Some(p) = ev.position {
+                        let o = offsets.entry(p.source).or_insert(0);
+                        *o = (*o).max(p.end);
+                    }
+                    events.push(ev);
+                    if events.len() >= max {
+                        seq += 1;
+                        emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
+                        deadline = None;
+                    }
+                }
+                if !events.is_empty() && deadline.is_none() {
+                    deadline = Some(Instant::now() + cfg.batch_max_wait.0);
+                }
+            }
+            _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                seq += 1;
+                emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
+                deadline = None;
+            }
+        }
+    }
+    if !events.is_empty() {
+        seq += 1;
+        emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
+    }
+    tracing::debug!(batches = seq, "pipeline drained");
+}
+
+async fn emit(
+    seq: u64,
+    events: &mut Vec<Event>,
+    offsets: &mut HashMap<SourceId, u64>,
+    outputs: &[Sender<Arc<Batch>>],
+    ledger: &Ledger,
+    max: usize,
+) {
+    let events = std::mem::replace(events, Vec::with_capacity(max));
+    ledger.register(seq, offsets.drain().collect(), outputs.len());
+    let batch = Arc::new(Batch::new(seq, events));
+    for out in outputs {
+        // A closed output channel means that output's task ended: nothing more to do there.
+        let _ = out.send(batch.clone()).await;
+    }
+}

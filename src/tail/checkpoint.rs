@@ -1,0 +1,373 @@
+//! The checkpoint store: for each file an input reads, its identity, last known path and the
+//! offset up to which every output has acknowledged it. The ack ledger advances offsets; the
+//! tailer registers, updates and releases sources. Persisted to `data_dir/checkpoints.json` by
+//! writing a temp file, fsync, rename, fsync of the directory.
+//!
+//! Growth is bounded by the files that exist: an entry is dropped when its file is deleted (or
+//! truncated, or replaced at a reused inode), and an entry for a file no longer read is dropped
+//! once its file is gone from its last known path and all its lines are acknowledged. Entries are
+//! never expired by age, so a quiet file is never re-read from the start (vector#17208).
+
+use super::identity::{FileId, Fingerprint};
+use crate::event::SourceId;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Entry {
+    pub input: String,
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub birth: Option<i128>,
+    pub fp_len: u32,
+    pub fp_hash: u64,
+    /// Acknowledged up to here.
+    pub offset: u64,
+    /// Unix seconds of the last update, for people reading the file.
+    pub updated: i64,
+}
+
+impl Entry {
+    pub fn file_id(&self) -> FileId {
+        FileId {
+            dev: self.dev,
+            ino: self.ino,
+        }
+    }
+    pub fn fingerprint(&self) -> Fingerprint {
+        Fingerprint {
+            len: self.fp_len,
+            hash: self.fp_hash,
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct OnDisk {
+    version: u32,
+    entries: Vec<Entry>,
+}
+
+struct Slot {
+    entry: Entry,
+    /// Currently read by a tailer.
+    tracked: bool,
+    /// When released: the offset the tailer had read to.
+    released_at: Option<u64>,
+    /// Size of the file at the last look (for the checkpoint lag metric).
+    size: u64,
+}
+
+#[derive(Default)]
+struct Inner {
+    slots: HashMap<SourceId, Slot>,
+    dirty: bool,
+}
+
+pub struct CheckpointStore {
+    file: PathBuf,
+    inner: Mutex<Inner>,
+    next_id: AtomicU64,
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+impl CheckpointStore {
+    /// Opens (or starts) the store in `data_dir`. A corrupt file is moved aside with a warning,
+    /// never fatal.
+    pub fn open(data_dir: &Path) -> io::Result<CheckpointStore> {
+        std::fs::create_dir_all(data_dir).map_err(|e| {
+            io::Error::new(e.kind(), format!("cannot create data_dir {}: {e}", data_dir.display()))
+        })?;
+        let file = data_dir.join("checkpoints.json");
+        let store = CheckpointStore {
+            file: file.clone(),
+            inner: Mutex::new(Inner::default()),
+            next_id: AtomicU64::new(1),
+        };
+        match std::fs::read(&file) {
+            Ok(bytes) => match serde_json::from_slice::<OnDisk>(&bytes) {
+                Ok(disk) => {
+                    let mut inner = store.lock();
+                    for entry in disk.entries {
+                        let id = store.new_id();
+                        inner.slots.insert(
+                            id,
+                            Slot {
+                                entry,
+                                tracked: false,
+                                released_at: None,
+                                size: 0,
+                            },
+                        );
+                    }
+                }
+                Err(e) => {
+                    let aside = file.with_extension("json.corrupt");
+                    tracing::warn!(file = %file.display(), error = %e,
+                        "checkpoint file is not valid, moved to {}; files are read per read_from", aside.display());
+                    let _ = std::fs::rename(&file, aside);
+                }
+            },
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(io::Error::new(
+                    e.kind(),
+                    format!("cannot read checkpoint file {}: {e}", file.display()),
+                ))
+            }
+        }
+        Ok(store)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn new_id(&self) -> SourceId {
+        SourceId(self.next_id.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Untracked entries of `input` (loaded from disk or released), to match files against.
+    pub fn untracked(&self, input: &str) -> Vec<(SourceId, Entry)> {
+        self.lock()
+            .slots
+            .iter()
+            .filter(|(_, s)| !s.tracked && s.entry.input == input)
+            .map(|(id, s)| (*id, s.entry.clone()))
+            .collect()
+    }
+
+    /// Starts reading a known entry again.
+    pub fn claim(&self, id: SourceId) {
+        if let Some(s) = self.lock().slots.get_mut(&id) {
+            s.tracked = true;
+            s.released_at = None;
+        }
+    }
+
+    /// A new source starting at `offset`.
+    pub fn register(&self, mut entry: Entry) -> SourceId {
+        let id = self.new_id();
+        entry.updated = now();
+        let mut inner = self.lock();
+        inner.slots.insert(
+            id,
+            Slot {
+                entry,
+                tracked: true,
+                released_at: None,
+                size: 0,
+            },
+        );
+        inner.dirty = true;
+        id
+    }
+
+    /// The ledger: everything before `offset` of `id` is acknowledged by every output.
+    pub fn ack(&self, id: SourceId, offset: u64) {
+        let mut inner = self.lock();
+        if let Some(s) = inner.slots.get_mut(&id) {
+            if offset > s.entry.offset {
+                s.entry.offset = offset;
+                s.entry.updated = now();
+                inner.dirty = true;
+            }
+        }
+    }
+
+    /// The tailer's view of a source changed: path (rename), fingerprint (growing) or size.
+    pub fn update(&self, id: SourceId, path: Option<&Path>, fp: Option<Fingerprint>, size: u64) {
+        let mut inner = self.lock();
+        let mut dirty = false;
+        if let Some(s) = inner.slots.get_mut(&id) {
+            s.size = size;
+            if let Some(p) = path {
+                if s.entry.path != p {
+                    s.entry.path = p.to_path_buf();
+                    dirty = true;
+                }
+            }
+            if let Some(fp) = fp {
+                if fp.len != s.entry.fp_len || fp.hash != s.entry.fp_hash {
+                    s.entry.fp_len = fp.len;
+                    s.entry.fp_hash = fp.hash;
+                    dirty = true;
+                }
+            }
+        }
+        inner.dirty |= dirty;
+    }
+
+    /// The tailer stopped reading `id` at `read_to`. `gone`: the file was deleted, truncated or
+    /// replaced, so the entry can never be used again and is dropped now.
+    pub fn release(&self, id: SourceId, read_to: u64, gone: bool) {
+        let mut inner = self.lock();
+        if gone {
+            inner.slots.remove(&id);
+            inner.dirty = true;
+        } else if let Some(s) = inner.slots.get_mut(&id) {
+            s.tracked = false;
+            s.released_at = Some(read_to);
+        }
+    }
+
+    /// Drops an entry outright (its identity no longer matches its file).
+    pub fn forget(&self, id: SourceId) {
+        let mut inner = self.lock();
+        if inner.slots.remove(&id).is_some() {
+            inner.dirty = true;
+        }
+    }
+
+    /// Drops untracked entries whose file is no longer at its last known path, once fully
+    /// acknowledged. `keep` vetoes entries a tailer still wants (rotation recovery at start).
+    pub fn prune(&self) {
+        let mut inner = self.lock();
+        let before = inner.slots.len();
+        inner.slots.retain(|_, s| {
+            if s.tracked {
+                return true;
+            }
+            if let Some(read_to) = s.released_at {
+                if s.entry.offset < read_to {
+                    return true; // acks still to come
+                }
+            }
+            match std::fs::metadata(&s.entry.path) {
+                Ok(m) => FileId::of(&m) == s.entry.file_id(),
+                Err(_) => false,
+            }
+        });
+        if inner.slots.len() != before {
+            inner.dirty = true;
+        }
+    }
+
+    /// Acknowledged offset of a source.
+    #[cfg(test)]
+    pub fn offset(&self, id: SourceId) -> Option<u64> {
+        self.lock().slots.get(&id).map(|s| s.entry.offset)
+    }
+
+    /// Bytes in tracked files not yet acknowledged.
+    pub fn lag_bytes(&self) -> u64 {
+        self.lock()
+            .slots
+            .values()
+            .filter(|s| s.tracked)
+            .map(|s| s.size.saturating_sub(s.entry.offset))
+            .sum()
+    }
+
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.lock().slots.len()
+    }
+
+    /// Writes the store if it changed since the last save.
+    pub fn save(&self) -> io::Result<()> {
+        let entries: Vec<Entry> = {
+            let mut inner = self.lock();
+            if !inner.dirty {
+                return Ok(());
+            }
+            inner.dirty = false;
+            let mut v: Vec<Entry> = inner.slots.values().map(|s| s.entry.clone()).collect();
+            v.sort_by(|a, b| a.path.cmp(&b.path));
+            v
+        };
+        let result = write_atomic(&self.file, &OnDisk { version: 1, entries });
+        if result.is_err() {
+            self.lock().dirty = true;
+        }
+        result
+    }
+}
+
+fn write_atomic(path: &Path, data: &OnDisk) -> io::Result<()> {
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(data).map_err(io::Error::other)?;
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(&bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        if let Ok(d) = std::fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::MetadataExt;
+
+    fn entry(path: &Path, ino: u64) -> Entry {
+        Entry {
+            input: "file".into(),
+            path: path.to_path_buf(),
+            dev: 1,
+            ino,
+            birth: None,
+            fp_len: 0,
+            fp_hash: 0,
+            offset: 0,
+            updated: 0,
+        }
+    }
+
+    #[test]
+    fn persists_acked_offsets_atomically() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        let a = store.register(entry(Path::new("/a"), 10));
+        store.ack(a, 100);
+        store.ack(a, 50); // acks never move an offset back
+        store.save().unwrap();
+        let again = CheckpointStore::open(dir.path()).unwrap();
+        let loaded = again.untracked("file");
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].1.offset, 100);
+        assert!(again.untracked("other").is_empty());
+    }
+
+    #[test]
+    fn corrupt_file_is_moved_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("checkpoints.json"), b"{nope").unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        assert_eq!(store.len(), 0);
+        assert!(dir.path().join("checkpoints.json.corrupt").exists());
+    }
+
+    #[test]
+    fn prune_waits_for_acks_and_drops_vanished_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("x.log");
+        std::fs::write(&f, b"x\n").unwrap();
+        let meta = std::fs::metadata(&f).unwrap();
+        let store = CheckpointStore::open(dir.path()).unwrap();
+        let mut e = entry(&f, meta.ino());
+        e.dev = meta.dev();
+        let id = store.register(e);
+        store.release(id, 2, false);
+        std::fs::remove_file(&f).unwrap();
+        store.prune();
+        assert_eq!(store.len(), 1, "unacknowledged lines keep the entry");
+        store.ack(id, 2);
+        store.prune();
+        assert_eq!(store.len(), 0);
+    }
+}

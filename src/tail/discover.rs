@@ -1,0 +1,128 @@
+//! Finding the files to read: glob patterns evaluated on a timer (`scan_frequency`) and whenever
+//! the file system reports a change in a watched directory (notify/inotify), so new files are
+//! picked up at once and a missed notification only delays discovery, never loses a file.
+
+use notify::{RecursiveMode, Watcher};
+use std::path::{Component, Path, PathBuf};
+use std::sync::mpsc::SyncSender;
+
+pub struct Discovery {
+    patterns: Vec<String>,
+    exclude: Vec<glob::Pattern>,
+}
+
+impl Discovery {
+    pub fn new(patterns: &[String], exclude: &[String]) -> Discovery {
+        Discovery {
+            patterns: patterns.to_vec(),
+            exclude: exclude
+                .iter()
+                .filter_map(|p| glob::Pattern::new(p).ok())
+                .collect(),
+        }
+    }
+
+    /// Regular files (symlinks followed) matching the patterns now, sorted, without duplicates.
+    pub fn scan(&self) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for pattern in &self.patterns {
+            let Ok(paths) = glob::glob(pattern) else {
+                continue;
+            };
+            for path in paths.flatten() {
+                if self.exclude.iter().any(|x| x.matches_path(&path)) {
+                    continue;
+                }
+                if std::fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// Watches the fixed directory part of each pattern; any event there wakes the tailer.
+    /// Returns None (with a warning) when watching is impossible: the periodic scan still works.
+    pub fn watch(&self, wake: SyncSender<()>) -> Option<notify::RecommendedWatcher> {
+        let handler = move |_res: notify::Result<notify::Event>| {
+            let _ = wake.try_send(());
+        };
+        let mut watcher = match notify::recommended_watcher(handler) {
+            Ok(w) => w,
+            Err(e) => {
+                tracing::warn!(error = %e, "file-system notifications unavailable; relying on periodic scans");
+                return None;
+            }
+        };
+        for pattern in &self.patterns {
+            let (base, recursive) = fixed_base(pattern);
+            let mode = if recursive {
+                RecursiveMode::Recursive
+            } else {
+                RecursiveMode::NonRecursive
+            };
+            if let Err(e) = watcher.watch(&base, mode) {
+                tracing::debug!(dir = %base.display(), error = %e, "cannot watch directory yet; periodic scans will find its files");
+            }
+        }
+        Some(watcher)
+    }
+}
+
+/// The longest leading directory of `pattern` without glob characters, and whether directories
+/// below it are matched by a pattern (so the watch must be recursive).
+fn fixed_base(pattern: &str) -> (PathBuf, bool) {
+    let path = Path::new(pattern);
+    let mut base = PathBuf::new();
+    let comps: Vec<Component> = path.components().collect();
+    let mut i = 0;
+    while i < comps.len() {
+        let s = comps[i].as_os_str().to_string_lossy();
+        if s.contains(['*', '?', '[']) {
+            break;
+        }
+        base.push(comps[i]);
+        i += 1;
+    }
+    if i == comps.len() {
+        // No glob: watch the file's directory.
+        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        return (dir, false);
+    }
+    (base, i + 1 < comps.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_directories() {
+        assert_eq!(fixed_base("/var/log/syslog"), (PathBuf::from("/var/log"), false));
+        assert_eq!(fixed_base("/var/log/*.log"), (PathBuf::from("/var/log"), false));
+        assert_eq!(
+            fixed_base("/var/lib/docker/containers/*/*-json.log"),
+            (PathBuf::from("/var/lib/docker/containers"), true)
+        );
+    }
+
+    #[test]
+    fn scan_matches_and_excludes() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.log", "b.log", "c.log.gz", "d.txt"] {
+            std::fs::write(dir.path().join(f), b"x").unwrap();
+        }
+        let d = Discovery::new(
+            &[format!("{}/*.log*", dir.path().display())],
+            &["*.gz".to_string()],
+        );
+        let names: Vec<String> = d
+            .scan()
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, vec!["a.log", "b.log"]);
+    }
+}

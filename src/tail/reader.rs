@@ -1,0 +1,253 @@
+//! The line reader: reads a file in large blocks with `pread`, splits lines with memchr, and
+//! bounds memory by `max_line_bytes`. A longer line keeps only its first `max_line_bytes` and the
+//! rest is skipped as it streams past (never buffered); it is handed out, flagged `truncated`,
+//! once its end is found, so its position for the ack ledger is the end of the whole line.
+//! A last line without `\n` is held back until it is completed (or the file is released).
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+
+/// Bytes asked of the file per read.
+pub const READ_BLOCK: usize = 64 * 1024;
+
+#[derive(Debug, PartialEq)]
+pub struct Line<'a> {
+    /// Offset of the line's first byte.
+    pub offset: u64,
+    /// Offset just past the line's `\n` (where reading resumes).
+    pub end: u64,
+    /// The line without its `\n` (and a `\r` before it), at most `max_line_bytes`.
+    pub bytes: &'a [u8],
+    pub truncated: bool,
+}
+
+pub struct LineReader {
+    buf: Vec<u8>,
+    /// Unconsumed data is `buf[start..]`; it begins at file offset `pos`.
+    start: usize,
+    pos: u64,
+    max_line: usize,
+    /// A line longer than `max_line`: its start offset and kept prefix, while its rest streams by.
+    long: Option<(u64, Vec<u8>)>,
+    /// The finished long line's prefix, lent out by the last `next_line`/`take_rest`.
+    long_done: Option<Vec<u8>>,
+}
+
+impl LineReader {
+    pub fn new(offset: u64, max_line: usize) -> LineReader {
+        LineReader {
+            buf: Vec::new(),
+            start: 0,
+            pos: offset,
+            max_line,
+            long: None,
+            long_done: None,
+        }
+    }
+
+    /// Offset of the first byte not yet handed out as part of a line.
+    pub fn consumed(&self) -> u64 {
+        match &self.long {
+            Some((off, _)) => *off,
+            None => self.pos,
+        }
+    }
+
+    /// Offset of the next byte to read from the file.
+    pub fn read_pos(&self) -> u64 {
+        self.pos + (self.buf.len() - self.start) as u64
+    }
+
+    /// Reads up to one block from `file`; returns the bytes read (0 at end of file).
+    pub fn fill(&mut self, file: &File) -> io::Result<usize> {
+        if self.start > 0 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
+        let at = self.read_pos();
+        let old = self.buf.len();
+        self.buf.resize(old + READ_BLOCK, 0);
+        let n = loop {
+            match file.read_at(&mut self.buf[old..], at) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf.truncate(old);
+                    return Err(e);
+                }
+            }
+        };
+        self.buf.truncate(old + n);
+        Ok(n)
+    }
+
+    /// The next complete line, if the buffer holds one.
+    pub fn next_line(&mut self) -> Option<Line<'_>> {
+        {
+            let data = &self.buf[self.start..];
+            match memchr::memchr(b'\n', data) {
+                Some(i) => {
+                    let line_start = self.start;
+                    self.start += i + 1;
+                    let end = self.pos + (i + 1) as u64;
+                    let offset = self.pos;
+                    self.pos = end;
+                    if let Some((long_off, prefix)) = self.long.take() {
+                        self.long_done = Some(prefix);
+                        let bytes = self.long_done.as_deref().unwrap_or_default();
+                        return Some(Line {
+                            offset: long_off,
+                            end,
+                            bytes,
+                            truncated: true,
+                        });
+                    }
+                    let mut bytes = &self.buf[line_start..line_start + i];
+                    if bytes.last() == Some(&b'\r') {
+                        bytes = &bytes[..bytes.len() - 1];
+                    }
+                    let truncated = bytes.len() > self.max_line;
+                    if truncated {
+                        bytes = &bytes[..self.max_line];
+                    }
+                    return Some(Line {
+                        offset,
+                        end,
+                        bytes,
+                        truncated,
+                    });
+                }
+                None => {
+                    let pending = data.len();
+                    match &mut self.long {
+                        Some(_) => {
+                            // Still inside a long line: drop what streamed by.
+                            self.pos += pending as u64;
+                            self.start = self.buf.len();
+                        }
+                        None if pending > self.max_line => {
+                            let prefix = data[..self.max_line].to_vec();
+                            self.long = Some((self.pos, prefix));
+                            self.pos += pending as u64;
+                            self.start = self.buf.len();
+                        }
+                        None => {}
+                    }
+                    self.compact();
+                    return None;
+                }
+            }
+        }
+    }
+
+    /// At release of a file: whatever is left without a final `\n`, as a last line.
+    pub fn take_rest(&mut self) -> Option<Line<'_>> {
+        if let Some((off, prefix)) = self.long.take() {
+            let end = self.read_pos();
+            self.pos = end;
+            self.start = self.buf.len();
+            self.long_done = Some(prefix);
+            return Some(Line {
+                offset: off,
+                end,
+                bytes: self.long_done.as_deref().unwrap_or_default(),
+                truncated: true,
+            });
+        }
+        let data = &self.buf[self.start..];
+        if data.is_empty() {
+            return None;
+        }
+        let offset = self.pos;
+        let end = self.read_pos();
+        let line_start = self.start;
+        self.pos = end;
+        self.start = self.buf.len();
+        Some(Line {
+            offset,
+            end,
+            bytes: &self.buf[line_start..],
+            truncated: false,
+        })
+    }
+
+    /// Frees the buffer when nothing is pending (idle files then hold no memory).
+    fn compact(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
+            if self.buf.capacity() > 2 * READ_BLOCK {
+                self.buf = Vec::new();
+            }
+        }
+    }
+
+    /// At end of file: drop the read buffer unless a partial line is held.
+    pub fn release_memory(&mut self) {
+        if self.start == self.buf.len() {
+            self.buf = Vec::new();
+            self.start = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn lines(r: &mut LineReader, f: &File) -> Vec<(u64, u64, String, bool)> {
+        let mut out = Vec::new();
+        loop {
+            while let Some(l) = r.next_line() {
+                out.push((l.offset, l.end, String::from_utf8_lossy(l.bytes).into_owned(), l.truncated));
+            }
+            if r.fill(f).unwrap() == 0 {
+                // One more pass over what the last fill brought.
+                while let Some(l) = r.next_line() {
+                    out.push((l.offset, l.end, String::from_utf8_lossy(l.bytes).into_owned(), l.truncated));
+                }
+                return out;
+            }
+        }
+    }
+
+    #[test]
+    fn splits_truncates_and_holds_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let mut w = std::fs::File::create(&p).unwrap();
+        let long = "y".repeat(200_000);
+        write!(w, "a\r\nbb\n{long}\nccc\npart").unwrap();
+        let f = File::open(&p).unwrap();
+        let mut r = LineReader::new(0, 1000);
+        let got = lines(&mut r, &f);
+        assert_eq!(got[0], (0, 3, "a".into(), false));
+        assert_eq!(got[1], (3, 6, "bb".into(), false));
+        assert_eq!(got[2], (6, 200_007, "y".repeat(1000), true));
+        assert_eq!(got[3], (200_007, 200_011, "ccc".into(), false));
+        assert_eq!(got.len(), 4);
+        assert_eq!(r.consumed(), 200_011);
+        // The partial line completes later.
+        write!(w, "ial\n").unwrap();
+        let got = lines(&mut r, &f);
+        assert_eq!(got, vec![(200_011, 200_019, "partial".into(), false)]);
+        // Resuming at an offset reads from there.
+        let mut r2 = LineReader::new(200_007, 1000);
+        assert_eq!(lines(&mut r2, &f).len(), 2);
+    }
+
+    #[test]
+    fn take_rest_returns_unterminated_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"one\ntwo").unwrap();
+        let f = File::open(&p).unwrap();
+        let mut r = LineReader::new(0, 100);
+        assert_eq!(lines(&mut r, &f).len(), 1);
+        let rest = r.take_rest().unwrap();
+        assert_eq!((rest.offset, rest.end, rest.bytes), (4, 7, &b"two"[..]));
+        assert!(r.take_rest().is_none());
+    }
+}

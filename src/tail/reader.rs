@@ -82,6 +82,18 @@ impl LineReader {
         Ok(n)
     }
 
+    /// Up to `n` of the bytes read last (they end at `read_pos`).
+    pub fn tail(&self, n: usize) -> &[u8] {
+        &self.buf[self.buf.len().saturating_sub(n)..]
+    }
+
+    /// Forgets the last `n` bytes `fill` brought (they were read from content that replaced the
+    /// file's; see the tailer).
+    pub fn unfill(&mut self, n: usize) {
+        let keep = self.buf.len().saturating_sub(n).max(self.start);
+        self.buf.truncate(keep);
+    }
+
     /// The next complete line, if the buffer holds one.
     pub fn next_line(&mut self) -> Option<Line<'_>> {
         {

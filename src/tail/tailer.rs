@@ -79,6 +79,41 @@ struct Tracked {
     rotated: bool,
     at_eof: bool,
     last_data: Instant,
+    /// Last time the file was found consistent (not truncated): copies born after it that the
+    /// tailer never saw hold lines it did not read.
+    checked: std::time::SystemTime,
+    /// The last bytes read (ending at the reader's `read_pos`): while they are still there, the
+    /// file was not truncated and refilled behind our back, and they identify the right copy.
+    tail: Vec<u8>,
+}
+
+/// File-system timestamps lag the system clock by up to a tick; birth times are compared with
+/// this much slack (files already read are excluded by identity, so slack cannot cause re-reads).
+const CLOCK_SLACK: Duration = Duration::from_secs(2);
+
+/// Bytes of continuity kept per file.
+const TAIL_BYTES: usize = 64;
+
+impl Tracked {
+    /// True while the file still starts with its fingerprint and still holds the bytes last read
+    /// where they were read.
+    fn unchanged(&self) -> bool {
+        if self.fp.len > 0 && !self.fp.matches(&self.file).unwrap_or(true) {
+            return false;
+        }
+        holds_at(&self.file, &self.tail, self.reader.read_pos())
+    }
+}
+
+/// True when `file` holds `bytes` ending at offset `end`.
+fn holds_at(file: &File, bytes: &[u8], end: u64) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    let mut buf = [0u8; TAIL_BYTES];
+    let buf = &mut buf[..bytes.len()];
+    let start = end.saturating_sub(bytes.len() as u64);
+    file.read_exact_at(buf, start).is_ok() && buf == bytes
 }
 
 pub struct Tailer {
@@ -93,7 +128,16 @@ pub struct Tailer {
     chunk_bytes: usize,
     counted_files: i64,
     closed: bool,
+    /// When the previous scan ran: files born after it that were rotated away before this scan
+    /// saw them are still read (a busy writer can rotate faster than the scan interval).
+    last_scan: std::time::SystemTime,
+    /// Files this tailer has read (identity and birth), most recent last, so the missed-rotation
+    /// sweep never reads one again after its checkpoint entry was pruned.
+    seen: std::collections::VecDeque<(FileId, Option<i128>)>,
 }
+
+/// How many read files `seen` remembers.
+const SEEN_MAX: usize = 4096;
 
 impl Tailer {
     pub fn new(
@@ -115,6 +159,8 @@ impl Tailer {
             chunk_bytes: 0,
             counted_files: 0,
             closed: false,
+            last_scan: std::time::SystemTime::now(),
+            seen: std::collections::VecDeque::new(),
         }
     }
 
@@ -163,6 +209,7 @@ impl Tailer {
 
     /// Evaluates the globs, starts reading new files and notices renamed or deleted ones.
     fn scan(&mut self, initial: bool) {
+        let scan_started = std::time::SystemTime::now();
         for path in self.discovery.scan() {
             let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
@@ -183,6 +230,7 @@ impl Tailer {
                 }
             }
         }
+        let mut rotated = Vec::new();
         for t in self.files.iter_mut().filter(|t| !t.rotated) {
             let still_there = std::fs::metadata(&t.path)
                 .map(|m| FileId::of(&m) == t.fid)
@@ -195,9 +243,65 @@ impl Tailer {
                 if let Some(p) = new_name {
                     self.store.update(t.id, Some(&p), None, 0);
                 }
+                rotated.push(t.path.clone());
             }
         }
+        for original in rotated {
+            self.read_missed_rotations(&original, self.last_scan);
+        }
+        self.last_scan = scan_started;
         self.store.prune();
+    }
+
+    /// Rotated names of `original` (`app.log.1`, `app.log.2`, ...) born after `since` and unknown:
+    /// they were created and rotated (or copied and truncated) while the tailer was not looking.
+    /// Read them whole.
+    fn read_missed_rotations(&mut self, original: &Path, since: std::time::SystemTime) {
+        let (Some(dir), Some(name)) = (original.parent(), original.file_name()) else {
+            return;
+        };
+        let name = name.to_string_lossy().into_owned();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let known: Vec<(FileId, Option<i128>)> = self
+            .store
+            .untracked(&self.settings.input)
+            .iter()
+            .map(|(_, e)| (e.file_id(), e.birth))
+            .collect();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let fname = entry.file_name().to_string_lossy().into_owned();
+            if fname == name || !fname.starts_with(&name) {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let fid = FileId::of(&meta);
+            let birth = birth_time(&meta);
+            if !meta.is_file()
+                || known.contains(&(fid, birth))
+                || self.files.iter().any(|t| t.fid == fid)
+                || self.seen.contains(&(fid, birth))
+            {
+                tracing::debug!(file = %path.display(), ?fid, ?birth, "sweep: known file");
+                continue;
+            }
+            let born = meta.created().or_else(|_| meta.modified());
+            // File-system timestamps come from a coarse clock: allow for it.
+            let since = since - CLOCK_SLACK;
+            if born.as_ref().map(|b| *b < since).unwrap_or(true) {
+                tracing::debug!(file = %path.display(), ?born, ?since, "sweep: older than the last look");
+                continue;
+            }
+            if let Ok(file) = File::open(&path) {
+                tracing::info!(input = %self.settings.input, file = %path.display(),
+                    "found a file rotated before it was seen; reading it");
+                self.start(path, file, false, Some((0, true)));
+            }
+        }
     }
 
     /// Starts reading `file`. `forced_offset` (rotation and copy recovery) overrides the rules.
@@ -262,6 +366,10 @@ impl Tailer {
             (id, offset, rotated)
         };
         tracing::info!(input = %self.settings.input, file = %path.display(), offset, "reading file");
+        if self.seen.len() >= SEEN_MAX {
+            self.seen.pop_front();
+        }
+        self.seen.push_back((fid, birth));
         self.files.push(Tracked {
             id,
             label: path.to_string_lossy().into_owned(),
@@ -275,6 +383,8 @@ impl Tailer {
             rotated,
             at_eof: false,
             last_data: Instant::now(),
+            checked: std::time::SystemTime::now(),
+            tail: Vec::new(),
         });
     }
 
@@ -314,6 +424,7 @@ impl Tailer {
 
     /// Reads what is new in file `i`; true when something was read.
     fn poll(&mut self, i: usize) -> bool {
+        let now = std::time::SystemTime::now();
         let meta = match self.files[i].file.metadata() {
             Ok(m) => m,
             Err(e) => {
@@ -324,15 +435,14 @@ impl Tailer {
         let size = meta.len();
         {
             let t = &self.files[i];
-            let replaced = size > t.reader.read_pos()
-                && t.fp.len > 0
-                && !t.fp.matches(&t.file).unwrap_or(true);
+            let replaced = size > t.reader.read_pos() && !t.unchanged();
             if size < t.reader.read_pos() || replaced {
                 self.truncated(i);
                 return true;
             }
             if size == t.reader.read_pos() {
                 let t = &mut self.files[i];
+                t.checked = now;
                 t.at_eof = true;
                 t.reader.release_memory();
                 return false;
@@ -340,6 +450,7 @@ impl Tailer {
         }
         let read_time = crate::event::timestamp(chrono::Utc::now());
         let mut read = 0;
+        let mut replaced = false;
         while read < FILE_BUDGET {
             let t = &mut self.files[i];
             let n = match t.reader.fill(&t.file) {
@@ -351,6 +462,27 @@ impl Tailer {
             };
             if n == 0 {
                 break;
+            }
+            // Still the same content? A copytruncate plus new writes between the checks above and
+            // this read would hand us the next generation's bytes at the old offsets.
+            let end = t.reader.read_pos() - n as u64;
+            if (t.fp.len > 0 && !t.fp.matches(&t.file).unwrap_or(true))
+                || !holds_at(&t.file, &t.tail, end)
+            {
+                t.reader.unfill(n);
+                replaced = true;
+                break;
+            }
+            t.tail.clear();
+            t.tail.extend_from_slice(t.reader.tail(TAIL_BYTES));
+            if !t.fp.is_complete() {
+                // Grow the fingerprint, but only from the content we are reading: if the bytes
+                // just read are gone by now, the file changed and the next check will say so.
+                if let Ok(fp) = Fingerprint::of(&t.file) {
+                    if holds_at(&t.file, &t.tail, t.reader.read_pos()) {
+                        t.fp = fp;
+                    }
+                }
             }
             read += n;
             let ctx = FileCtx {
@@ -369,14 +501,14 @@ impl Tailer {
                 }
             }
         }
+        if replaced {
+            self.truncated(i);
+            return true;
+        }
         let t = &mut self.files[i];
         t.at_eof = false;
         t.last_data = Instant::now();
-        if !t.fp.is_complete() {
-            if let Ok(fp) = Fingerprint::of(&t.file) {
-                t.fp = fp;
-            }
-        }
+        t.checked = now;
         self.store.update(t.id, None, Some(t.fp), size);
         read > 0
     }
@@ -384,13 +516,14 @@ impl Tailer {
     /// File `i` shrank (or its first bytes changed): recover unread lines from a copy, then read
     /// it again from 0 as a new source.
     fn truncated(&mut self, i: usize) {
-        let (path, fid, fp, consumed, old_id) = {
+        let (path, fid, fp, consumed, old_id, since, tail, read_pos) = {
             let t = &self.files[i];
-            (t.path.clone(), t.fid, t.fp, t.reader.consumed(), t.id)
+            let (tail, read_pos) = (t.tail.clone(), t.reader.read_pos());
+            (t.path.clone(), t.fid, t.fp, t.reader.consumed(), t.id, t.checked, tail, read_pos)
         };
         tracing::warn!(input = %self.settings.input, file = %path.display(), read_to = consumed,
             "file truncated (copytruncate?); reading it again from the start");
-        if let Some(copy) = find_copy(&path, fid, fp, consumed) {
+        if let Some(copy) = find_copy(&path, fid, fp, consumed, &tail, read_pos) {
             if !self.files.iter().any(|t| Some(t.fid) == file_id(&copy)) {
                 if let Ok(f) = File::open(&copy) {
                     tracing::info!(file = %copy.display(), offset = consumed,
@@ -399,11 +532,13 @@ impl Tailer {
                 }
             }
         }
+        self.read_missed_rotations(&path, since);
         self.store.release(old_id, consumed, true);
         let t = &mut self.files[i];
         let fp = Fingerprint::of(&t.file).unwrap_or(Fingerprint { len: 0, hash: 0 });
         t.fp = fp;
         t.reader = LineReader::new(0, self.settings.max_line);
+        t.tail.clear();
         t.decoder = (self.decoders)(&t.path);
         t.id = self.store.register(Entry {
             input: self.settings.input.clone(),
@@ -489,10 +624,17 @@ fn find_by_id(old: &Path, fid: FileId) -> Option<PathBuf> {
         })
 }
 
-/// A copy of a truncated file next to it: another file whose first bytes match the original's
-/// fingerprint and that is at least as long as what was read.
-fn find_copy(path: &Path, fid: FileId, fp: Fingerprint, consumed: u64) -> Option<PathBuf> {
-    if fp.len == 0 {
+/// A copy of a truncated file next to it: another file that starts with the original's
+/// fingerprint and holds the bytes last read from the original at the same offset.
+fn find_copy(
+    path: &Path,
+    fid: FileId,
+    fp: Fingerprint,
+    consumed: u64,
+    tail: &[u8],
+    read_pos: u64,
+) -> Option<PathBuf> {
+    if fp.len == 0 && tail.is_empty() {
         return None;
     }
     let dir = path.parent()?;
@@ -507,9 +649,11 @@ fn find_copy(path: &Path, fid: FileId, fp: Fingerprint, consumed: u64) -> Option
             if !m.is_file() || FileId::of(&m) == fid || m.len() < consumed {
                 return false;
             }
-            File::open(p)
-                .and_then(|f| fp.matches(&f))
-                .unwrap_or(false)
+            let ok = File::open(p)
+                .map(|f| (fp.matches(&f).unwrap_or(false), holds_at(&f, tail, read_pos)))
+                .unwrap_or((false, false));
+            tracing::debug!(candidate = %p.display(), fp_ok = ok.0, tail_ok = ok.1, fp_len = fp.len, tail_len = tail.len(), read_pos, "copy candidate");
+            ok.0 && ok.1
         })
         .collect();
     // The newest copy is the one just made.

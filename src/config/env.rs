@@ -1,6 +1,7 @@
 //! `${VAR}` and `${VAR:-default}` substitution on the raw configuration text, before parsing.
 //! `$${` writes a literal `${`. A variable that is unset and has no default is an error that
-//! names its line (a placeholder takes its place so the rest still parses); `VAR:-default` also applies when VAR is set but empty (as in the shell).
+//! names its line (a placeholder takes its place so the rest still parses); `VAR:-default` also
+//! applies when VAR is set but empty, as in the shell. YAML comments are left alone.
 
 /// One unresolved reference: the 1-based line and the variable name.
 #[derive(Debug, PartialEq)]
@@ -12,11 +13,41 @@ pub struct Missing {
 pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> (String, Vec<Missing>) {
     let mut out = String::with_capacity(text.len());
     let mut missing = Vec::new();
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        let (code, comment) = line.split_at(comment_start(line));
+        substitute_line(code, i + 1, &lookup, &mut out, &mut missing);
+        out.push_str(comment);
+    }
+    (out, missing)
+}
+
+/// Where a YAML comment starts on `line` (`#` at the start or after a blank, outside quotes),
+/// or the line's length.
+fn comment_start(line: &str) -> usize {
+    let (mut single, mut double) = (false, false);
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        match c {
+            '\'' if !double => single = !single,
+            '"' if !single && prev != '\\' => double = !double,
+            '#' if !single && !double && (prev == ' ' || prev == '\t' || i == 0) => return i,
+            _ => {}
+        }
+        prev = c;
+    }
+    line.len()
+}
+
+fn substitute_line(
+    text: &str,
+    line: usize,
+    lookup: &impl Fn(&str) -> Option<String>,
+    out: &mut String,
+    missing: &mut Vec<Missing>,
+) {
     let mut rest = text;
-    let mut line = 1;
     while let Some(pos) = rest.find('$') {
         let (before, after) = rest.split_at(pos);
-        line += before.matches('\n').count();
         out.push_str(before);
         if after.starts_with("$${") {
             out.push_str("${");
@@ -30,8 +61,7 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> (Strin
         }
         let Some(close) = after.find('}') else {
             out.push_str(after);
-            rest = "";
-            break;
+            return;
         };
         let inner = &after[2..close];
         let (name, default) = match inner.split_once(":-") {
@@ -52,11 +82,9 @@ pub fn substitute(text: &str, lookup: impl Fn(&str) -> Option<String>) -> (Strin
                 })
             }
         }
-        line += inner.matches('\n').count();
         rest = &after[close + 1..];
     }
     out.push_str(rest);
-    (out, missing)
 }
 
 #[cfg(test)]
@@ -85,5 +113,18 @@ mod tests {
                 name: "NOPE".into()
             }]
         );
+    }
+
+    #[test]
+    fn comments_are_left_alone() {
+        let (out, missing) = substitute(
+            "# ${NOPE} here\na: ${SET} # and ${NOPE}\nb: \"x # ${SET}\"\nc: a#${SET}\n",
+            env,
+        );
+        assert_eq!(
+            out,
+            "# ${NOPE} here\na: value # and ${NOPE}\nb: \"x # value\"\nc: a#value\n"
+        );
+        assert!(missing.is_empty());
     }
 }

@@ -1,5 +1,6 @@
 //! `type: file` (output): the batch as NDJSON appended to `path`, written and fsynced before it
-//! is acknowledged. After an error the file is reopened on the next attempt (so a deleted or
+//! is acknowledged (a FIFO or device, which cannot be fsynced, is acknowledged once written).
+//! After an error the file is reopened on the next attempt (so a deleted or
 //! moved file is recreated).
 
 use super::{Output, OutputError};
@@ -43,7 +44,11 @@ impl Output for FileOutput {
         let io = |e: std::io::Error| OutputError::new("io", format!("writing {}: {e}", self.path.display()));
         file.write_all(batch.ndjson()).await.map_err(io)?;
         file.flush().await.map_err(io)?;
-        file.sync_data().await.map_err(io)?;
+        match file.sync_data().await {
+            // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what counts.
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {}
+            other => other.map_err(io)?,
+        }
         self.file = Some(file);
         Ok(())
     }

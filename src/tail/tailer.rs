@@ -440,19 +440,38 @@ impl Tailer {
                 self.truncated(i);
                 return true;
             }
-            if size == t.reader.read_pos() {
-                let t = &mut self.files[i];
-                t.checked = now;
-                t.at_eof = true;
-                t.reader.release_memory();
-                return false;
-            }
         }
         let read_time = crate::event::timestamp(chrono::Utc::now());
         let mut read = 0;
+        let mut produced = false;
         let mut replaced = false;
-        while read < FILE_BUDGET {
+        loop {
+            // Hand out the complete lines already read, one chunk at a time.
             let t = &mut self.files[i];
+            let ctx = FileCtx {
+                source: t.id,
+                path: &t.label,
+                read_time: &read_time,
+            };
+            while self.chunk.len() < CHUNK_EVENTS && self.chunk_bytes < CHUNK_BYTES {
+                let Some(line) = t.reader.next_line() else {
+                    break;
+                };
+                produced = true;
+                self.chunk_bytes += line.bytes.len();
+                t.decoder.decode(&line, &ctx, &mut self.chunk);
+            }
+            if self.chunk.len() >= CHUNK_EVENTS || self.chunk_bytes >= CHUNK_BYTES {
+                self.flush_chunk();
+                if self.stopping() {
+                    break;
+                }
+                continue;
+            }
+            let t = &mut self.files[i];
+            if read >= FILE_BUDGET || t.reader.read_pos() >= size {
+                break;
+            }
             let n = match t.reader.fill(&t.file) {
                 Ok(n) => n,
                 Err(e) => {
@@ -485,32 +504,22 @@ impl Tailer {
                 }
             }
             read += n;
-            let ctx = FileCtx {
-                source: t.id,
-                path: &t.label,
-                read_time: &read_time,
-            };
-            while let Some(line) = t.reader.next_line() {
-                self.chunk_bytes += line.bytes.len();
-                t.decoder.decode(&line, &ctx, &mut self.chunk);
-            }
-            if self.chunk.len() >= CHUNK_EVENTS || self.chunk_bytes >= CHUNK_BYTES {
-                self.flush_chunk();
-                if self.stopping() {
-                    break;
-                }
-            }
         }
         if replaced {
             self.truncated(i);
             return true;
         }
         let t = &mut self.files[i];
+        t.checked = now;
+        if read == 0 && !produced {
+            t.at_eof = true;
+            t.reader.release_memory();
+            return false;
+        }
         t.at_eof = false;
         t.last_data = Instant::now();
-        t.checked = now;
         self.store.update(t.id, None, Some(t.fp), size);
-        read > 0
+        true
     }
 
     /// File `i` shrank (or its first bytes changed): recover unread lines from a copy, then read

@@ -1,0 +1,89 @@
+//! Bad input is never fatal: invalid UTF-8, a 50 MiB line, NUL bytes, and a file deleted while
+//! being read; the lines after them arrive, memory stays bounded.
+
+mod common;
+use common::*;
+use std::io::Write;
+use std::time::Duration;
+
+#[test]
+fn bad_lines_are_shipped_flagged_and_the_stream_goes_on() {
+    let env = Env::new();
+    let log = env.path("bad.log");
+    {
+        let mut f = std::fs::File::create(&log).unwrap();
+        f.write_all(line(0).as_bytes()).unwrap();
+        f.write_all(b"invalid utf8 \xff\xfe here #1\n").unwrap();
+        f.write_all(b"nul \x00 bytes \x00 #2\n").unwrap();
+        // 50 MiB without a newline, then one.
+        let chunk = vec![b'x'; 1 << 20];
+        for _ in 0..50 {
+            f.write_all(&chunk).unwrap();
+        }
+        f.write_all(b"\n").unwrap();
+        f.write_all(line(3).as_bytes()).unwrap();
+        f.write_all(line(4).as_bytes()).unwrap();
+    }
+    let cfg = env.config(
+        &format!("  - type: file\n    paths: [{}]\n    read_from: beginning", log.display()),
+        "max_line_bytes: 1MiB",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(60), "the lines after the bad ones", || {
+        let c = counts(&out);
+        c.contains_key(&3) && c.contains_key(&4)
+    });
+    let recs = records(&out);
+    assert_eq!(recs.len(), 6, "one record per line");
+    let utf8 = &recs[1];
+    assert_eq!(utf8["message"], "invalid utf8 \u{fffd}\u{fffd} here #1");
+    assert_eq!(utf8["log"]["flags"], serde_json::json!(["invalid_utf8"]));
+    assert_eq!(recs[2]["message"], "nul \u{0} bytes \u{0} #2");
+    let long = &recs[3];
+    assert_eq!(long["message"].as_str().unwrap().len(), 1 << 20);
+    assert_eq!(long["log"]["flags"], serde_json::json!(["truncated"]));
+    // The line after the long one starts where the long one ended.
+    let long_end = recs[4]["log"]["offset"].as_u64().unwrap();
+    assert_eq!(long_end, long["log"]["offset"].as_u64().unwrap() + (50 << 20) + 1);
+    // The 50 MiB line was never held whole.
+    let peak = agent.peak_rss();
+    assert!(peak < 40 << 20, "peak RSS {peak} bytes: the long line was buffered");
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+    // Everything was acknowledged: the checkpoint is at the end of the file.
+    assert_eq!(
+        checkpoint_offset(&env.data_dir(), &log),
+        Some(std::fs::metadata(&log).unwrap().len())
+    );
+}
+
+#[test]
+fn file_deleted_while_being_read_is_finished_and_others_go_on() {
+    const BIG: u64 = 150_000;
+    let env = Env::new();
+    let big = env.path("big.log");
+    let small = env.path("small.log");
+    std::fs::write(&big, (0..BIG).map(line).collect::<String>()).unwrap();
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: ['{}/*.log']\n    read_from: beginning\n    rotate_wait: 200ms\n    scan_frequency: 200ms",
+            env.dir.path().display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(30), "reading to start", || !records(&out).is_empty());
+    std::fs::remove_file(&big).unwrap();
+    // The open file is read to its end even though its name is gone.
+    wait_all_arrived(&agent, &out, BIG, Duration::from_secs(60));
+    std::fs::write(&small, (BIG..BIG + 100).map(line).collect::<String>()).unwrap();
+    wait_for(Duration::from_secs(20), "a new file after the deleted one", || {
+        let c = counts(&out);
+        (BIG..BIG + 100).all(|n| c.contains_key(&n))
+    });
+    wait_for(Duration::from_secs(20), "the deleted file to be released", || {
+        agent.logs().contains("deleted=true")
+    });
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

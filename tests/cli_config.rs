@@ -1,0 +1,143 @@
+//! The command line and configuration errors, through the real binary: exit codes 0/2, every
+//! problem with its YAML path and line, and `config.example.yaml` passing `check-config`.
+
+mod common;
+use common::*;
+use std::process::Command;
+
+fn check(config: &std::path::Path, env: &[(&str, &str)]) -> (i32, String, String) {
+    let out = Command::new(bin())
+        .args(["check-config", "-c"])
+        .arg(config)
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_problem_is_reported_with_path_and_line() {
+    let env = Env::new();
+    let p = env.path("bad.yaml");
+    std::fs::write(
+        &p,
+        "\
+data_dir: /tmp/x
+shutdown_timeout: ten seconds
+inputs:
+  - type: file
+    pahts: [/var/log/*.log]
+    paths: [/tmp/a.log]
+    scan_frequency: 5
+outputs:
+  - type: file
+    path: ${OUT_PATH}
+  - type: elasticsearch
+    hosts: [http://es:9200]
+",
+    )
+    .unwrap();
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2, "{err}");
+    for want in [
+        "shutdown_timeout (line 2): invalid duration `ten seconds`",
+        "inputs[0].pahts (line 5): unknown key `pahts`, expected one of: name, paths, exclude, format",
+        "inputs[0].scan_frequency (line 7): invalid type: integer `5`, expected a duration",
+        "outputs[0].path (line 10): environment variable OUT_PATH is not set and has no default",
+        "outputs[1].type (line 11): output type `elasticsearch` is not supported yet",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    assert!(err.contains("has 5 problems"), "{err}");
+}
+
+#[test]
+fn env_substitution_and_defaults() {
+    let env = Env::new();
+    let p = env.path("ok.yaml");
+    std::fs::write(
+        &p,
+        "data_dir: ${DATA:-/tmp/logship-test}\ninputs:\n  - type: file\n    paths: [\"${LOG_DIR}/*.log\"]\noutputs:\n  - type: console\n",
+    )
+    .unwrap();
+    let (code, out, err) = check(&p, &[("LOG_DIR", "/var/log/app")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("is valid"), "{out}");
+    assert!(out.contains("data_dir: /tmp/logship-test"), "{out}");
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("inputs[0].paths (line 4): environment variable LOG_DIR is not set"), "{err}");
+}
+
+#[test]
+fn yaml_syntax_error_and_missing_file() {
+    let env = Env::new();
+    let p = env.path("broken.yaml");
+    std::fs::write(&p, "inputs:\n  - type: file\n   paths: [a\n").unwrap();
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("not valid YAML") && err.contains("line"), "{err}");
+    let (code, _, err) = check(&env.path("nope.yaml"), &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("cannot read"), "{err}");
+}
+
+#[test]
+fn example_config_passes_check_config() {
+    let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config.example.yaml");
+    let (code, out, err) = check(&example, &[]);
+    assert_eq!(code, 0, "config.example.yaml: {err}");
+    assert!(out.contains("is valid"), "{out}");
+}
+
+#[test]
+fn logship_config_env_var_names_the_file_and_usage_errors_exit_2() {
+    let env = Env::new();
+    let p = env.path("c.yaml");
+    std::fs::write(&p, "inputs:\n  - type: file\n    paths: [/tmp/a]\noutputs:\n  - type: console\n").unwrap();
+    let out = Command::new(bin())
+        .arg("check-config")
+        .env("LOGSHIP_CONFIG", &p)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let out = Command::new(bin()).arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn version_names_commit_and_features() {
+    let out = Command::new(bin()).arg("version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with(&format!("logship {}", env!("CARGO_PKG_VERSION"))), "{text}");
+    assert!(text.contains("commit") && text.contains("outputs: console, file"), "{text}");
+}
+
+#[test]
+fn test_output_reports_ok_and_failures_without_sending() {
+    let env = Env::new();
+    let blocker = env.path("not-a-dir");
+    std::fs::write(&blocker, "").unwrap();
+    let good = env.path("out/good.ndjson");
+    let p = env.path("t.yaml");
+    std::fs::write(
+        &p,
+        format!(
+            "inputs:\n  - type: file\n    paths: [/tmp/a]\noutputs:\n  - type: file\n    name: good\n    path: {}\n  - type: file\n    name: bad\n    path: {}/x.ndjson\n",
+            good.display(),
+            blocker.display()
+        ),
+    )
+    .unwrap();
+    let out = Command::new(bin()).args(["test-output", "-c"]).arg(&p).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("good: OK"), "{text}");
+    assert!(text.contains("bad: FAILED: cannot create directory"), "{text}");
+    assert_eq!(std::fs::metadata(&good).unwrap().len(), 0, "test-output wrote records");
+}

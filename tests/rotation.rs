@@ -70,8 +70,10 @@ fn copytruncate_under_load_loses_nothing() {
     wait_for(Duration::from_secs(10), "agent to open app.log", || agent.logs().contains("reading file"));
     let dir = env.dir.path().to_path_buf();
     writer(&log, |_| {
-        // logrotate `copytruncate`: shift copies, copy app.log to app.log.1, truncate app.log.
-        for i in (1..4).rev() {
+        // logrotate `copytruncate` with `rotate 9`: shift copies, copy app.log to app.log.1,
+        // truncate app.log. (A copy deleted before the agent opened it is lost to any shipper:
+        // keeping several lets a briefly stalled agent catch up.)
+        for i in (1..9).rev() {
             let _ = std::fs::rename(dir.join(format!("app.log.{i}")), dir.join(format!("app.log.{}", i + 1)));
         }
         std::fs::copy(dir.join("app.log"), dir.join("app.log.1")).unwrap();

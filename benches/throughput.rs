@@ -1,1 +1,198 @@
-fn main() {}
+//! Throughput of the real binary: one file of realistic log lines (80 to 2,000 bytes, mixed)
+//! read from the beginning into the `file` output. Reports events/s, MB/s, CPU seconds per GB
+//! and peak RSS, and the same run's ratio against a baseline measured in the same session (a
+//! plain copy of the file through a 64 KiB buffer: the I/O ceiling of this machine right now).
+//!
+//!   cargo bench --bench throughput                 (256 MiB input)
+//!   LOGSHIP_BENCH_MB=1024 cargo bench --bench throughput
+//!
+//! Not a test: nothing is asserted. Figures go in the README's performance section.
+
+use std::io::{BufWriter, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A small deterministic generator (xorshift), so runs are comparable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+/// Writes about `mb` MiB of log lines; returns (lines, bytes).
+fn generate(path: &Path, mb: u64) -> (u64, u64) {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let levels = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"];
+    let words = [
+        "request",
+        "handled",
+        "user",
+        "order",
+        "payment",
+        "cache",
+        "miss",
+        "db",
+        "query",
+        "took",
+        "upstream",
+        "timeout",
+        "retry",
+        "session",
+        "token",
+        "refreshed",
+        "GET",
+        "POST",
+        "/api/v1",
+    ];
+    let (mut lines, mut bytes) = (0u64, 0u64);
+    let target = mb << 20;
+    let mut line = String::with_capacity(2100);
+    while bytes < target {
+        line.clear();
+        let r = rng.next();
+        // Mostly short lines, some long ones (stack-trace-like payloads): 80..2000 bytes.
+        let len = if r % 10 < 8 {
+            80 + r % 220
+        } else {
+            300 + r % 1700
+        } as usize;
+        line.push_str(&format!(
+            "2026-11-24T10:{:02}:{:02}.{:03}Z {} svc-{} ",
+            (r >> 8) % 60,
+            (r >> 16) % 60,
+            (r >> 24) % 1000,
+            levels[(r >> 32) as usize % levels.len()],
+            (r >> 40) % 16
+        ));
+        while line.len() < len {
+            line.push_str(words[rng.next() as usize % words.len()]);
+            line.push(if rng.next().is_multiple_of(7) {
+                '='
+            } else {
+                ' '
+            });
+        }
+        line.truncate(len);
+        line.push('\n');
+        out.write_all(line.as_bytes()).unwrap();
+        lines += 1;
+        bytes += line.len() as u64;
+    }
+    out.flush().unwrap();
+    (lines, bytes)
+}
+
+fn baseline(input: &Path, output: &Path) -> Duration {
+    let start = Instant::now();
+    let mut r = std::fs::File::open(input).unwrap();
+    let mut w = std::fs::File::create(output).unwrap();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = r.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        w.write_all(&buf[..n]).unwrap();
+    }
+    w.sync_data().unwrap();
+    start.elapsed()
+}
+
+fn sent(addr: &str) -> u64 {
+    let Ok(resp) = ureq::get(&format!("http://{addr}/metrics")).call() else {
+        return 0;
+    };
+    let body = resp.into_string().unwrap_or_default();
+    body.lines()
+        .find(|l| l.starts_with("logship_events_sent_total"))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
+fn main() {
+    let mb: u64 = std::env::var("LOGSHIP_BENCH_MB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(256);
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("input.log");
+    let (lines, bytes) = generate(&input, mb);
+    println!(
+        "input: {lines} lines, {:.1} MiB",
+        bytes as f64 / (1 << 20) as f64
+    );
+
+    let base = baseline(&input, &dir.path().join("copy.out"));
+    let base_mbs = bytes as f64 / 1e6 / base.as_secs_f64();
+    println!(
+        "baseline (64 KiB copy): {:.2} s, {base_mbs:.0} MB/s",
+        base.as_secs_f64()
+    );
+
+    let addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let config = dir.path().join("bench.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {d}/data\nhttp:\n  listen: {addr}\ninputs:\n  - type: file\n    paths: [{d}/input.log]\n    read_from: beginning\noutputs:\n  - type: file\n    path: {d}/out.ndjson\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let start = Instant::now();
+    // Reaped below with wait4, which also gives its CPU time and peak RSS.
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(env!("CARGO_BIN_EXE_logship"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .env("LOGSHIP_LOG", "warn")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    while sent(&addr) < lines {
+        assert!(
+            start.elapsed() < Duration::from_secs(1800),
+            "bench did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let wall = start.elapsed();
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let cpu = usage.ru_utime.tv_sec as f64
+        + usage.ru_utime.tv_usec as f64 / 1e6
+        + usage.ru_stime.tv_sec as f64
+        + usage.ru_stime.tv_usec as f64 / 1e6;
+    let gb = bytes as f64 / 1e9;
+    let mbs = bytes as f64 / 1e6 / wall.as_secs_f64();
+    println!("logship file -> file output:");
+    println!("  wall {:.2} s", wall.as_secs_f64());
+    println!("  {:.0} events/s", lines as f64 / wall.as_secs_f64());
+    println!(
+        "  {mbs:.1} MB/s  ({:.3} of the baseline copy)",
+        mbs / base_mbs
+    );
+    println!(
+        "  {:.2} CPU s/GB (user+sys, {:.2} cores busy)",
+        cpu / gb,
+        cpu / wall.as_secs_f64()
+    );
+    println!("  peak RSS {:.1} MiB", usage.ru_maxrss as f64 / 1024.0);
+}

@@ -64,9 +64,19 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut inputs = Vec::new();
     for ic in &config.inputs {
         let InputKind::File(fc) = &ic.kind;
-        let (settings, decoders) =
-            crate::input::file::tail_settings(&ic.name, fc, config.max_line_bytes, &config.host_name);
-        let tailer = Tailer::new(settings, store.clone(), decoders, input_tx.clone(), stop.clone());
+        let (settings, decoders) = crate::input::file::tail_settings(
+            &ic.name,
+            fc,
+            config.max_line_bytes,
+            &config.host_name,
+        );
+        let tailer = Tailer::new(
+            settings,
+            store.clone(),
+            decoders,
+            input_tx.clone(),
+            stop.clone(),
+        );
         health.input(&ic.name, "running");
         let handle = std::thread::Builder::new()
             .name(format!("input-{}", ic.name))

@@ -10,7 +10,11 @@ pub const EXIT_RUNTIME: i32 = 1;
 pub const EXIT_CONFIG: i32 = 2;
 
 #[derive(Parser)]
-#[command(name = "logship", about = "Per-node log shipping agent", disable_version_flag = true)]
+#[command(
+    name = "logship",
+    about = "Per-node log shipping agent",
+    disable_version_flag = true
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,7 +23,12 @@ struct Cli {
 #[derive(clap::Args)]
 struct ConfigArg {
     /// Configuration file.
-    #[arg(short = 'c', long = "config", env = "LOGSHIP_CONFIG", default_value = "/etc/logship/logship.yaml")]
+    #[arg(
+        short = 'c',
+        long = "config",
+        env = "LOGSHIP_CONFIG",
+        default_value = "/etc/logship/logship.yaml"
+    )]
     config: PathBuf,
 }
 
@@ -109,7 +118,12 @@ fn summary(path: &Path, c: &Config) -> String {
         .iter()
         .map(|i| {
             let InputKind::File(f) = &i.kind;
-            format!("{} (file, {} path{})", i.name, f.paths.len(), if f.paths.len() == 1 { "" } else { "s" })
+            format!(
+                "{} (file, {} path{})",
+                i.name,
+                f.paths.len(),
+                if f.paths.len() == 1 { "" } else { "s" }
+            )
         })
         .collect();
     let outputs: Vec<String> = c

@@ -55,7 +55,9 @@ impl Event {
             *log = Value::Object(Map::new());
         }
         if let Some(log) = log.as_object_mut() {
-            let flags = log.entry("flags").or_insert_with(|| Value::Array(Vec::new()));
+            let flags = log
+                .entry("flags")
+                .or_insert_with(|| Value::Array(Vec::new()));
             if let Some(a) = flags.as_array_mut() {
                 a.push(Value::String(flag.to_string()));
             }
@@ -69,9 +71,7 @@ pub fn set_in(map: &mut Fields, path: &str, value: Value) {
             map.insert(path.to_string(), value);
         }
         Some((head, rest)) => {
-            let child = map
-                .entry(head)
-                .or_insert_with(|| Value::Object(Map::new()));
+            let child = map.entry(head).or_insert_with(|| Value::Object(Map::new()));
             if !child.is_object() {
                 *child = Value::Object(Map::new());
             }

@@ -20,13 +20,15 @@ pub struct Metrics {
 
 fn counter(r: &Registry, name: &str, help: &str, labels: &[&str]) -> IntCounterVec {
     let c = IntCounterVec::new(Opts::new(name, help), labels).expect("static metric definition");
-    r.register(Box::new(c.clone())).expect("metric registered once");
+    r.register(Box::new(c.clone()))
+        .expect("metric registered once");
     c
 }
 
 fn gauge(r: &Registry, name: &str, help: &str) -> IntGauge {
     let g = IntGauge::new(name, help).expect("static metric definition");
-    r.register(Box::new(g.clone())).expect("metric registered once");
+    r.register(Box::new(g.clone()))
+        .expect("metric registered once");
     g
 }
 
@@ -46,14 +48,46 @@ impl Metrics {
         r.register(Box::new(batch_latency.clone()))
             .expect("metric registered once");
         Metrics {
-            events_received: counter(&r, "logship_events_received_total", "Events read by each input", &["input"]),
-            events_sent: counter(&r, "logship_events_sent_total", "Events acknowledged by each output", &["output"]),
-            events_dropped: counter(&r, "logship_events_dropped_total", "Events dropped, by reason", &["reason"]),
-            output_errors: counter(&r, "logship_output_errors_total", "Failed output attempts, by kind", &["output", "kind"]),
+            events_received: counter(
+                &r,
+                "logship_events_received_total",
+                "Events read by each input",
+                &["input"],
+            ),
+            events_sent: counter(
+                &r,
+                "logship_events_sent_total",
+                "Events acknowledged by each output",
+                &["output"],
+            ),
+            events_dropped: counter(
+                &r,
+                "logship_events_dropped_total",
+                "Events dropped, by reason",
+                &["reason"],
+            ),
+            output_errors: counter(
+                &r,
+                "logship_output_errors_total",
+                "Failed output attempts, by kind",
+                &["output", "kind"],
+            ),
             batch_latency,
-            files_tailed: gauge(&r, "logship_files_tailed", "Files currently open for reading"),
-            spool_bytes: gauge(&r, "logship_spool_bytes", "Bytes in the disk spool of network inputs"),
-            checkpoint_lag_bytes: gauge(&r, "logship_checkpoint_lag_bytes", "Bytes of tailed files not yet acknowledged by every output"),
+            files_tailed: gauge(
+                &r,
+                "logship_files_tailed",
+                "Files currently open for reading",
+            ),
+            spool_bytes: gauge(
+                &r,
+                "logship_spool_bytes",
+                "Bytes in the disk spool of network inputs",
+            ),
+            checkpoint_lag_bytes: gauge(
+                &r,
+                "logship_checkpoint_lag_bytes",
+                "Bytes of tailed files not yet acknowledged by every output",
+            ),
             registry: r,
         }
     }

@@ -25,15 +25,22 @@ fn bad_lines_are_shipped_flagged_and_the_stream_goes_on() {
         f.write_all(line(4).as_bytes()).unwrap();
     }
     let cfg = env.config(
-        &format!("  - type: file\n    paths: [{}]\n    read_from: beginning", log.display()),
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
         "max_line_bytes: 1MiB",
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(60), "the lines after the bad ones", || {
-        let c = counts(&out);
-        c.contains_key(&3) && c.contains_key(&4)
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "the lines after the bad ones",
+        || {
+            let c = counts(&out);
+            c.contains_key(&3) && c.contains_key(&4)
+        },
+    );
     let recs = records(&out);
     assert_eq!(recs.len(), 6, "one record per line");
     let utf8 = &recs[1];
@@ -45,10 +52,16 @@ fn bad_lines_are_shipped_flagged_and_the_stream_goes_on() {
     assert_eq!(long["log"]["flags"], serde_json::json!(["truncated"]));
     // The line after the long one starts where the long one ended.
     let long_end = recs[4]["log"]["offset"].as_u64().unwrap();
-    assert_eq!(long_end, long["log"]["offset"].as_u64().unwrap() + (50 << 20) + 1);
+    assert_eq!(
+        long_end,
+        long["log"]["offset"].as_u64().unwrap() + (50 << 20) + 1
+    );
     // The 50 MiB line was never held whole.
     let peak = agent.peak_rss();
-    assert!(peak < 40 << 20, "peak RSS {peak} bytes: the long line was buffered");
+    assert!(
+        peak < 40 << 20,
+        "peak RSS {peak} bytes: the long line was buffered"
+    );
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
     // Everything was acknowledged: the checkpoint is at the end of the file.
     assert_eq!(
@@ -73,17 +86,25 @@ fn file_deleted_while_being_read_is_finished_and_others_go_on() {
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(30), "reading to start", || !records(&out).is_empty());
+    wait_for(Duration::from_secs(30), "reading to start", || {
+        !records(&out).is_empty()
+    });
     std::fs::remove_file(&big).unwrap();
     // The open file is read to its end even though its name is gone.
     wait_all_arrived(&agent, &out, BIG, Duration::from_secs(60));
     std::fs::write(&small, (BIG..BIG + 100).map(line).collect::<String>()).unwrap();
-    wait_for(Duration::from_secs(20), "a new file after the deleted one", || {
-        let c = counts(&out);
-        (BIG..BIG + 100).all(|n| c.contains_key(&n))
-    });
-    wait_for(Duration::from_secs(20), "the deleted file to be released", || {
-        agent.logs().contains("deleted=true")
-    });
+    wait_for(
+        Duration::from_secs(20),
+        "a new file after the deleted one",
+        || {
+            let c = counts(&out);
+            (BIG..BIG + 100).all(|n| c.contains_key(&n))
+        },
+    );
+    wait_for(
+        Duration::from_secs(20),
+        "the deleted file to be released",
+        || agent.logs().contains("deleted=true"),
+    );
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }

@@ -70,7 +70,10 @@ fn env_substitution_and_defaults() {
     assert!(out.contains("data_dir: /tmp/logship-test"), "{out}");
     let (code, _, err) = check(&p, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("inputs[0].paths (line 4): environment variable LOG_DIR is not set"), "{err}");
+    assert!(
+        err.contains("inputs[0].paths (line 4): environment variable LOG_DIR is not set"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -80,7 +83,10 @@ fn yaml_syntax_error_and_missing_file() {
     std::fs::write(&p, "inputs:\n  - type: file\n   paths: [a\n").unwrap();
     let (code, _, err) = check(&p, &[]);
     assert_eq!(code, 2);
-    assert!(err.contains("not valid YAML") && err.contains("line"), "{err}");
+    assert!(
+        err.contains("not valid YAML") && err.contains("line"),
+        "{err}"
+    );
     let (code, _, err) = check(&env.path("nope.yaml"), &[]);
     assert_eq!(code, 2);
     assert!(err.contains("cannot read"), "{err}");
@@ -98,7 +104,11 @@ fn example_config_passes_check_config() {
 fn logship_config_env_var_names_the_file_and_usage_errors_exit_2() {
     let env = Env::new();
     let p = env.path("c.yaml");
-    std::fs::write(&p, "inputs:\n  - type: file\n    paths: [/tmp/a]\noutputs:\n  - type: console\n").unwrap();
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: file\n    paths: [/tmp/a]\noutputs:\n  - type: console\n",
+    )
+    .unwrap();
     let out = Command::new(bin())
         .arg("check-config")
         .env("LOGSHIP_CONFIG", &p)
@@ -114,8 +124,14 @@ fn version_names_commit_and_features() {
     let out = Command::new(bin()).arg("version").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.starts_with(&format!("logship {}", env!("CARGO_PKG_VERSION"))), "{text}");
-    assert!(text.contains("commit") && text.contains("outputs: console, file"), "{text}");
+    assert!(
+        text.starts_with(&format!("logship {}", env!("CARGO_PKG_VERSION"))),
+        "{text}"
+    );
+    assert!(
+        text.contains("commit") && text.contains("outputs: console, file"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -134,10 +150,21 @@ fn test_output_reports_ok_and_failures_without_sending() {
         ),
     )
     .unwrap();
-    let out = Command::new(bin()).args(["test-output", "-c"]).arg(&p).output().unwrap();
+    let out = Command::new(bin())
+        .args(["test-output", "-c"])
+        .arg(&p)
+        .output()
+        .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("good: OK"), "{text}");
-    assert!(text.contains("bad: FAILED: cannot create directory"), "{text}");
-    assert_eq!(std::fs::metadata(&good).unwrap().len(), 0, "test-output wrote records");
+    assert!(
+        text.contains("bad: FAILED: cannot create directory"),
+        "{text}"
+    );
+    assert_eq!(
+        std::fs::metadata(&good).unwrap().len(),
+        0,
+        "test-output wrote records"
+    );
 }

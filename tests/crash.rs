@@ -21,14 +21,19 @@ fn kill_9_and_restart_loses_nothing_and_bounds_duplicates() {
         f.write_all(buf.as_bytes()).unwrap();
     }
     let cfg = env.config(
-        &format!("  - type: file\n    paths: [{}]\n    read_from: beginning", log.display()),
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
         "",
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(30), "part of the file delivered", || {
-        records(&out).len() > 20_000
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "part of the file delivered",
+        || records(&out).len() > 20_000,
+    );
     agent.kill9();
     let delivered = records(&out);
     assert!(
@@ -44,7 +49,10 @@ fn kill_9_and_restart_loses_nothing_and_bounds_duplicates() {
     let mut again = env.start(&cfg);
     let dups = wait_all_arrived(&again, &out, LINES, Duration::from_secs(60));
     assert_eq!(again.term(Duration::from_secs(15)), 0);
-    assert!(dups <= window, "{dups} duplicates, but only {window} records were in flight");
+    assert!(
+        dups <= window,
+        "{dups} duplicates, but only {window} records were in flight"
+    );
     // The window itself is bounded by configuration: batches in flight plus what one
     // checkpoint interval acknowledges; a re-read from offset 0 would be ~all delivered lines.
     assert!(

@@ -22,8 +22,14 @@ fn metrics_and_health_report_and_turn_503_when_an_output_keeps_failing() {
         ),
     );
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(20), "/metrics to answer", || http_get(&addr, "/metrics").is_some());
-    wait_for(Duration::from_secs(20), "records to reach the good output", || records(&env.out()).len() == 100);
+    wait_for(Duration::from_secs(20), "/metrics to answer", || {
+        http_get(&addr, "/metrics").is_some()
+    });
+    wait_for(
+        Duration::from_secs(20),
+        "records to reach the good output",
+        || records(&env.out()).len() == 100,
+    );
     let (code, body) = http_get(&addr, "/metrics").unwrap();
     assert_eq!(code, 200);
     for name in [
@@ -46,7 +52,10 @@ fn metrics_and_health_report_and_turn_503_when_an_output_keeps_failing() {
     let health: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert_eq!(health["status"], "unhealthy");
     assert_eq!(health["outputs"]["broken"]["status"], "failed");
-    assert!(health["outputs"]["broken"]["last_error"].as_str().unwrap().contains("cannot create directory"));
+    assert!(health["outputs"]["broken"]["last_error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot create directory"));
     assert_eq!(health["outputs"]["good"]["status"], "ok");
     assert_eq!(health["inputs"]["file"]["status"], "running");
     // Nothing is checkpointed while one output has not acknowledged.
@@ -57,7 +66,11 @@ fn metrics_and_health_report_and_turn_503_when_an_output_keeps_failing() {
         matches!(http_get(&addr, "/health"), Some((200, _)))
     });
     let recovered = env.path("blocker/out.ndjson");
-    wait_for(Duration::from_secs(20), "records at the recovered output", || records(&recovered).len() == 100);
+    wait_for(
+        Duration::from_secs(20),
+        "records at the recovered output",
+        || records(&recovered).len() == 100,
+    );
     wait_for(Duration::from_secs(20), "checkpoint at the end", || {
         checkpoint_offset(&env.data_dir(), &log) == Some(std::fs::metadata(&log).unwrap().len())
     });
@@ -86,8 +99,14 @@ fn a_stuck_output_stops_reading_and_memory_stays_bounded() {
     assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
     let addr = format!("127.0.0.1:{}", free_port());
     let cfg = env.config(
-        &format!("  - type: file\n    paths: [{}]\n    read_from: beginning", log.display()),
-        &format!("http:\n  listen: {addr}\noutputs:\n  - type: file\n    path: {}\n", fifo.display()),
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
+        &format!(
+            "http:\n  listen: {addr}\noutputs:\n  - type: file\n    path: {}\n",
+            fifo.display()
+        ),
     );
     let mut agent = env.start(&cfg);
     wait_for(Duration::from_secs(20), "reading to start", || {
@@ -106,15 +125,20 @@ fn a_stuck_output_stops_reading_and_memory_stays_bounded() {
     // pipeline is working through, and batches of 500: the output's, in_flight_batches (4)
     // queued, and the one the pipeline waits to hand over.
     let bound = 8 * 1024 + 1024 + 500 * 6;
-    assert!(last <= bound, "{last} events read while the output was stuck (bound {bound})");
+    assert!(
+        last <= bound,
+        "{last} events read while the output was stuck (bound {bound})"
+    );
     assert!(last < LINES / 10);
     let rss = agent.rss();
     assert!(rss < 100 << 20, "RSS {rss} bytes with a stuck output");
     // Unstick it: read the FIFO; every line comes through.
     let reader = std::thread::spawn(move || std::fs::read(&fifo).unwrap());
-    wait_for(Duration::from_secs(60), "every line through the FIFO", || {
-        metric(&addr, "logship_events_sent_total") >= LINES
-    });
+    wait_for(
+        Duration::from_secs(60),
+        "every line through the FIFO",
+        || metric(&addr, "logship_events_sent_total") >= LINES,
+    );
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
     let bytes = reader.join().unwrap();
     let text = String::from_utf8_lossy(&bytes);

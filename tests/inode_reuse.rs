@@ -33,7 +33,10 @@ fn reused_inode_after_restart_is_read_from_start() {
     let log = env.path("app.log");
     std::fs::write(&log, lines(0..300)).unwrap();
     let cfg = env.config(
-        &format!("  - type: file\n    paths: [{}]\n    read_from: beginning", log.display()),
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
         "",
     );
     let out = env.out();
@@ -80,9 +83,11 @@ fn reused_inode_while_running_is_read_from_start() {
     // Delete it and wait until the agent has let the file go (so its inode can be reused).
     std::fs::rename(&log, env.path("gone.log")).unwrap();
     std::fs::remove_file(env.path("gone.log")).unwrap();
-    wait_for(Duration::from_secs(20), "the agent to release the deleted file", || {
-        agent.logs().contains("done with rotated file")
-    });
+    wait_for(
+        Duration::from_secs(20),
+        "the agent to release the deleted file",
+        || agent.logs().contains("done with rotated file"),
+    );
     std::fs::write(&log, "").unwrap();
     std::fs::remove_file(&log).unwrap();
     std::fs::write(&log, lines(0..1)).unwrap();

@@ -11,7 +11,11 @@ const LINES: u64 = 60_000;
 const ROTATE_EVERY: u64 = 7_000;
 
 fn writer(path: &std::path::Path, mut rotate: impl FnMut(u64)) {
-    let mut f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
     for n in 0..LINES {
         f.write_all(line(n).as_bytes()).unwrap();
         if n % 500 == 499 {
@@ -21,7 +25,11 @@ fn writer(path: &std::path::Path, mut rotate: impl FnMut(u64)) {
         if n % ROTATE_EVERY == ROTATE_EVERY - 1 {
             drop(f);
             rotate(n);
-            f = std::fs::OpenOptions::new().create(true).append(true).open(path).unwrap();
+            f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .unwrap();
         }
     }
 }
@@ -39,12 +47,17 @@ fn rename_rotation_under_load_loses_nothing() {
         "",
     );
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(10), "agent to open app.log", || agent.logs().contains("reading file"));
+    wait_for(Duration::from_secs(10), "agent to open app.log", || {
+        agent.logs().contains("reading file")
+    });
     let dir = env.dir.path().to_path_buf();
     writer(&log, |_| {
         // logrotate `create`: shift app.log.N up, rename app.log to app.log.1, new app.log.
         for i in (1..4).rev() {
-            let _ = std::fs::rename(dir.join(format!("app.log.{i}")), dir.join(format!("app.log.{}", i + 1)));
+            let _ = std::fs::rename(
+                dir.join(format!("app.log.{i}")),
+                dir.join(format!("app.log.{}", i + 1)),
+            );
         }
         std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).unwrap();
     });
@@ -67,22 +80,36 @@ fn copytruncate_under_load_loses_nothing() {
         "",
     );
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(10), "agent to open app.log", || agent.logs().contains("reading file"));
+    wait_for(Duration::from_secs(10), "agent to open app.log", || {
+        agent.logs().contains("reading file")
+    });
     let dir = env.dir.path().to_path_buf();
     writer(&log, |_| {
         // logrotate `copytruncate` with `rotate 9`: shift copies, copy app.log to app.log.1,
         // truncate app.log. (A copy deleted before the agent opened it is lost to any shipper:
         // keeping several lets a briefly stalled agent catch up.)
         for i in (1..9).rev() {
-            let _ = std::fs::rename(dir.join(format!("app.log.{i}")), dir.join(format!("app.log.{}", i + 1)));
+            let _ = std::fs::rename(
+                dir.join(format!("app.log.{i}")),
+                dir.join(format!("app.log.{}", i + 1)),
+            );
         }
         std::fs::copy(dir.join("app.log"), dir.join("app.log.1")).unwrap();
-        std::fs::OpenOptions::new().write(true).open(dir.join("app.log")).unwrap().set_len(0).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join("app.log"))
+            .unwrap()
+            .set_len(0)
+            .unwrap();
     });
     let out = env.out();
     wait_all_arrived(&agent, &out, LINES, Duration::from_secs(60));
     assert_no_duplicates(&agent, &out);
-    assert!(agent.logs().contains("file truncated"), "truncation was not detected:\n{}", agent.logs());
+    assert!(
+        agent.logs().contains("file truncated"),
+        "truncation was not detected:\n{}",
+        agent.logs()
+    );
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }
 
@@ -100,11 +127,16 @@ fn glob_matching_rotated_names_reads_each_file_once() {
         "",
     );
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(10), "agent to open app.log", || agent.logs().contains("reading file"));
+    wait_for(Duration::from_secs(10), "agent to open app.log", || {
+        agent.logs().contains("reading file")
+    });
     let dir = env.dir.path().to_path_buf();
     writer(&log, |_| {
         for i in (1..4).rev() {
-            let _ = std::fs::rename(dir.join(format!("app.log.{i}")), dir.join(format!("app.log.{}", i + 1)));
+            let _ = std::fs::rename(
+                dir.join(format!("app.log.{i}")),
+                dir.join(format!("app.log.{}", i + 1)),
+            );
         }
         std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).unwrap();
     });

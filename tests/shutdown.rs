@@ -12,13 +12,23 @@ fn sigterm_flushes_in_flight_records_and_writes_the_checkpoint() {
     let log = env.path("app.log");
     std::fs::write(&log, (0..LINES).map(line).collect::<String>()).unwrap();
     let cfg = env.config(
-        &format!("  - type: file\n    paths: [{}]\n    read_from: beginning", log.display()),
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
         "",
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(30), "records flowing", || records(&out).len() > 1000);
-    assert_eq!(agent.term(Duration::from_secs(20)), 0, "log:\n{}", agent.logs());
+    wait_for(Duration::from_secs(30), "records flowing", || {
+        records(&out).len() > 1000
+    });
+    assert_eq!(
+        agent.term(Duration::from_secs(20)),
+        0,
+        "log:\n{}",
+        agent.logs()
+    );
     let delivered = records(&out);
     assert!(
         (delivered.len() as u64) < LINES,
@@ -27,9 +37,14 @@ fn sigterm_flushes_in_flight_records_and_writes_the_checkpoint() {
     // Everything read was delivered and acknowledged: the checkpoint is the end of the last
     // delivered line, and every line before it was delivered.
     let last = delivered.last().unwrap();
-    let last_end = last["log"]["offset"].as_u64().unwrap() + line(number(last).unwrap()).len() as u64;
-    let checkpoint = checkpoint_offset(&env.data_dir(), &log).expect("checkpoint written at shutdown");
-    assert_eq!(checkpoint, last_end, "checkpoint is not where delivery stopped");
+    let last_end =
+        last["log"]["offset"].as_u64().unwrap() + line(number(last).unwrap()).len() as u64;
+    let checkpoint =
+        checkpoint_offset(&env.data_dir(), &log).expect("checkpoint written at shutdown");
+    assert_eq!(
+        checkpoint, last_end,
+        "checkpoint is not where delivery stopped"
+    );
     let n = delivered.len() as u64;
     assert_eq!(counts(&out).len() as u64, n);
     assert!(missing_ranges(&out, n).is_empty());

@@ -49,9 +49,9 @@ fn substitute_line(
     while let Some(pos) = rest.find('$') {
         let (before, after) = rest.split_at(pos);
         out.push_str(before);
-        if after.starts_with("$${") {
+        if let Some(r) = after.strip_prefix("$${") {
             out.push_str("${");
-            rest = &after[3..];
+            rest = r;
             continue;
         }
         if !after.starts_with("${") {
@@ -105,7 +105,10 @@ mod tests {
             "a: ${SET}\nb: ${UNSET:-dflt}\nc: ${EMPTY:-e}\nd: ${NOPE}\ne: $${SET} $5\n",
             env,
         );
-        assert_eq!(out, "a: value\nb: dflt\nc: e\nd: unset-env-NOPE\ne: ${SET} $5\n");
+        assert_eq!(
+            out,
+            "a: value\nb: dflt\nc: e\nd: unset-env-NOPE\ne: ${SET} $5\n"
+        );
         assert_eq!(
             missing,
             vec![Missing {

@@ -17,7 +17,9 @@ impl LineMap {
         let mut parser = Parser::new_from_str(text);
         // A syntax error is reported by serde_yaml with its own location; keep what we have.
         let _ = parser.load(&mut walker, false);
-        LineMap { lines: walker.lines }
+        LineMap {
+            lines: walker.lines,
+        }
     }
 
     /// The line of `path`, or of its nearest ancestor that has one.

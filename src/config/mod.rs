@@ -184,17 +184,26 @@ impl Ctx<'_> {
     fn build(&mut self, top: RawTop) -> Option<Config> {
         if let Some(enrich) = &top.enrich {
             if !enrich.is_null() {
-                self.error("enrich", "enrich.docker is not supported yet in this release");
+                self.error(
+                    "enrich",
+                    "enrich.docker is not supported yet in this release",
+                );
             }
         }
         if top.processors.as_ref().is_some_and(|p| !p.is_empty()) {
-            self.error("processors", "processors are not supported yet in this release");
+            self.error(
+                "processors",
+                "processors are not supported yet in this release",
+            );
         }
         if let Some(http) = &top.http {
             if http.listen.parse::<SocketAddr>().is_err() {
                 self.error(
                     "http.listen",
-                    format!("`{}` is not an address: expected host:port such as 127.0.0.1:5066", http.listen),
+                    format!(
+                        "`{}` is not an address: expected host:port such as 127.0.0.1:5066",
+                        http.listen
+                    ),
                 );
             }
         }
@@ -330,7 +339,10 @@ impl Ctx<'_> {
         let mut seen = std::collections::HashSet::new();
         for (name, _) in &labelled {
             if !seen.insert(name.clone()) {
-                self.error("outputs", format!("two outputs are named `{name}`: names must be unique"));
+                self.error(
+                    "outputs",
+                    format!("two outputs are named `{name}`: names must be unique"),
+                );
             }
         }
         labelled
@@ -342,7 +354,12 @@ impl Ctx<'_> {
 
 /// Names each element: its `name`, else its type, with `_N` added when the type repeats.
 fn label<K>(items: Vec<(Option<String>, &'static str, K)>) -> Vec<(String, K)> {
-    let count = |t: &str| items.iter().filter(|(n, k, _)| n.is_none() && *k == t).count();
+    let count = |t: &str| {
+        items
+            .iter()
+            .filter(|(n, k, _)| n.is_none() && *k == t)
+            .count()
+    };
     let counts: Vec<usize> = items.iter().map(|(_, t, _)| count(t)).collect();
     let mut index = std::collections::HashMap::<&str, usize>::new();
     let mut out = Vec::new();
@@ -475,23 +492,47 @@ outputs:
         let errs = parse(text, no_env).unwrap_err();
         let text: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
         let all = text.join("\n");
-        assert!(all.contains("shutdown_timeout (line 1): invalid duration `10x`"), "{all}");
-        assert!(all.contains("inputs[0].pahts (line 4): unknown key `pahts`, expected one of: name, paths"), "{all}");
-        assert!(all.contains("inputs[0].read_from (line 6): unknown variant `middle`"), "{all}");
-        assert!(all.contains("inputs[1].type (line 7): input type `docker` is not supported yet"), "{all}");
-        assert!(all.contains("outputs[0].bogus (line 11): unknown key"), "{all}");
+        assert!(
+            all.contains("shutdown_timeout (line 1): invalid duration `10x`"),
+            "{all}"
+        );
+        assert!(
+            all.contains(
+                "inputs[0].pahts (line 4): unknown key `pahts`, expected one of: name, paths"
+            ),
+            "{all}"
+        );
+        assert!(
+            all.contains("inputs[0].read_from (line 6): unknown variant `middle`"),
+            "{all}"
+        );
+        assert!(
+            all.contains("inputs[1].type (line 7): input type `docker` is not supported yet"),
+            "{all}"
+        );
+        assert!(
+            all.contains("outputs[0].bogus (line 11): unknown key"),
+            "{all}"
+        );
         assert_eq!(errs.len(), 5, "{all}");
     }
 
     #[test]
     fn missing_env_var_names_path_and_line() {
-        let text = "inputs:\n  - type: file\n    paths: [${LOG_PATH}]\noutputs:\n  - type: console\n";
+        let text =
+            "inputs:\n  - type: file\n    paths: [${LOG_PATH}]\noutputs:\n  - type: console\n";
         let errs = parse(text, no_env).unwrap_err();
         assert_eq!(errs.len(), 1, "{errs:?}");
         let e = errs[0].to_string();
         assert!(e.starts_with("inputs[0].paths"), "{e}");
-        assert!(e.contains("(line 3): environment variable LOG_PATH is not set"), "{e}");
-        let ok = parse(text, |k| (k == "LOG_PATH").then(|| "/tmp/a.log".to_string())).unwrap();
+        assert!(
+            e.contains("(line 3): environment variable LOG_PATH is not set"),
+            "{e}"
+        );
+        let ok = parse(text, |k| {
+            (k == "LOG_PATH").then(|| "/tmp/a.log".to_string())
+        })
+        .unwrap();
         let InputKind::File(f) = &ok.inputs[0].kind;
         assert_eq!(f.paths, vec!["/tmp/a.log"]);
     }
@@ -501,9 +542,21 @@ outputs:
         let text = "max_line_bytes: [1]\ninputs:\n  - type: file\n    paths: /tmp/a\noutputs: []\n";
         let errs = parse(text, no_env).unwrap_err();
         let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
-        assert!(all.iter().any(|e| e.starts_with("max_line_bytes (line 1): invalid type")), "{all:?}");
-        assert!(all.iter().any(|e| e.starts_with("inputs[0].paths (line 4): invalid type")), "{all:?}");
-        assert!(all.iter().any(|e| e.starts_with("outputs (line 5): at least one output")), "{all:?}");
+        assert!(
+            all.iter()
+                .any(|e| e.starts_with("max_line_bytes (line 1): invalid type")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|e| e.starts_with("inputs[0].paths (line 4): invalid type")),
+            "{all:?}"
+        );
+        assert!(
+            all.iter()
+                .any(|e| e.starts_with("outputs (line 5): at least one output")),
+            "{all:?}"
+        );
     }
 
     #[test]

@@ -22,7 +22,10 @@ impl FileOutput {
     async fn open(&self) -> Result<tokio::fs::File, OutputError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir).await.map_err(|e| {
-                OutputError::new("io", format!("cannot create directory {}: {e}", dir.display()))
+                OutputError::new(
+                    "io",
+                    format!("cannot create directory {}: {e}", dir.display()),
+                )
             })?;
         }
         tokio::fs::OpenOptions::new()
@@ -30,7 +33,9 @@ impl FileOutput {
             .append(true)
             .open(&self.path)
             .await
-            .map_err(|e| OutputError::new("io", format!("cannot open {}: {e}", self.path.display())))
+            .map_err(|e| {
+                OutputError::new("io", format!("cannot open {}: {e}", self.path.display()))
+            })
     }
 }
 
@@ -41,7 +46,9 @@ impl Output for FileOutput {
             Some(f) => f,
             None => self.open().await?,
         };
-        let io = |e: std::io::Error| OutputError::new("io", format!("writing {}: {e}", self.path.display()));
+        let io = |e: std::io::Error| {
+            OutputError::new("io", format!("writing {}: {e}", self.path.display()))
+        };
         file.write_all(batch.ndjson()).await.map_err(io)?;
         file.flush().await.map_err(io)?;
         match file.sync_data().await {

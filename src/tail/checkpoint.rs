@@ -85,7 +85,10 @@ impl CheckpointStore {
     /// never fatal.
     pub fn open(data_dir: &Path) -> io::Result<CheckpointStore> {
         std::fs::create_dir_all(data_dir).map_err(|e| {
-            io::Error::new(e.kind(), format!("cannot create data_dir {}: {e}", data_dir.display()))
+            io::Error::new(
+                e.kind(),
+                format!("cannot create data_dir {}: {e}", data_dir.display()),
+            )
         })?;
         let file = data_dir.join("checkpoints.json");
         let store = CheckpointStore {
@@ -285,7 +288,13 @@ impl CheckpointStore {
             v.sort_by(|a, b| a.path.cmp(&b.path));
             v
         };
-        let result = write_atomic(&self.file, &OnDisk { version: 1, entries });
+        let result = write_atomic(
+            &self.file,
+            &OnDisk {
+                version: 1,
+                entries,
+            },
+        );
         if result.is_err() {
             self.lock().dirty = true;
         }

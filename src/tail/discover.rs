@@ -33,7 +33,10 @@ impl Discovery {
                 if self.exclude.iter().any(|x| x.matches_path(&path)) {
                     continue;
                 }
-                if std::fs::metadata(&path).map(|m| m.is_file()).unwrap_or(false) {
+                if std::fs::metadata(&path)
+                    .map(|m| m.is_file())
+                    .unwrap_or(false)
+                {
                     out.push(path);
                 }
             }
@@ -100,8 +103,14 @@ mod tests {
 
     #[test]
     fn base_directories() {
-        assert_eq!(fixed_base("/var/log/syslog"), (PathBuf::from("/var/log"), false));
-        assert_eq!(fixed_base("/var/log/*.log"), (PathBuf::from("/var/log"), false));
+        assert_eq!(
+            fixed_base("/var/log/syslog"),
+            (PathBuf::from("/var/log"), false)
+        );
+        assert_eq!(
+            fixed_base("/var/log/*.log"),
+            (PathBuf::from("/var/log"), false)
+        );
         assert_eq!(
             fixed_base("/var/lib/docker/containers/*/*-json.log"),
             (PathBuf::from("/var/lib/docker/containers"), true)

@@ -96,61 +96,50 @@ impl LineReader {
 
     /// The next complete line, if the buffer holds one.
     pub fn next_line(&mut self) -> Option<Line<'_>> {
-        {
-            let data = &self.buf[self.start..];
-            match memchr::memchr(b'\n', data) {
-                Some(i) => {
-                    let line_start = self.start;
-                    self.start += i + 1;
-                    let end = self.pos + (i + 1) as u64;
-                    let offset = self.pos;
-                    self.pos = end;
-                    if let Some((long_off, prefix)) = self.long.take() {
-                        self.long_done = Some(prefix);
-                        let bytes = self.long_done.as_deref().unwrap_or_default();
-                        return Some(Line {
-                            offset: long_off,
-                            end,
-                            bytes,
-                            truncated: true,
-                        });
-                    }
-                    let mut bytes = &self.buf[line_start..line_start + i];
-                    if bytes.last() == Some(&b'\r') {
-                        bytes = &bytes[..bytes.len() - 1];
-                    }
-                    let truncated = bytes.len() > self.max_line;
-                    if truncated {
-                        bytes = &bytes[..self.max_line];
-                    }
-                    return Some(Line {
-                        offset,
-                        end,
-                        bytes,
-                        truncated,
-                    });
-                }
-                None => {
-                    let pending = data.len();
-                    match &mut self.long {
-                        Some(_) => {
-                            // Still inside a long line: drop what streamed by.
-                            self.pos += pending as u64;
-                            self.start = self.buf.len();
-                        }
-                        None if pending > self.max_line => {
-                            let prefix = data[..self.max_line].to_vec();
-                            self.long = Some((self.pos, prefix));
-                            self.pos += pending as u64;
-                            self.start = self.buf.len();
-                        }
-                        None => {}
-                    }
-                    self.compact();
-                    return None;
-                }
+        let data = &self.buf[self.start..];
+        let Some(i) = memchr::memchr(b'\n', data) else {
+            let pending = data.len();
+            if self.long.is_some() {
+                // Still inside a long line: drop what streamed by.
+                self.pos += pending as u64;
+                self.start = self.buf.len();
+            } else if pending > self.max_line {
+                self.long = Some((self.pos, data[..self.max_line].to_vec()));
+                self.pos += pending as u64;
+                self.start = self.buf.len();
             }
+            self.compact();
+            return None;
+        };
+        let line_start = self.start;
+        self.start += i + 1;
+        let end = self.pos + (i + 1) as u64;
+        let offset = self.pos;
+        self.pos = end;
+        if let Some((long_off, prefix)) = self.long.take() {
+            self.long_done = Some(prefix);
+            let bytes = self.long_done.as_deref().unwrap_or_default();
+            return Some(Line {
+                offset: long_off,
+                end,
+                bytes,
+                truncated: true,
+            });
         }
+        let mut bytes = &self.buf[line_start..line_start + i];
+        if bytes.last() == Some(&b'\r') {
+            bytes = &bytes[..bytes.len() - 1];
+        }
+        let truncated = bytes.len() > self.max_line;
+        if truncated {
+            bytes = &bytes[..self.max_line];
+        }
+        Some(Line {
+            offset,
+            end,
+            bytes,
+            truncated,
+        })
     }
 
     /// At release of a file: whatever is left without a final `\n`, as a last line.
@@ -213,12 +202,22 @@ mod tests {
         let mut out = Vec::new();
         loop {
             while let Some(l) = r.next_line() {
-                out.push((l.offset, l.end, String::from_utf8_lossy(l.bytes).into_owned(), l.truncated));
+                out.push((
+                    l.offset,
+                    l.end,
+                    String::from_utf8_lossy(l.bytes).into_owned(),
+                    l.truncated,
+                ));
             }
             if r.fill(f).unwrap() == 0 {
                 // One more pass over what the last fill brought.
                 while let Some(l) = r.next_line() {
-                    out.push((l.offset, l.end, String::from_utf8_lossy(l.bytes).into_owned(), l.truncated));
+                    out.push((
+                        l.offset,
+                        l.end,
+                        String::from_utf8_lossy(l.bytes).into_owned(),
+                        l.truncated,
+                    ));
                 }
                 return out;
             }
@@ -242,7 +241,7 @@ mod tests {
         assert_eq!(got.len(), 4);
         assert_eq!(r.consumed(), 200_011);
         // The partial line completes later.
-        write!(w, "ial\n").unwrap();
+        w.write_all(b"ial\n").unwrap();
         let got = lines(&mut r, &f);
         assert_eq!(got, vec![(200_011, 200_019, "partial".into(), false)]);
         // Resuming at an offset reads from there.

@@ -528,7 +528,16 @@ impl Tailer {
         let (path, fid, fp, consumed, old_id, since, tail, read_pos) = {
             let t = &self.files[i];
             let (tail, read_pos) = (t.tail.clone(), t.reader.read_pos());
-            (t.path.clone(), t.fid, t.fp, t.reader.consumed(), t.id, t.checked, tail, read_pos)
+            (
+                t.path.clone(),
+                t.fid,
+                t.fp,
+                t.reader.consumed(),
+                t.id,
+                t.checked,
+                tail,
+                read_pos,
+            )
         };
         tracing::warn!(input = %self.settings.input, file = %path.display(), read_to = consumed,
             "file truncated (copytruncate?); reading it again from the start");

@@ -60,7 +60,10 @@ impl Env {
         let child = Command::new(bin())
             .args(["run", "-c"])
             .arg(config)
-            .env("LOGSHIP_LOG", std::env::var("TEST_LOGSHIP_LOG").unwrap_or("info".into()))
+            .env(
+                "LOGSHIP_LOG",
+                std::env::var("TEST_LOGSHIP_LOG").unwrap_or("info".into()),
+            )
             .stdout(Stdio::null())
             .stderr(err)
             .spawn()
@@ -99,7 +102,11 @@ impl Agent {
             if let Ok(Some(status)) = self.child.try_wait() {
                 return status.code().unwrap_or(-1);
             }
-            assert!(Instant::now() < deadline, "agent did not stop within {limit:?}; log:\n{}", self.logs());
+            assert!(
+                Instant::now() < deadline,
+                "agent did not stop within {limit:?}; log:\n{}",
+                self.logs()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -135,7 +142,10 @@ fn status_kb(pid: i32, key: &str) -> u64 {
 pub fn wait_for(limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
     let deadline = Instant::now() + limit;
     while !cond() {
-        assert!(Instant::now() < deadline, "timed out after {limit:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {limit:?} waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -201,7 +211,11 @@ pub fn duplicate_ranges(path: &Path) -> Vec<(u64, u64)> {
 /// Asserts no line arrived twice, showing the duplicated ranges and the agent's log if some did.
 pub fn assert_no_duplicates(agent: &Agent, out: &Path) {
     let d = duplicate_ranges(out);
-    assert!(d.is_empty(), "duplicated line ranges: {d:?}\nagent log:\n{}", agent.logs());
+    assert!(
+        d.is_empty(),
+        "duplicated line ranges: {d:?}\nagent log:\n{}",
+        agent.logs()
+    );
 }
 
 /// Waits until lines 0..n all arrived at the file output; on timeout, panics with the missing
@@ -226,7 +240,10 @@ pub fn wait_all_arrived(agent: &Agent, out: &Path, n: u64, limit: Duration) -> u
 
 /// A numbered log line with some padding, `\n` included.
 pub fn line(n: u64) -> String {
-    format!("2026-11-24T10:00:00Z INFO app: request #{n} handled in {}ms path=/api/v1/orders/{n}\n", n % 997)
+    format!(
+        "2026-11-24T10:00:00Z INFO app: request #{n} handled in {}ms path=/api/v1/orders/{n}\n",
+        n % 997
+    )
 }
 
 pub fn append(path: &Path, text: &str) {

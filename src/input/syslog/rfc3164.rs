@@ -21,13 +21,41 @@ const MONTHS: [&str; 12] = [
 ];
 
 pub const FACILITIES: [&str; 24] = [
-    "kern", "user", "mail", "daemon", "auth", "syslog", "lpr", "news", "uucp", "cron", "authpriv",
-    "ftp", "ntp", "security", "console", "solaris-cron", "local0", "local1", "local2", "local3",
-    "local4", "local5", "local6", "local7",
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
 ];
 
 pub const SEVERITIES: [&str; 8] = [
-    "emergency", "alert", "critical", "error", "warning", "notice", "informational", "debug",
+    "emergency",
+    "alert",
+    "critical",
+    "error",
+    "warning",
+    "notice",
+    "informational",
+    "debug",
 ];
 
 /// Parses one line; `now` fixes the year of traditional timestamps. None when the line does not
@@ -121,7 +149,11 @@ mod tests {
 
     #[test]
     fn traditional_line() {
-        let p = parse("Nov 24 10:00:01 node-1 sshd[812]: Accepted key for root", now()).unwrap();
+        let p = parse(
+            "Nov 24 10:00:01 node-1 sshd[812]: Accepted key for root",
+            now(),
+        )
+        .unwrap();
         assert_eq!(p.hostname, "node-1");
         assert_eq!(p.appname, Some("sshd"));
         assert_eq!(p.procid, Some("812"));

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs what the tests need and runs the whole suite: formatting, lints, unit tests and the
+# end-to-end tests (which run the real binary). Usage: ./scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# The core's tests need only the Rust toolchain (and rustfmt/clippy for the checks).
+if ! command -v cargo >/dev/null; then
+  echo "test.sh: cargo is not installed (install Rust with rustup)" >&2
+  exit 1
+fi
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy -D warnings"
+cargo clippy --all-targets --release -- -D warnings
+echo "== cargo test (release: the end-to-end tests drive the real binary under load)"
+cargo test --release -- --test-threads=2

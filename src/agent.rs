@@ -3,7 +3,7 @@
 //! batch is flushed, outputs finish what is in flight (within `shutdown_timeout`), the ledger
 //! applies the acknowledgements and the checkpoints are written.
 
-use crate::config::{Config, InputKind};
+use crate::config::Config;
 use crate::health::Health;
 use crate::metrics::metrics;
 use crate::output;
@@ -63,13 +63,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = Vec::new();
     for ic in &config.inputs {
-        let InputKind::File(fc) = &ic.kind;
-        let (settings, decoders) = crate::input::file::tail_settings(
-            &ic.name,
-            fc,
-            config.max_line_bytes,
-            &config.host_name,
-        );
+        let (settings, decoders) =
+            crate::input::tail_settings(ic, config.max_line_bytes, &config.host_name);
         let tailer = Tailer::new(
             settings,
             store.clone(),

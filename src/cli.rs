@@ -106,7 +106,7 @@ fn load(path: &Path) -> Result<Config, i32> {
 
 fn version() -> String {
     format!(
-        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog); outputs: console, file; http: metrics, health",
+        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker; outputs: console, file; http: metrics, health",
         env!("CARGO_PKG_VERSION"),
         env!("LOGSHIP_GIT_COMMIT"),
     )
@@ -116,14 +116,10 @@ fn summary(path: &Path, c: &Config) -> String {
     let inputs: Vec<String> = c
         .inputs
         .iter()
-        .map(|i| {
-            let InputKind::File(f) = &i.kind;
-            format!(
-                "{} (file, {} path{})",
-                i.name,
-                f.paths.len(),
-                if f.paths.len() == 1 { "" } else { "s" }
-            )
+        .map(|i| match &i.kind {
+            InputKind::File(f) => format!("{} (file, {} paths)", i.name, f.paths.len()),
+            InputKind::Docker(d) => format!("{} (docker, {})", i.name, d.containers_path.display()),
+            InputKind::Cri(c) => format!("{} (cri, {})", i.name, c.paths.join(", ")),
         })
         .collect();
     let outputs: Vec<String> = c
@@ -131,8 +127,12 @@ fn summary(path: &Path, c: &Config) -> String {
         .iter()
         .map(|o| format!("{} ({})", o.name, o.type_name()))
         .collect();
+    let enrich = match &c.enrich.docker {
+        Some(d) => format!("; enrich: docker ({})", d.socket),
+        None => String::new(),
+    };
     format!(
-        "configuration {} is valid: inputs: {}; outputs: {}; data_dir: {}",
+        "configuration {} is valid: inputs: {}; outputs: {}{enrich}; data_dir: {}",
         path.display(),
         inputs.join(", "),
         outputs.join(", "),

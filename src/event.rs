@@ -22,11 +22,27 @@ pub struct Position {
 pub struct Event {
     pub fields: Fields,
     pub position: Option<Position>,
+    /// Not to be shipped (a filtered stream, a dropped record): it only moves its source's
+    /// acknowledged offset forward.
+    pub ack_only: bool,
 }
 
 impl Event {
     pub fn new(fields: Fields, position: Option<Position>) -> Event {
-        Event { fields, position }
+        Event {
+            fields,
+            position,
+            ack_only: false,
+        }
+    }
+
+    /// A placeholder that acknowledges `position` without shipping anything.
+    pub fn ack_only(position: Position) -> Event {
+        Event {
+            fields: Fields::new(),
+            position: Some(position),
+            ack_only: true,
+        }
     }
 
     /// The value at a dotted path (`log.file.path`), if there is one.

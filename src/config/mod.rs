@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 /// The input and output types later releases add: named so the error says "not supported yet"
 /// instead of "unknown".
-const PLANNED_INPUTS: &[&str] = &["docker", "cri", "syslog"];
+const PLANNED_INPUTS: &[&str] = &["syslog"];
 const PLANNED_OUTPUTS: &[&str] = &["logstash", "elasticsearch", "cloudwatch"];
 
 #[derive(Debug, Clone, PartialEq)]
@@ -182,11 +182,21 @@ impl Ctx<'_> {
     }
 
     fn build(&mut self, top: RawTop) -> Option<Config> {
-        if let Some(enrich) = &top.enrich {
-            if !enrich.is_null() {
+        let enrich = match &top.enrich {
+            Some(v) if !v.is_null() => self.typed::<EnrichConfig>(v, "enrich").unwrap_or_default(),
+            _ => EnrichConfig::default(),
+        };
+        if let Some(d) = &enrich.docker {
+            for (j, p) in d.labels.include.iter().chain(&d.labels.exclude).enumerate() {
+                if let Err(e) = glob::Pattern::new(p) {
+                    self.error(format!("enrich.docker.labels[{j}]"), format!("bad glob `{p}`: {e}"));
+                }
+            }
+            let s = d.socket.as_str();
+            if !(s.starts_with("unix://") || s.starts_with('/') || s.starts_with("tcp://") || s.starts_with("http://")) {
                 self.error(
-                    "enrich",
-                    "enrich.docker is not supported yet in this release",
+                    "enrich.docker.socket",
+                    format!("`{s}` is not a Docker address: expected unix:///path, /path, tcp://host:port or http://host:port"),
                 );
             }
         }
@@ -241,6 +251,7 @@ impl Ctx<'_> {
             http: top.http,
             pipeline: top.pipeline,
             inputs,
+            enrich,
             outputs,
         })
     }
@@ -286,13 +297,37 @@ impl Ctx<'_> {
                         out.push((name, "file", InputKind::File(c)));
                     }
                 }
+                "docker" => {
+                    if let Some(c) = self.typed::<DockerInputConfig>(&body, &path) {
+                        if c.streams.is_empty() {
+                            self.error(format!("{path}.streams"), "at least one stream is required");
+                        }
+                        out.push((c.name.clone(), "docker", InputKind::Docker(c)));
+                    }
+                }
+                "cri" => {
+                    if let Some(c) = self.typed::<CriInputConfig>(&body, &path) {
+                        if c.paths.is_empty() {
+                            self.error(format!("{path}.paths"), "at least one path is required");
+                        }
+                        for (j, p) in c.paths.iter().chain(&c.exclude).enumerate() {
+                            if let Err(e) = glob::Pattern::new(p) {
+                                self.error(format!("{path}.paths[{j}]"), format!("bad glob `{p}`: {e}"));
+                            }
+                        }
+                        if c.streams.is_empty() {
+                            self.error(format!("{path}.streams"), "at least one stream is required");
+                        }
+                        out.push((c.name.clone(), "cri", InputKind::Cri(c)));
+                    }
+                }
                 k if PLANNED_INPUTS.contains(&k) => self.error(
                     format!("{path}.type"),
-                    format!("input type `{k}` is not supported yet in this release (supported: file)"),
+                    format!("input type `{k}` is not supported yet in this release (supported: file, docker, cri)"),
                 ),
                 k => self.error(
                     format!("{path}.type"),
-                    format!("unknown input type `{k}`, expected one of: file (planned: docker, cri, syslog)"),
+                    format!("unknown input type `{k}`, expected one of: file, docker, cri (planned: syslog)"),
                 ),
             }
         }
@@ -483,7 +518,7 @@ inputs:
     pahts: [/tmp/a]
     paths: [/tmp/b]
     read_from: middle
-  - type: docker
+  - type: syslog
 outputs:
   - type: file
     path: /tmp/out
@@ -507,7 +542,7 @@ outputs:
             "{all}"
         );
         assert!(
-            all.contains("inputs[1].type (line 7): input type `docker` is not supported yet"),
+            all.contains("inputs[1].type (line 7): input type `syslog` is not supported yet"),
             "{all}"
         );
         assert!(
@@ -533,7 +568,9 @@ outputs:
             (k == "LOG_PATH").then(|| "/tmp/a.log".to_string())
         })
         .unwrap();
-        let InputKind::File(f) = &ok.inputs[0].kind;
+        let InputKind::File(f) = &ok.inputs[0].kind else {
+            panic!("not a file input");
+        };
         assert_eq!(f.paths, vec!["/tmp/a.log"]);
     }
 

@@ -211,9 +211,126 @@ pub struct FileOutputConfig {
     pub backoff: BackoffConfig,
 }
 
+/// `type: docker`: json-file driver logs.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DockerInputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_containers_path")]
+    pub containers_path: PathBuf,
+    /// Which streams to ship.
+    #[serde(default = "default_streams")]
+    pub streams: Vec<Stream>,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    #[serde(default = "default_scan_frequency")]
+    pub scan_frequency: Dur,
+    #[serde(default = "default_rotate_wait")]
+    pub rotate_wait: Dur,
+}
+
+fn default_containers_path() -> PathBuf {
+    PathBuf::from("/var/lib/docker/containers")
+}
+fn default_streams() -> Vec<Stream> {
+    vec![Stream::Stdout, Stream::Stderr]
+}
+
+#[derive(Debug, Deserialize, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stream::Stdout => "stdout",
+            Stream::Stderr => "stderr",
+        }
+    }
+}
+
+/// `type: cri`: containerd / CRI-O logs under /var/log/containers.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CriInputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_cri_paths")]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default = "default_streams")]
+    pub streams: Vec<Stream>,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    #[serde(default = "default_scan_frequency")]
+    pub scan_frequency: Dur,
+    #[serde(default = "default_rotate_wait")]
+    pub rotate_wait: Dur,
+}
+
+fn default_cri_paths() -> Vec<String> {
+    vec!["/var/log/containers/*.log".to_string()]
+}
+
+/// `enrich:`.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EnrichConfig {
+    #[serde(default)]
+    pub docker: Option<DockerEnrichConfig>,
+}
+
+/// `enrich.docker`: container metadata from the Docker socket.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DockerEnrichConfig {
+    /// `unix:///var/run/docker.sock`, a bare socket path, or `tcp://host:port` / `http://...`.
+    #[serde(default = "default_docker_socket")]
+    pub socket: String,
+    #[serde(default)]
+    pub labels: LabelFilter,
+    /// Names of environment variables to copy into `container.env`; empty = none.
+    #[serde(default)]
+    pub env: Vec<String>,
+}
+
+fn default_docker_socket() -> String {
+    "unix:///var/run/docker.sock".to_string()
+}
+
+/// Glob lists on label keys (as written by Docker, before dots become `_`).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LabelFilter {
+    #[serde(default = "default_label_include")]
+    pub include: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+}
+
+impl Default for LabelFilter {
+    fn default() -> Self {
+        LabelFilter {
+            include: default_label_include(),
+            exclude: Vec::new(),
+        }
+    }
+}
+
+fn default_label_include() -> Vec<String> {
+    vec!["*".to_string()]
+}
+
 #[derive(Debug, Clone)]
 pub enum InputKind {
     File(FileInputConfig),
+    Docker(DockerInputConfig),
+    Cri(CriInputConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -265,5 +382,6 @@ pub struct Config {
     pub http: Option<HttpConfig>,
     pub pipeline: PipelineConfig,
     pub inputs: Vec<InputConfig>,
+    pub enrich: EnrichConfig,
     pub outputs: Vec<OutputConfig>,
 }

@@ -30,10 +30,15 @@ pub async fn run(
         tokio::select! {
             chunk = input.recv() => {
                 let Some(chunk) = chunk else { break };
+                let mut skipped = 0;
                 for ev in chunk {
                     if let Some(p) = ev.position {
                         let o = offsets.entry(p.source).or_insert(0);
                         *o = (*o).max(p.end);
+                    }
+                    if ev.ack_only {
+                        skipped += 1;
+                        continue;
                     }
                     events.push(ev);
                     if events.len() >= max {
@@ -42,7 +47,10 @@ pub async fn run(
                         deadline = None;
                     }
                 }
-                if !events.is_empty() && deadline.is_none() {
+                if skipped > 0 {
+                    crate::metrics::metrics().events_dropped.with_label_values(&["filtered"]).inc_by(skipped);
+                }
+                if (!events.is_empty() || !offsets.is_empty()) && deadline.is_none() {
                     deadline = Some(Instant::now() + cfg.batch_max_wait.0);
                 }
             }
@@ -53,7 +61,7 @@ pub async fn run(
             }
         }
     }
-    if !events.is_empty() {
+    if !events.is_empty() || !offsets.is_empty() {
         seq += 1;
         emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
     }

@@ -1,0 +1,207 @@
+//! `type: cri`: container logs as containerd and CRI-O write them, read through the
+//! `/var/log/containers/<pod>_<namespace>_<container>-<64 hex id>.log` symlinks. Each line is
+//! `<RFC 3339 nano> <stdout|stderr> <P|F>[:more tags] <message>`; `P` pieces are joined with the
+//! following ones of the same stream. Kubernetes fields come from the file name, and the pod uid
+//! from the link's target `/var/log/pods/<namespace>_<pod>_<uid>/<container>/N.log`.
+
+use super::file::{text, Common};
+use super::partial::Joiner;
+use crate::config::{CriInputConfig, Stream};
+use crate::event::{Event, Position};
+use crate::tail::reader::Line;
+use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::sync::Arc;
+
+/// What the path says about the container.
+#[derive(Debug, Default, PartialEq)]
+pub struct PodInfo {
+    pub pod: String,
+    pub namespace: String,
+    pub container: String,
+    pub container_id: String,
+    pub pod_uid: Option<String>,
+}
+
+/// Parses `<pod>_<namespace>_<container>-<id>.log`; reads the link for the pod uid.
+pub fn pod_info(path: &Path) -> Option<PodInfo> {
+    let name = path.file_name()?.to_str()?.strip_suffix(".log")?;
+    let (left, id) = name.rsplit_once('-')?;
+    let mut parts = left.splitn(3, '_');
+    let (pod, namespace, container) = (parts.next()?, parts.next()?, parts.next()?);
+    let pod_uid = std::fs::read_link(path).ok().and_then(|target| {
+        target.components().find_map(|c| {
+            let s = c.as_os_str().to_str()?;
+            let mut p = s.splitn(3, '_');
+            match (p.next(), p.next(), p.next()) {
+                (Some(ns), Some(pd), Some(uid)) if ns == namespace && pd == pod => {
+                    Some(uid.to_string())
+                }
+                _ => None,
+            }
+        })
+    });
+    Some(PodInfo {
+        pod: pod.into(),
+        namespace: namespace.into(),
+        container: container.into(),
+        container_id: id.into(),
+        pod_uid,
+    })
+}
+
+/// `<time> <stream> <tag> <message>` → (time, stream, partial?, message).
+fn parse(line: &str) -> Option<(&str, Stream, bool, &str)> {
+    let (time, rest) = line.split_once(' ')?;
+    let (stream, rest) = rest.split_once(' ')?;
+    let stream = match stream {
+        "stdout" => Stream::Stdout,
+        "stderr" => Stream::Stderr,
+        _ => return None,
+    };
+    let (tag, msg) = rest.split_once(' ').unwrap_or((rest, ""));
+    let partial = match tag.split(':').next()? {
+        "P" => true,
+        "F" => false,
+        _ => return None,
+    };
+    Some((time, stream, partial, msg))
+}
+
+struct CriDecoder {
+    common: Arc<Common>,
+    kube: Value,
+    container: Value,
+    streams: Vec<Stream>,
+    joiner: Joiner,
+}
+
+impl LineDecoder for CriDecoder {
+    fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
+        let (raw, bad_utf8) = text(line.bytes);
+        let Some((time, stream, partial, msg)) = (!line.truncated).then(|| parse(&raw)).flatten()
+        else {
+            let mut ev = self.common.record(raw.clone(), line, file);
+            ev.set("@timestamp", Value::String(file.read_time.to_string()));
+            ev.set(
+                "error.message",
+                Value::String("not a CRI log line; shipped as raw text".into()),
+            );
+            self.finish(&mut ev, line.truncated, bad_utf8);
+            out.push(ev);
+            return;
+        };
+        if partial {
+            self.joiner.partial(stream, line.offset, msg);
+            return;
+        }
+        let joined = self.joiner.finish(stream, line.offset, msg);
+        let end = self.joiner.ack_end(line.end);
+        if !self.streams.contains(&stream) {
+            out.push(Event::ack_only(Position {
+                source: file.source,
+                end,
+            }));
+            return;
+        }
+        let at = Line {
+            offset: joined.offset,
+            end,
+            bytes: &[],
+            truncated: false,
+        };
+        let mut ev = self.common.record(joined.text, &at, file);
+        let ts = super::docker::normalize_time(time).unwrap_or_else(|| file.read_time.to_string());
+        ev.set("@timestamp", Value::String(ts));
+        ev.set("stream", Value::String(stream.as_str().into()));
+        self.finish(&mut ev, joined.truncated, bad_utf8);
+        out.push(ev);
+    }
+}
+
+impl CriDecoder {
+    fn finish(&self, ev: &mut Event, truncated: bool, bad_utf8: bool) {
+        if !self.kube.is_null() {
+            ev.set("kubernetes", self.kube.clone());
+            ev.set("container", self.container.clone());
+        }
+        if truncated {
+            ev.add_flag("truncated");
+        }
+        if bad_utf8 {
+            ev.add_flag("invalid_utf8");
+        }
+    }
+}
+
+pub fn tail_settings(
+    name: &str,
+    c: &CriInputConfig,
+    max_line: usize,
+    host_name: &str,
+) -> (TailSettings, DecoderFactory) {
+    let common = Arc::new(Common::new(host_name, "cri"));
+    let streams = c.streams.clone();
+    let factory: DecoderFactory = Arc::new(move |path| {
+        let (kube, container) = match pod_info(path) {
+            Some(p) => {
+                let mut pod = json!({ "name": p.pod });
+                if let Some(uid) = p.pod_uid {
+                    pod["uid"] = Value::String(uid);
+                }
+                (
+                    json!({ "pod": pod, "namespace": p.namespace, "container": { "name": p.container } }),
+                    json!({ "id": p.container_id }),
+                )
+            }
+            None => (Value::Null, Value::Null),
+        };
+        Box::new(CriDecoder {
+            common: common.clone(),
+            kube,
+            container,
+            streams: streams.clone(),
+            joiner: Joiner::new(max_line),
+        })
+    });
+    (
+        TailSettings {
+            input: name.to_string(),
+            paths: c.paths.clone(),
+            exclude: c.exclude.clone(),
+            read_from: c.read_from,
+            scan_frequency: c.scan_frequency.0,
+            rotate_wait: c.rotate_wait.0,
+            // The timestamp, stream and tag come before the message.
+            max_line: max_line.saturating_add(64),
+        },
+        factory,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lines_and_names() {
+        assert_eq!(
+            parse("2026-11-24T10:00:00.1Z stderr P part one"),
+            Some(("2026-11-24T10:00:00.1Z", Stream::Stderr, true, "part one"))
+        );
+        assert_eq!(
+            parse("2026-11-24T10:00:00.1Z stdout F"),
+            Some(("2026-11-24T10:00:00.1Z", Stream::Stdout, false, ""))
+        );
+        assert!(parse("garbage").is_none());
+        assert!(parse("t stdin F x").is_none());
+        let id = "b".repeat(64);
+        let p = pod_info(Path::new(&format!("/var/log/containers/web-7d9_shop_nginx-{id}.log"))).unwrap();
+        assert_eq!(
+            (p.pod.as_str(), p.namespace.as_str(), p.container.as_str()),
+            ("web-7d9", "shop", "nginx")
+        );
+        assert_eq!(p.container_id, id);
+    }
+}

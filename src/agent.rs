@@ -4,6 +4,7 @@
 //! applies the acknowledgements and the checkpoints are written.
 
 use crate::config::Config;
+use crate::enrich::docker::DockerEnricher;
 use crate::health::Health;
 use crate::metrics::metrics;
 use crate::output;
@@ -52,12 +53,18 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )));
     }
 
+    let docker = config.enrich.docker.as_ref().map(|d| {
+        let e = DockerEnricher::new(d);
+        tokio::spawn(e.clone().follow_events());
+        e
+    });
     let (input_tx, input_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE_CHUNKS);
     let pipeline = tokio::spawn(pipeline::run(
         input_rx,
         output_txs,
         ledger.clone(),
         config.pipeline.clone(),
+        docker,
     ));
 
     let stop = Arc::new(AtomicBool::new(false));

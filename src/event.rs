@@ -46,7 +46,6 @@ impl Event {
     }
 
     /// The value at a dotted path (`log.file.path`), if there is one.
-    #[allow(dead_code)] // conditions and processors read fields with it
     pub fn get(&self, path: &str) -> Option<&Value> {
         let mut parts = path.split('.');
         let mut cur = self.fields.get(parts.next()?)?;

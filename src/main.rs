@@ -3,6 +3,7 @@
 mod agent;
 mod cli;
 mod config;
+mod enrich;
 mod event;
 mod health;
 mod http;

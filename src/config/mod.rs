@@ -189,11 +189,18 @@ impl Ctx<'_> {
         if let Some(d) = &enrich.docker {
             for (j, p) in d.labels.include.iter().chain(&d.labels.exclude).enumerate() {
                 if let Err(e) = glob::Pattern::new(p) {
-                    self.error(format!("enrich.docker.labels[{j}]"), format!("bad glob `{p}`: {e}"));
+                    self.error(
+                        format!("enrich.docker.labels[{j}]"),
+                        format!("bad glob `{p}`: {e}"),
+                    );
                 }
             }
             let s = d.socket.as_str();
-            if !(s.starts_with("unix://") || s.starts_with('/') || s.starts_with("tcp://") || s.starts_with("http://")) {
+            if !(s.starts_with("unix://")
+                || s.starts_with('/')
+                || s.starts_with("tcp://")
+                || s.starts_with("http://"))
+            {
                 self.error(
                     "enrich.docker.socket",
                     format!("`{s}` is not a Docker address: expected unix:///path, /path, tcp://host:port or http://host:port"),

@@ -197,7 +197,10 @@ mod tests {
         assert!(parse("garbage").is_none());
         assert!(parse("t stdin F x").is_none());
         let id = "b".repeat(64);
-        let p = pod_info(Path::new(&format!("/var/log/containers/web-7d9_shop_nginx-{id}.log"))).unwrap();
+        let p = pod_info(Path::new(&format!(
+            "/var/log/containers/web-7d9_shop_nginx-{id}.log"
+        )))
+        .unwrap();
         assert_eq!(
             (p.pod.as_str(), p.namespace.as_str(), p.container.as_str()),
             ("web-7d9", "shop", "nginx")

@@ -115,10 +115,16 @@ mod tests {
         j.partial(Stream::Stdout, 100, "abc");
         assert_eq!(j.ack_end(500), 100);
         let e = j.finish(Stream::Stderr, 200, "err");
-        assert_eq!((e.offset, e.text.as_str(), e.truncated), (200, "err", false));
+        assert_eq!(
+            (e.offset, e.text.as_str(), e.truncated),
+            (200, "err", false)
+        );
         j.partial(Stream::Stdout, 300, "defgh");
         let o = j.finish(Stream::Stdout, 400, "ijklmn");
-        assert_eq!((o.offset, o.text.as_str(), o.truncated), (100, "abcdefghij", true));
+        assert_eq!(
+            (o.offset, o.text.as_str(), o.truncated),
+            (100, "abcdefghij", true)
+        );
         assert_eq!(j.ack_end(500), 500);
     }
 }

@@ -7,6 +7,7 @@ pub mod batch;
 pub mod ledger;
 
 use crate::config::PipelineConfig;
+use crate::enrich::docker::DockerEnricher;
 use crate::event::{Event, SourceId};
 use batch::Batch;
 use ledger::Ledger;
@@ -20,6 +21,7 @@ pub async fn run(
     outputs: Vec<Sender<Arc<Batch>>>,
     ledger: Arc<Ledger>,
     cfg: PipelineConfig,
+    docker: Option<Arc<DockerEnricher>>,
 ) {
     let max = cfg.batch_max_events;
     let mut events: Vec<Event> = Vec::with_capacity(max);
@@ -29,7 +31,10 @@ pub async fn run(
     loop {
         tokio::select! {
             chunk = input.recv() => {
-                let Some(chunk) = chunk else { break };
+                let Some(mut chunk) = chunk else { break };
+                if let Some(d) = &docker {
+                    d.enrich(&mut chunk).await;
+                }
                 let mut skipped = 0;
                 for ev in chunk {
                     if let Some(p) = ev.position {

@@ -63,7 +63,7 @@ const FILE_BUDGET: usize = 16 * READ_BLOCK;
 /// Longest sleep when nothing was read and no notification came.
 const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Closest two scans triggered by notifications may be.
-const MIN_SCAN_GAP: Duration = Duration::from_millis(200);
+const MIN_SCAN_GAP: Duration = Duration::from_millis(50);
 
 struct Tracked {
     id: SourceId,

@@ -1,0 +1,334 @@
+//! `enrich.docker`: container metadata from the Docker daemon (bollard), added to records of the
+//! `docker` input: `container.name`, `container.image.name`, `container.labels` (include/exclude
+//! globs on the label keys, dots replaced by `_`), `container.env` (allowlisted names only) and
+//! `kubernetes.*` from the `io.kubernetes.*` labels (Kubernetes on Docker).
+//!
+//! One inspect per container, not per record: a cache by container id, filled on first sight
+//! and kept fresh from the Docker events stream (`start` prefetches, `rename` refreshes,
+//! `destroy` keeps the entry a while longer so a removed container's unread lines still get
+//! their metadata). When the daemon is unreachable, records ship without metadata, one warning is
+//! logged, lookups pause with exponential backoff, and the events stream reconnects the same way.
+
+use crate::config::units::Dur;
+use crate::config::{BackoffConfig, DockerEnrichConfig};
+use crate::event::{Event, Fields};
+use bollard::query_parameters::EventsOptionsBuilder;
+use bollard::Docker;
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long one inspect may take before the record ships without metadata.
+const INSPECT_TIMEOUT: Duration = Duration::from_secs(3);
+/// A container that could not be found is asked about again after this long.
+const MISSING_RETRY: Duration = Duration::from_secs(30);
+/// A destroyed container's metadata is kept this long for its unread lines.
+const DESTROYED_GRACE: Duration = Duration::from_secs(600);
+
+enum Entry {
+    Found {
+        meta: Arc<Meta>,
+        expires: Option<Instant>,
+    },
+    Missing {
+        retry_at: Instant,
+    },
+}
+
+/// What is added to a record.
+pub struct Meta {
+    name: Value,
+    image: Value,
+    labels: Value,
+    env: Option<Value>,
+    kubernetes: Option<Value>,
+}
+
+struct DaemonState {
+    down_until: Option<Instant>,
+    delays: Box<dyn Iterator<Item = Duration> + Send>,
+}
+
+pub struct DockerEnricher {
+    client: Option<Docker>,
+    socket: String,
+    include: Vec<glob::Pattern>,
+    exclude: Vec<glob::Pattern>,
+    env: Vec<String>,
+    cache: Mutex<HashMap<String, Entry>>,
+    daemon: Mutex<DaemonState>,
+    warned: AtomicBool,
+}
+
+fn backoff() -> Box<dyn Iterator<Item = Duration> + Send> {
+    Box::new(crate::output::retry::delays(BackoffConfig {
+        init: Dur(Duration::from_secs(1)),
+        max: Dur(Duration::from_secs(30)),
+    }))
+}
+
+fn connect(socket: &str) -> Result<Docker, bollard::errors::Error> {
+    let v = bollard::API_DEFAULT_VERSION;
+    if socket.starts_with("tcp://") || socket.starts_with("http://") {
+        Docker::connect_with_http(socket, INSPECT_TIMEOUT.as_secs(), v)
+    } else {
+        Docker::connect_with_unix(socket, INSPECT_TIMEOUT.as_secs(), v)
+    }
+}
+
+impl DockerEnricher {
+    pub fn new(cfg: &DockerEnrichConfig) -> Arc<DockerEnricher> {
+        let client = match connect(&cfg.socket) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                tracing::warn!(socket = %cfg.socket, error = %e,
+                    "cannot set up the Docker client; records ship without container metadata");
+                None
+            }
+        };
+        let globs = |v: &[String]| {
+            v.iter()
+                .filter_map(|p| glob::Pattern::new(p).ok())
+                .collect()
+        };
+        Arc::new(DockerEnricher {
+            client,
+            socket: cfg.socket.clone(),
+            include: globs(&cfg.labels.include),
+            exclude: globs(&cfg.labels.exclude),
+            env: cfg.env.clone(),
+            cache: Mutex::new(HashMap::new()),
+            daemon: Mutex::new(DaemonState {
+                down_until: None,
+                delays: backoff(),
+            }),
+            warned: AtomicBool::new(false),
+        })
+    }
+
+    /// Adds metadata to the `docker` input's records in `events`.
+    pub async fn enrich(&self, events: &mut [Event]) {
+        let mut wanted: Vec<String> = Vec::new();
+        for ev in events.iter() {
+            if let Some(id) = docker_container_id(ev) {
+                if !wanted.iter().any(|w| w == id) {
+                    wanted.push(id.to_string());
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        let mut metas: HashMap<String, Arc<Meta>> = HashMap::new();
+        for id in wanted {
+            if let Some(m) = self.meta(&id).await {
+                metas.insert(id, m);
+            }
+        }
+        for ev in events.iter_mut() {
+            let Some(meta) = docker_container_id(ev)
+                .and_then(|id| metas.get(id))
+                .cloned()
+            else {
+                continue;
+            };
+            ev.set("container.name", meta.name.clone());
+            ev.set("container.image.name", meta.image.clone());
+            ev.set("container.labels", meta.labels.clone());
+            if let Some(env) = &meta.env {
+                ev.set("container.env", env.clone());
+            }
+            if let Some(k) = &meta.kubernetes {
+                ev.set("kubernetes", k.clone());
+            }
+        }
+    }
+
+    /// Cached metadata, or one inspect.
+    async fn meta(&self, id: &str) -> Option<Arc<Meta>> {
+        {
+            let cache = lock(&self.cache);
+            match cache.get(id) {
+                Some(Entry::Found { meta, .. }) => return Some(meta.clone()),
+                Some(Entry::Missing { retry_at }) if Instant::now() < *retry_at => return None,
+                _ => {}
+            }
+        }
+        self.lookup(id).await
+    }
+
+    async fn lookup(&self, id: &str) -> Option<Arc<Meta>> {
+        let client = self.client.as_ref()?;
+        if lock(&self.daemon)
+            .down_until
+            .is_some_and(|t| Instant::now() < t)
+        {
+            return None;
+        }
+        let result =
+            tokio::time::timeout(INSPECT_TIMEOUT, client.inspect_container(id, None)).await;
+        match result {
+            Ok(Ok(info)) => {
+                self.daemon_up();
+                let meta = Arc::new(self.build(info));
+                lock(&self.cache).insert(
+                    id.to_string(),
+                    Entry::Found {
+                        meta: meta.clone(),
+                        expires: None,
+                    },
+                );
+                Some(meta)
+            }
+            Ok(Err(bollard::errors::Error::DockerResponseServerError {
+                status_code: 404, ..
+            })) => {
+                self.daemon_up();
+                tracing::debug!(container = id, "container not known to the daemon");
+                lock(&self.cache).insert(
+                    id.to_string(),
+                    Entry::Missing {
+                        retry_at: Instant::now() + MISSING_RETRY,
+                    },
+                );
+                None
+            }
+            Ok(Err(e)) => {
+                self.daemon_down(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.daemon_down("no answer within 3s");
+                None
+            }
+        }
+    }
+
+    fn daemon_down(&self, why: &str) {
+        let mut d = lock(&self.daemon);
+        let wait = d.delays.next().unwrap_or(Duration::from_secs(30));
+        d.down_until = Some(Instant::now() + wait);
+        if !self.warned.swap(true, Ordering::Relaxed) {
+            tracing::warn!(socket = %self.socket, error = why,
+                "Docker daemon unreachable; records ship without container metadata until it is back (retrying with backoff)");
+        }
+    }
+
+    fn daemon_up(&self) {
+        let mut d = lock(&self.daemon);
+        if d.down_until.take().is_some() || self.warned.swap(false, Ordering::Relaxed) {
+            tracing::info!(socket = %self.socket, "Docker daemon reachable again");
+        }
+        d.delays = backoff();
+    }
+
+    fn build(&self, info: bollard::models::ContainerInspectResponse) -> Meta {
+        let name = info
+            .name
+            .as_deref()
+            .map(|n| n.trim_start_matches('/').to_string())
+            .unwrap_or_default();
+        let config = info.config.unwrap_or_default();
+        let raw_labels = config.labels.unwrap_or_default();
+        let mut labels = Fields::new();
+        for (k, v) in &raw_labels {
+            if self.include.iter().any(|p| p.matches(k))
+                && !self.exclude.iter().any(|p| p.matches(k))
+            {
+                labels.insert(k.replace('.', "_"), Value::String(v.clone()));
+            }
+        }
+        let env = (!self.env.is_empty()).then(|| {
+            let mut m = Fields::new();
+            for kv in config.env.unwrap_or_default() {
+                if let Some((k, v)) = kv.split_once('=') {
+                    if self.env.iter().any(|a| a == k) {
+                        m.insert(k.to_string(), Value::String(v.to_string()));
+                    }
+                }
+            }
+            Value::Object(m)
+        });
+        let kubernetes = raw_labels.get("io.kubernetes.pod.name").map(|pod| {
+            let get = |k: &str| raw_labels.get(k).cloned().unwrap_or_default();
+            json!({
+                "pod": { "name": pod, "uid": get("io.kubernetes.pod.uid") },
+                "namespace": get("io.kubernetes.pod.namespace"),
+                "container": { "name": get("io.kubernetes.container.name") },
+            })
+        });
+        Meta {
+            name: Value::String(name),
+            image: Value::String(config.image.unwrap_or_default()),
+            labels: Value::Object(labels),
+            env,
+            kubernetes,
+        }
+    }
+
+    /// Follows the daemon's container events until the process ends, reconnecting with backoff.
+    pub async fn follow_events(self: Arc<Self>) {
+        let Some(client) = self.client.clone() else {
+            return;
+        };
+        let mut filters = HashMap::new();
+        filters.insert("type", vec!["container"]);
+        filters.insert("event", vec!["start", "rename", "destroy"]);
+        let mut delays = backoff();
+        loop {
+            let mut stream =
+                client.events(Some(EventsOptionsBuilder::new().filters(&filters).build()));
+            while let Some(msg) = stream.next().await {
+                let msg = match msg {
+                    Ok(m) => m,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "Docker events stream ended");
+                        break;
+                    }
+                };
+                delays = backoff();
+                let Some(id) = msg.actor.and_then(|a| a.id) else {
+                    continue;
+                };
+                match msg.action.as_deref() {
+                    Some("start") | Some("rename") => {
+                        // Refresh: later records get the new name.
+                        lock(&self.cache).remove(&id);
+                        self.lookup(&id).await;
+                    }
+                    Some("destroy") => {
+                        if let Some(Entry::Found { expires, .. }) = lock(&self.cache).get_mut(&id) {
+                            *expires = Some(Instant::now() + DESTROYED_GRACE);
+                        }
+                    }
+                    _ => {}
+                }
+                self.expire();
+            }
+            let wait = delays.next().unwrap_or(Duration::from_secs(30));
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn expire(&self) {
+        let now = Instant::now();
+        lock(&self.cache).retain(|_, e| match e {
+            Entry::Found { expires, .. } => expires.is_none_or(|t| now < t),
+            Entry::Missing { retry_at } => now < *retry_at,
+        });
+    }
+}
+
+fn docker_container_id(ev: &Event) -> Option<&str> {
+    if ev.get("input.type")?.as_str()? != "docker" {
+        return None;
+    }
+    ev.get("container.id")?.as_str()
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}

@@ -1,0 +1,3 @@
+//! Enrichment: metadata added to records between the inputs and the batches.
+
+pub mod docker;

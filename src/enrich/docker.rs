@@ -53,7 +53,8 @@ struct DaemonState {
 }
 
 pub struct DockerEnricher {
-    client: Option<Docker>,
+    /// Connected lazily and again after a failure, under the same backoff as lookups.
+    client: Mutex<Option<Docker>>,
     socket: String,
     include: Vec<glob::Pattern>,
     exclude: Vec<glob::Pattern>,
@@ -81,21 +82,13 @@ fn connect(socket: &str) -> Result<Docker, bollard::errors::Error> {
 
 impl DockerEnricher {
     pub fn new(cfg: &DockerEnrichConfig) -> Arc<DockerEnricher> {
-        let client = match connect(&cfg.socket) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::warn!(socket = %cfg.socket, error = %e,
-                    "cannot set up the Docker client; records ship without container metadata");
-                None
-            }
-        };
         let globs = |v: &[String]| {
             v.iter()
                 .filter_map(|p| glob::Pattern::new(p).ok())
                 .collect()
         };
         Arc::new(DockerEnricher {
-            client,
+            client: Mutex::new(None),
             socket: cfg.socket.clone(),
             include: globs(&cfg.labels.include),
             exclude: globs(&cfg.labels.exclude),
@@ -160,14 +153,30 @@ impl DockerEnricher {
         self.lookup(id).await
     }
 
-    async fn lookup(&self, id: &str) -> Option<Arc<Meta>> {
-        let client = self.client.as_ref()?;
+    /// The client, connecting first if needed; None while the daemon is in backoff.
+    fn client(&self) -> Option<Docker> {
         if lock(&self.daemon)
             .down_until
             .is_some_and(|t| Instant::now() < t)
         {
             return None;
         }
+        let mut c = lock(&self.client);
+        if c.is_none() {
+            match connect(&self.socket) {
+                Ok(client) => *c = Some(client),
+                Err(e) => {
+                    drop(c);
+                    self.daemon_down(&e.to_string());
+                    return None;
+                }
+            }
+        }
+        c.clone()
+    }
+
+    async fn lookup(&self, id: &str) -> Option<Arc<Meta>> {
+        let client = self.client()?;
         let result =
             tokio::time::timeout(INSPECT_TIMEOUT, client.inspect_container(id, None)).await;
         match result {
@@ -197,6 +206,8 @@ impl DockerEnricher {
                 None
             }
             Ok(Err(e)) => {
+                // Connect afresh next time: the socket may have been recreated.
+                *lock(&self.client) = None;
                 self.daemon_down(&e.to_string());
                 None
             }
@@ -271,14 +282,19 @@ impl DockerEnricher {
 
     /// Follows the daemon's container events until the process ends, reconnecting with backoff.
     pub async fn follow_events(self: Arc<Self>) {
-        let Some(client) = self.client.clone() else {
-            return;
-        };
         let mut filters = HashMap::new();
         filters.insert("type", vec!["container"]);
         filters.insert("event", vec!["start", "rename", "destroy"]);
         let mut delays = backoff();
         loop {
+            let Some(client) = self.client() else {
+                let wait = lock(&self.daemon)
+                    .down_until
+                    .map(|t| t.saturating_duration_since(Instant::now()))
+                    .unwrap_or(Duration::from_secs(1));
+                tokio::time::sleep(wait.max(Duration::from_millis(100))).await;
+                continue;
+            };
             let mut stream =
                 client.events(Some(EventsOptionsBuilder::new().filters(&filters).build()));
             while let Some(msg) = stream.next().await {

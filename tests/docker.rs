@@ -1,0 +1,348 @@
+//! The `docker` input and `enrich.docker` against the real Docker daemon on this machine, through
+//! the real binary: metadata, streams, long lines, `max-size` rotation, rename, removal with
+//! unread lines, and an unreachable daemon. Skips (loudly) only when no daemon answers.
+
+mod common;
+use common::*;
+use std::process::Command;
+use std::time::Duration;
+
+fn docker_available() -> bool {
+    let ok = Command::new("docker")
+        .args(["info", "--format", "{{.ServerVersion}}"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!("\n*** SKIPPING: no Docker daemon reachable; docker tests did not run ***\n");
+    }
+    ok
+}
+
+fn image() -> String {
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-image.sh");
+    let out = Command::new("bash")
+        .arg(script)
+        .output()
+        .expect("run test-image.sh");
+    assert!(
+        out.status.success(),
+        "test-image.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// A container removed when the test ends.
+struct Container {
+    id: String,
+}
+
+impl Container {
+    fn run(args: &[&str], script: &str) -> Container {
+        let img = image();
+        let out = Command::new("docker")
+            .arg("run")
+            .arg("-d")
+            .args(args)
+            .arg(&img)
+            .args(["sh", "-c", script])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "docker run: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Container {
+            id: String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        }
+    }
+    fn docker(&self, args: &[&str]) {
+        let out = Command::new("docker").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "docker {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Container {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rm", "-f", &self.id]).output();
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0);
+    format!("{prefix}-{}-{n}", std::process::id())
+}
+
+fn agent_config(env: &Env, extra_enrich: &str) -> std::path::PathBuf {
+    env.config(
+        "  - type: docker\n    scan_frequency: 1s\n    rotate_wait: 1s",
+        &format!("enrich:\n  docker:\n    env: [FOO]\n{extra_enrich}"),
+    )
+}
+
+fn of(out: &std::path::Path, id: &str) -> Vec<serde_json::Value> {
+    records(out)
+        .into_iter()
+        .filter(|r| r["container"]["id"] == id)
+        .collect()
+}
+
+#[test]
+fn records_carry_container_metadata_streams_and_whole_long_lines() {
+    if !docker_available() {
+        return;
+    }
+    let env = Env::new();
+    let mut agent = env.start(&agent_config(&env, ""));
+    wait_for(Duration::from_secs(20), "agent up", || {
+        agent.logs().contains("logship started")
+    });
+    // Started after the agent: picked up from its first line.
+    let name = unique("meta");
+    let c = Container::run(
+        &["--name", &name, "-l", "com.example.team=payments", "-e", "FOO=bar", "-e", "SECRET=hidden"],
+        "i=0; while [ $i -lt 200 ]; do echo \"out #$i\"; echo \"err #$((i+200))\" >&2; i=$((i+1)); done; \
+         head -c 40000 /dev/zero | tr '\\0' a; echo ' #400'; sleep 30",
+    );
+    let out = env.out();
+    wait_for(Duration::from_secs(30), "all 401 records", || {
+        of(&out, &c.id).len() >= 401
+    });
+    let recs = of(&out, &c.id);
+    assert_eq!(recs.len(), 401, "duplicates or extra records");
+    for r in &recs {
+        let n = number(r).unwrap();
+        assert_eq!(r["input"]["type"], "docker");
+        assert_eq!(r["container"]["name"], name.as_str());
+        assert_eq!(r["container"]["image"]["name"], "logship-test/busybox:1");
+        assert_eq!(r["container"]["labels"]["com_example_team"], "payments");
+        assert_eq!(
+            r["container"]["env"],
+            serde_json::json!({"FOO": "bar"}),
+            "only allowlisted env"
+        );
+        let want = if (200..400).contains(&n) {
+            "stderr"
+        } else {
+            "stdout"
+        };
+        assert_eq!(r["stream"], want, "{r}");
+        assert!(r["@timestamp"].as_str().unwrap().ends_with('Z'));
+        assert!(r["log"]["file"]["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("-json.log"));
+    }
+    // Docker split the 40,000-byte line into 16 KiB pieces: it arrives as one record.
+    let long = recs.iter().find(|r| number(r) == Some(400)).unwrap();
+    assert_eq!(
+        long["message"].as_str().unwrap().len(),
+        40_000 + " #400".len()
+    );
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
+#[test]
+fn max_size_rotation_loses_nothing() {
+    if !docker_available() {
+        return;
+    }
+    // ~500 lines/s of ~110-byte JSON lines: Docker rotates every ~90 lines (10k) and deletes the
+    // oldest file after two more rotations (~0.5 s), so the agent must keep up, which it must.
+    const LINES: u64 = 3000;
+    let env = Env::new();
+    let mut agent = env.start(&agent_config(&env, ""));
+    wait_for(Duration::from_secs(20), "agent up", || {
+        agent.logs().contains("logship started")
+    });
+    let c = Container::run(
+        &["--log-opt", "max-size=10k", "--log-opt", "max-file=3"],
+        &format!(
+            "i=0; while [ $i -lt {LINES} ]; do echo \"line #$i with some padding to fill the file\"; i=$((i+1)); \
+             if [ $((i % 20)) -eq 0 ]; then usleep 40000; fi; done; sleep 30"
+        ),
+    );
+    let out = env.out();
+    let seen = || -> std::collections::BTreeSet<u64> {
+        of(&out, &c.id).iter().filter_map(number).collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while (seen().len() as u64) < LINES {
+        if std::time::Instant::now() > deadline {
+            let s = seen();
+            let missing: Vec<u64> = (0..LINES).filter(|n| !s.contains(n)).collect();
+            panic!(
+                "{} lines missing, first {:?}\nagent log:\n{}",
+                missing.len(),
+                &missing[..missing.len().min(30)],
+                agent.logs()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let dir = format!("/var/lib/docker/containers/{}", c.id);
+    let rotated = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .any(|e| e.file_name().to_string_lossy().contains("-json.log."));
+    assert!(rotated, "Docker did not rotate; the test proves nothing");
+    assert!(
+        agent.logs().contains("rotated"),
+        "no rotation seen by the agent"
+    );
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
+#[test]
+fn renamed_container_gets_its_new_name() {
+    if !docker_available() {
+        return;
+    }
+    let env = Env::new();
+    let mut agent = env.start(&agent_config(&env, ""));
+    wait_for(Duration::from_secs(20), "agent up", || {
+        agent.logs().contains("logship started")
+    });
+    let (old, new) = (unique("before"), unique("after"));
+    let c = Container::run(
+        &["--name", &old],
+        "i=0; while true; do echo \"tick #$i\"; i=$((i+1)); usleep 100000; done",
+    );
+    let out = env.out();
+    wait_for(
+        Duration::from_secs(30),
+        "records under the old name",
+        || {
+            of(&out, &c.id)
+                .iter()
+                .any(|r| r["container"]["name"] == old.as_str())
+        },
+    );
+    c.docker(&["rename", &old, &new]);
+    wait_for(
+        Duration::from_secs(30),
+        "records under the new name",
+        || {
+            of(&out, &c.id)
+                .iter()
+                .any(|r| r["container"]["name"] == new.as_str())
+        },
+    );
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
+#[test]
+fn removed_container_lines_still_arrive() {
+    if !docker_available() {
+        return;
+    }
+    const LINES: u64 = 30_000;
+    let env = Env::new();
+    // A FIFO output nobody reads yet: the agent stops reading after a few thousand lines.
+    let fifo = env.path("out.fifo");
+    let cpath = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(cpath.as_ptr(), 0o644) }, 0);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = env.config(
+        "  - type: docker\n    scan_frequency: 1s\n    rotate_wait: 1s",
+        &format!(
+            "http:\n  listen: {addr}\nenrich:\n  docker: {{}}\noutputs:\n  - type: file\n    path: {}\n",
+            fifo.display()
+        ),
+    );
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(20), "agent up", || {
+        agent.logs().contains("logship started")
+    });
+    let name = unique("removed");
+    let c = Container::run(
+        &["--name", &name],
+        &format!("i=0; while [ $i -lt {LINES} ]; do echo \"line #$i\"; i=$((i+1)); done"),
+    );
+    c.docker(&["wait", &c.id]);
+    wait_for(
+        Duration::from_secs(20),
+        "the agent to open the container's log",
+        || agent.logs().contains(&c.id),
+    );
+    // Remove the container (its log directory goes) while most lines are unread.
+    c.docker(&["rm", "-f", &c.id]);
+    assert!(!std::path::Path::new(&format!("/var/lib/docker/containers/{}", c.id)).exists());
+    let reader = std::thread::spawn(move || std::fs::read(&fifo).unwrap());
+    let id = c.id.clone();
+    wait_for(
+        Duration::from_secs(60),
+        "every line of the removed container",
+        || {
+            http_get(&addr, "/metrics")
+                .map(|(_, body)| {
+                    body.lines()
+                        .find(|l| l.starts_with("logship_events_sent_total"))
+                        .and_then(|l| l.rsplit(' ').next())
+                        .and_then(|v| v.parse::<f64>().ok())
+                        .unwrap_or(0.0) as u64
+                        >= LINES
+                })
+                .unwrap_or(false)
+        },
+    );
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+    let text = String::from_utf8(reader.join().unwrap()).unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for l in text.lines() {
+        let r: serde_json::Value = serde_json::from_str(l).unwrap();
+        if r["container"]["id"] == id.as_str() {
+            assert_eq!(
+                r["container"]["name"],
+                name.as_str(),
+                "metadata kept for a removed container"
+            );
+            seen.insert(number(&r).unwrap());
+        }
+    }
+    assert_eq!(seen.len() as u64, LINES);
+}
+
+#[test]
+fn unreachable_daemon_still_ships_records() {
+    if !docker_available() {
+        return;
+    }
+    let env = Env::new();
+    let cfg = env.config(
+        "  - type: docker\n    scan_frequency: 1s",
+        "enrich:\n  docker:\n    socket: unix:///nonexistent/docker.sock\n",
+    );
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(20), "agent up", || {
+        agent.logs().contains("logship started")
+    });
+    let c = Container::run(
+        &[],
+        "i=0; while [ $i -lt 50 ]; do echo \"line #$i\"; i=$((i+1)); done; sleep 30",
+    );
+    let out = env.out();
+    wait_for(Duration::from_secs(30), "records without metadata", || {
+        of(&out, &c.id).len() >= 50
+    });
+    for r in of(&out, &c.id) {
+        assert!(r["container"]["name"].is_null(), "{r}");
+    }
+    let warnings = agent.logs().matches("Docker daemon unreachable").count();
+    assert_eq!(
+        warnings,
+        1,
+        "one warning, not one per record:\n{}",
+        agent.logs()
+    );
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

@@ -1,7 +1,9 @@
-//! Throughput of the real binary: one file of realistic log lines (80 to 2,000 bytes, mixed)
-//! read from the beginning into the `file` output. Reports events/s, MB/s, CPU seconds per GB
-//! and peak RSS, and the same run's ratio against a baseline measured in the same session (a
-//! plain copy of the file through a 64 KiB buffer: the I/O ceiling of this machine right now).
+//! Throughput of the real binary, into the `file` output, reporting events/s, MB/s, CPU seconds
+//! per GB and peak RSS, and each run's ratio against a baseline measured in the same session (a
+//! plain copy of the input through a 64 KiB buffer: the I/O ceiling of this machine right now).
+//! Scenarios:
+//! - `file`: one file of realistic log lines (80 to 2,000 bytes, mixed), read from the beginning;
+//! - `docker`: the same lines as Docker json-file logs of 8 containers (`type: docker`).
 //!
 //!   cargo bench --bench throughput                 (256 MiB input)
 //!   LOGSHIP_BENCH_MB=1024 cargo bench --bench throughput
@@ -24,10 +26,26 @@ impl Rng {
     }
 }
 
-/// Writes about `mb` MiB of log lines; returns (lines, bytes).
-fn generate(path: &Path, mb: u64) -> (u64, u64) {
+/// Writes about `mb` MiB of log lines; returns (lines, bytes). With `docker`, the lines are
+/// spread over 8 containers' json-file logs under `path` (a directory) instead.
+fn generate(path: &Path, mb: u64, docker: bool) -> (u64, u64) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut out = BufWriter::with_capacity(1 << 20, std::fs::File::create(path).unwrap());
+    let mut outs: Vec<BufWriter<std::fs::File>> = if docker {
+        (0..8)
+            .map(|i| {
+                let id = format!("{i:064x}");
+                let dir = path.join(&id);
+                std::fs::create_dir_all(&dir).unwrap();
+                let f = std::fs::File::create(dir.join(format!("{id}-json.log"))).unwrap();
+                BufWriter::with_capacity(1 << 20, f)
+            })
+            .collect()
+    } else {
+        vec![BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(path).unwrap(),
+        )]
+    };
     let levels = ["INFO", "INFO", "INFO", "DEBUG", "WARN", "ERROR"];
     let words = [
         "request",
@@ -80,28 +98,58 @@ fn generate(path: &Path, mb: u64) -> (u64, u64) {
         }
         line.truncate(len);
         line.push('\n');
-        out.write_all(line.as_bytes()).unwrap();
+        let n_outs = outs.len();
+        let out = &mut outs[lines as usize % n_outs];
+        if docker {
+            let stream = if r.is_multiple_of(5) { "stderr" } else { "stdout" };
+            let entry = format!(
+                "{{\"log\":{},\"stream\":\"{stream}\",\"time\":\"2026-11-24T10:00:00.123456789Z\"}}\n",
+                serde_json::to_string(&line).unwrap()
+            );
+            out.write_all(entry.as_bytes()).unwrap();
+            bytes += entry.len() as u64;
+        } else {
+            out.write_all(line.as_bytes()).unwrap();
+            bytes += line.len() as u64;
+        }
         lines += 1;
-        bytes += line.len() as u64;
     }
-    out.flush().unwrap();
+    for out in &mut outs {
+        out.flush().unwrap();
+    }
     (lines, bytes)
 }
 
-fn baseline(input: &Path, output: &Path) -> Duration {
+/// Copies every input file through a 64 KiB buffer into one output file.
+fn baseline(inputs: &[std::path::PathBuf], output: &Path) -> Duration {
     let start = Instant::now();
-    let mut r = std::fs::File::open(input).unwrap();
     let mut w = std::fs::File::create(output).unwrap();
     let mut buf = vec![0u8; 64 << 10];
-    loop {
-        let n = r.read(&mut buf).unwrap();
-        if n == 0 {
-            break;
+    for input in inputs {
+        let mut r = std::fs::File::open(input).unwrap();
+        loop {
+            let n = r.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            w.write_all(&buf[..n]).unwrap();
         }
-        w.write_all(&buf[..n]).unwrap();
     }
     w.sync_data().unwrap();
     start.elapsed()
+}
+
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn sent(addr: &str) -> u64 {
@@ -121,15 +169,28 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
+    for scenario in ["file", "docker"] {
+        run(scenario, mb);
+    }
+}
+
+fn run(scenario: &str, mb: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("input.log");
-    let (lines, bytes) = generate(&input, mb);
+    let docker = scenario == "docker";
+    let input = dir
+        .path()
+        .join(if docker { "containers" } else { "input.log" });
+    let (lines, bytes) = generate(&input, mb, docker);
     println!(
-        "input: {lines} lines, {:.1} MiB",
+        "== scenario `{scenario}`: {lines} lines, {:.1} MiB",
         bytes as f64 / (1 << 20) as f64
     );
-
-    let base = baseline(&input, &dir.path().join("copy.out"));
+    let inputs = if docker {
+        files_under(&input)
+    } else {
+        vec![input.clone()]
+    };
+    let base = baseline(&inputs, &dir.path().join("copy.out"));
     let base_mbs = bytes as f64 / 1e6 / base.as_secs_f64();
     println!(
         "baseline (64 KiB copy): {:.2} s, {base_mbs:.0} MB/s",
@@ -144,11 +205,22 @@ fn main() {
             .unwrap()
             .port()
     );
+    let input_yaml = if docker {
+        format!(
+            "  - type: docker\n    containers_path: {}\n    read_from: beginning\n",
+            input.display()
+        )
+    } else {
+        format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning\n",
+            input.display()
+        )
+    };
     let config = dir.path().join("bench.yaml");
     std::fs::write(
         &config,
         format!(
-            "data_dir: {d}/data\nhttp:\n  listen: {addr}\ninputs:\n  - type: file\n    paths: [{d}/input.log]\n    read_from: beginning\noutputs:\n  - type: file\n    path: {d}/out.ndjson\n",
+            "data_dir: {d}/data\nhttp:\n  listen: {addr}\ninputs:\n{input_yaml}outputs:\n  - type: file\n    path: {d}/out.ndjson\n",
             d = dir.path().display()
         ),
     )
@@ -182,7 +254,7 @@ fn main() {
         + usage.ru_stime.tv_usec as f64 / 1e6;
     let gb = bytes as f64 / 1e9;
     let mbs = bytes as f64 / 1e6 / wall.as_secs_f64();
-    println!("logship file -> file output:");
+    println!("logship {scenario} input -> file output:");
     println!("  wall {:.2} s", wall.as_secs_f64());
     println!("  {:.0} events/s", lines as f64 / wall.as_secs_f64());
     println!(

@@ -101,7 +101,11 @@ fn generate(path: &Path, mb: u64, docker: bool) -> (u64, u64) {
         let n_outs = outs.len();
         let out = &mut outs[lines as usize % n_outs];
         if docker {
-            let stream = if r.is_multiple_of(5) { "stderr" } else { "stdout" };
+            let stream = if r.is_multiple_of(5) {
+                "stderr"
+            } else {
+                "stdout"
+            };
             let entry = format!(
                 "{{\"log\":{},\"stream\":\"{stream}\",\"time\":\"2026-11-24T10:00:00.123456789Z\"}}\n",
                 serde_json::to_string(&line).unwrap()

@@ -11,6 +11,13 @@ if ! command -v cargo >/dev/null; then
 fi
 rustup component add rustfmt clippy >/dev/null 2>&1 || true
 
+# The docker tests run real containers from a tiny image built from Debian's busybox-static.
+if docker info >/dev/null 2>&1; then
+  echo "== test image: $(bash scripts/test-image.sh)"
+else
+  echo "*** no Docker daemon reachable: the docker tests will skip (loudly) ***"
+fi
+
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy -D warnings"

@@ -101,6 +101,39 @@ fn example_config_passes_check_config() {
 }
 
 #[test]
+fn docker_node_example_passes_check_config() {
+    let example =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/docker-node.yaml");
+    let (code, out, err) = check(&example, &[]);
+    assert_eq!(code, 0, "examples/docker-node.yaml: {err}");
+    assert!(
+        out.contains("(docker, /var/lib/docker/containers)") && out.contains("enrich: docker"),
+        "{out}"
+    );
+}
+
+#[test]
+fn docker_sections_are_validated() {
+    let env = Env::new();
+    let p = env.path("d.yaml");
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: docker\n    streams: [stdin]\n  - type: cri\n    pathz: [/x]\nenrich:\n  docker:\n    socket: docker.sock\n    envs: [FOO]\noutputs:\n  - type: console\n",
+    )
+    .unwrap();
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2);
+    for want in [
+        "inputs[0].streams[0] (line 3): unknown variant `stdin`",
+        "inputs[1].pathz (line 5): unknown key",
+        "enrich.docker.envs (line 9): unknown key",
+        "enrich.docker.socket (line 8): `docker.sock` is not a Docker address",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+}
+
+#[test]
 fn logship_config_env_var_names_the_file_and_usage_errors_exit_2() {
     let env = Env::new();
     let p = env.path("c.yaml");

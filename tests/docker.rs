@@ -20,6 +20,12 @@ fn docker_available() -> bool {
 }
 
 fn image() -> String {
+    // One build per test binary: tests run in parallel and apt/docker import should not race.
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE.get_or_init(build_image).clone()
+}
+
+fn build_image() -> String {
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/test-image.sh");
     let out = Command::new("bash")
         .arg(script)

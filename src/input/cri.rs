@@ -70,9 +70,8 @@ fn parse(line: &str) -> Option<(&str, Stream, bool, &str)> {
 }
 
 struct CriDecoder {
-    common: Arc<Common>,
-    kube: Value,
-    container: Value,
+    /// Common fields plus this file's `kubernetes` and `container` blocks.
+    common: Common,
     streams: Vec<Stream>,
     joiner: Joiner,
 }
@@ -122,10 +121,6 @@ impl LineDecoder for CriDecoder {
 
 impl CriDecoder {
     fn finish(&self, ev: &mut Event, truncated: bool, bad_utf8: bool) {
-        if !self.kube.is_null() {
-            ev.set("kubernetes", self.kube.clone());
-            ev.set("container", self.container.clone());
-        }
         if truncated {
             ev.add_flag("truncated");
         }
@@ -141,26 +136,23 @@ pub fn tail_settings(
     max_line: usize,
     host_name: &str,
 ) -> (TailSettings, DecoderFactory) {
-    let common = Arc::new(Common::new(host_name, "cri"));
+    let common = Common::new(host_name, "cri");
     let streams = c.streams.clone();
     let factory: DecoderFactory = Arc::new(move |path| {
-        let (kube, container) = match pod_info(path) {
-            Some(p) => {
-                let mut pod = json!({ "name": p.pod });
-                if let Some(uid) = p.pod_uid {
-                    pod["uid"] = Value::String(uid);
-                }
-                (
-                    json!({ "pod": pod, "namespace": p.namespace, "container": { "name": p.container } }),
-                    json!({ "id": p.container_id }),
-                )
+        let mut extra = crate::event::Fields::new();
+        if let Some(p) = pod_info(path) {
+            let mut pod = json!({ "name": p.pod });
+            if let Some(uid) = p.pod_uid {
+                pod["uid"] = Value::String(uid);
             }
-            None => (Value::Null, Value::Null),
-        };
+            extra.insert(
+                "kubernetes".into(),
+                json!({ "pod": pod, "namespace": p.namespace, "container": { "name": p.container } }),
+            );
+            extra.insert("container".into(), json!({ "id": p.container_id }));
+        }
         Box::new(CriDecoder {
-            common: common.clone(),
-            kube,
-            container,
+            common: common.extend(extra),
             streams: streams.clone(),
             joiner: Joiner::new(max_line),
         })

@@ -40,8 +40,8 @@ pub fn normalize_time(t: &str) -> Option<String> {
 }
 
 struct DockerDecoder {
-    common: Arc<Common>,
-    container_id: Option<Value>,
+    /// Common fields plus this file's `container.id`.
+    common: Common,
     streams: Vec<Stream>,
     joiner: Joiner,
 }
@@ -111,9 +111,6 @@ impl LineDecoder for DockerDecoder {
 
 impl DockerDecoder {
     fn finish(&self, ev: &mut Event, truncated: bool, bad_utf8: bool) {
-        if let Some(id) = &self.container_id {
-            ev.set("container.id", id.clone());
-        }
         if truncated {
             ev.add_flag("truncated");
         }
@@ -129,12 +126,15 @@ pub fn tail_settings(
     max_line: usize,
     host_name: &str,
 ) -> (TailSettings, DecoderFactory) {
-    let common = Arc::new(Common::new(host_name, "docker"));
+    let common = Common::new(host_name, "docker");
     let streams = c.streams.clone();
     let factory: DecoderFactory = Arc::new(move |path| {
+        let mut extra = crate::event::Fields::new();
+        if let Some(id) = container_id(path) {
+            extra.insert("container".into(), serde_json::json!({ "id": id }));
+        }
         Box::new(DockerDecoder {
-            common: common.clone(),
-            container_id: container_id(path).map(Value::String),
+            common: common.extend(extra),
             streams: streams.clone(),
             joiner: Joiner::new(max_line),
         })

@@ -10,20 +10,37 @@ use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-/// The fields every record of an input starts with.
+/// The fields every record of one file starts with, shared (not copied) by its records:
+/// `host`, `agent`, `input`, plus whatever a decoder adds for the whole file (`extra`).
 #[derive(Clone)]
 pub struct Common {
-    host: Value,
-    agent: Value,
-    input: Value,
+    shared: Arc<Fields>,
 }
 
 impl Common {
     pub fn new(host_name: &str, input_type: &str) -> Common {
+        Common::with(host_name, input_type, Fields::new())
+    }
+
+    pub fn with(host_name: &str, input_type: &str, extra: Fields) -> Common {
+        let mut shared = extra;
+        shared.insert("host".into(), json!({ "name": host_name }));
+        shared.insert(
+            "agent".into(),
+            json!({ "type": "logship", "version": env!("CARGO_PKG_VERSION") }),
+        );
+        shared.insert("input".into(), json!({ "type": input_type }));
         Common {
-            host: json!({ "name": host_name }),
-            agent: json!({ "type": "logship", "version": env!("CARGO_PKG_VERSION") }),
-            input: json!({ "type": input_type }),
+            shared: Arc::new(shared),
+        }
+    }
+
+    /// The same common fields plus `extra` (for one file).
+    pub fn extend(&self, extra: Fields) -> Common {
+        let mut shared = (*self.shared).clone();
+        shared.extend(extra);
+        Common {
+            shared: Arc::new(shared),
         }
     }
 
@@ -31,15 +48,13 @@ impl Common {
     pub fn record(&self, message: String, line: &Line<'_>, file: &FileCtx<'_>) -> Event {
         let mut f = Fields::new();
         f.insert("message".into(), Value::String(message));
-        f.insert("host".into(), self.host.clone());
-        f.insert("agent".into(), self.agent.clone());
-        f.insert("input".into(), self.input.clone());
         f.insert(
             "log".into(),
             json!({ "file": { "path": file.path }, "offset": line.offset }),
         );
-        Event::new(
+        Event::with_shared(
             f,
+            self.shared.clone(),
             Some(Position {
                 source: file.source,
                 end: line.end,
@@ -57,7 +72,7 @@ pub fn text(bytes: &[u8]) -> (String, bool) {
 }
 
 struct FileDecoder {
-    common: Arc<Common>,
+    common: Common,
     format: FileFormat,
 }
 
@@ -128,7 +143,7 @@ pub fn tail_settings(
     max_line: usize,
     host_name: &str,
 ) -> (TailSettings, DecoderFactory) {
-    let common = Arc::new(Common::new(host_name, "file"));
+    let common = Common::new(host_name, "file");
     let format = c.format;
     let factory: DecoderFactory = Arc::new(move |_path| {
         Box::new(FileDecoder {

@@ -25,10 +25,8 @@ impl Batch {
         self.ndjson.get_or_init(|| {
             let mut out = Vec::with_capacity(self.events.len() * 256);
             for e in &self.events {
-                // Serializing a map of JSON values cannot fail.
-                if serde_json::to_writer(&mut out, &e.fields).is_ok() {
-                    out.push(b'\n');
-                }
+                e.write_json(&mut out);
+                out.push(b'\n');
             }
             out
         })

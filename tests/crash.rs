@@ -9,7 +9,7 @@ use std::time::Duration;
 
 #[test]
 fn kill_9_and_restart_loses_nothing_and_bounds_duplicates() {
-    const LINES: u64 = 200_000;
+    const LINES: u64 = 500_000;
     let env = Env::new();
     let log = env.path("app.log");
     {
@@ -29,10 +29,12 @@ fn kill_9_and_restart_loses_nothing_and_bounds_duplicates() {
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
+    // Poll the output's size (cheap), not its records: the agent is fast.
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
     wait_for(
         Duration::from_secs(30),
         "part of the file delivered",
-        || records(&out).len() > 20_000,
+        || size(&out) > 4 << 20,
     );
     agent.kill9();
     let delivered = records(&out);

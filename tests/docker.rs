@@ -288,18 +288,7 @@ fn removed_container_lines_still_arrive() {
     wait_for(
         Duration::from_secs(60),
         "every line of the removed container",
-        || {
-            http_get(&addr, "/metrics")
-                .map(|(_, body)| {
-                    body.lines()
-                        .find(|l| l.starts_with("logship_events_sent_total"))
-                        .and_then(|l| l.rsplit(' ').next())
-                        .and_then(|v| v.parse::<f64>().ok())
-                        .unwrap_or(0.0) as u64
-                        >= LINES
-                })
-                .unwrap_or(false)
-        },
+        || metric(&addr, "logship_events_sent_total") >= LINES,
     );
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
     let text = String::from_utf8(reader.join().unwrap()).unwrap();

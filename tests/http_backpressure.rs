@@ -77,16 +77,6 @@ fn metrics_and_health_report_and_turn_503_when_an_output_keeps_failing() {
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }
 
-fn metric(addr: &str, name: &str) -> u64 {
-    let (_, body) = http_get(addr, "/metrics").unwrap_or_default();
-    body.lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .unwrap_or(0)
-}
-
 #[test]
 fn a_stuck_output_stops_reading_and_memory_stays_bounded() {
     const LINES: u64 = 400_000;

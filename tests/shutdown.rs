@@ -7,7 +7,7 @@ use std::time::Duration;
 
 #[test]
 fn sigterm_flushes_in_flight_records_and_writes_the_checkpoint() {
-    const LINES: u64 = 300_000;
+    const LINES: u64 = 600_000;
     let env = Env::new();
     let log = env.path("app.log");
     std::fs::write(&log, (0..LINES).map(line).collect::<String>()).unwrap();
@@ -20,8 +20,9 @@ fn sigterm_flushes_in_flight_records_and_writes_the_checkpoint() {
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
+    // Poll the output's size (cheap), not its records: the agent is fast.
     wait_for(Duration::from_secs(30), "records flowing", || {
-        records(&out).len() > 1000
+        std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0) > 1 << 20
     });
     assert_eq!(
         agent.term(Duration::from_secs(20)),

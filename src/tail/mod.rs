@@ -5,4 +5,5 @@ pub mod checkpoint;
 pub mod discover;
 pub mod identity;
 pub mod reader;
+pub mod rotation;
 pub mod tailer;

@@ -16,11 +16,12 @@ use super::checkpoint::{CheckpointStore, Entry};
 use super::discover::Discovery;
 use super::identity::{birth_time, FileId, Fingerprint};
 use super::reader::{Line, LineReader, READ_BLOCK};
+use super::rotation::{file_id, find_by_id, find_copy, holds_at, same_window, TAIL_BYTES};
 use crate::config::ReadFrom;
 use crate::event::{Event, SourceId};
 use crate::metrics::metrics;
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
@@ -91,9 +92,6 @@ struct Tracked {
 /// this much slack (files already read are excluded by identity, so slack cannot cause re-reads).
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
 
-/// Bytes of continuity kept per file.
-const TAIL_BYTES: usize = 64;
-
 impl Tracked {
     /// True while the file still starts with its fingerprint and still holds the bytes last read
     /// where they were read.
@@ -103,17 +101,6 @@ impl Tracked {
         }
         holds_at(&self.file, &self.tail, self.reader.read_pos())
     }
-}
-
-/// True when `file` holds `bytes` ending at offset `end`.
-fn holds_at(file: &File, bytes: &[u8], end: u64) -> bool {
-    if bytes.is_empty() {
-        return true;
-    }
-    let mut buf = [0u8; TAIL_BYTES];
-    let buf = &mut buf[..bytes.len()];
-    let start = end.saturating_sub(bytes.len() as u64);
-    file.read_exact_at(buf, start).is_ok() && buf == bytes
 }
 
 pub struct Tailer {
@@ -619,71 +606,4 @@ impl Tailer {
 /// Waits for a notification or the timeout; true when notified.
 fn wait(rx: &Receiver<()>, timeout: Duration) -> bool {
     rx.recv_timeout(timeout).is_ok()
-}
-
-fn file_id(path: &Path) -> Option<FileId> {
-    std::fs::metadata(path).ok().map(|m| FileId::of(&m))
-}
-
-/// Where the file `fid` is now: its old path, or another name in the same directory.
-fn find_by_id(old: &Path, fid: FileId) -> Option<PathBuf> {
-    if file_id(old) == Some(fid) {
-        return Some(old.to_path_buf());
-    }
-    let dir = old.parent()?;
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            std::fs::symlink_metadata(p)
-                .map(|m| m.is_file() && FileId::of(&m) == fid)
-                .unwrap_or(false)
-        })
-}
-
-/// A copy of a truncated file next to it: another file that starts with the original's
-/// fingerprint and holds the bytes last read from the original at the same offset.
-fn find_copy(
-    path: &Path,
-    fid: FileId,
-    fp: Fingerprint,
-    consumed: u64,
-    tail: &[u8],
-    read_pos: u64,
-) -> Option<PathBuf> {
-    if fp.len == 0 && tail.is_empty() {
-        return None;
-    }
-    let dir = path.parent()?;
-    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| {
-            let Ok(m) = std::fs::symlink_metadata(p) else {
-                return false;
-            };
-            if !m.is_file() || FileId::of(&m) == fid || m.len() < consumed {
-                return false;
-            }
-            let ok = File::open(p)
-                .map(|f| (fp.matches(&f).unwrap_or(false), holds_at(&f, tail, read_pos)))
-                .unwrap_or((false, false));
-            tracing::debug!(candidate = %p.display(), fp_ok = ok.0, tail_ok = ok.1, fp_len = fp.len, tail_len = tail.len(), read_pos, "copy candidate");
-            ok.0 && ok.1
-        })
-        .collect();
-    // The newest copy is the one just made.
-    found.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
-    found.pop()
-}
-
-/// True when the 4 KiB before `at` are the same in both files.
-fn same_window(a: &File, b: &File, at: u64) -> bool {
-    let start = at.saturating_sub(4096);
-    let len = (at - start) as usize;
-    let mut x = vec![0u8; len];
-    let mut y = vec![0u8; len];
-    a.read_exact_at(&mut x, start).is_ok() && b.read_exact_at(&mut y, start).is_ok() && x == y
 }

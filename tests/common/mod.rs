@@ -277,6 +277,17 @@ pub fn http_get(addr: &str, path: &str) -> Option<(u16, String)> {
     }
 }
 
+/// The value of the first series of metric `name` on the agent's /metrics (0 if absent).
+pub fn metric(addr: &str, name: &str) -> u64 {
+    let (_, body) = http_get(addr, "/metrics").unwrap_or_default();
+    body.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .unwrap_or(0)
+}
+
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

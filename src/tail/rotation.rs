@@ -1,0 +1,92 @@
+//! Finding where a file's lines went after a rotation, and checking that a file still holds what
+//! was read from it. Pure file-system helpers used by the tailer:
+//! - `find_by_id`: a renamed file by its inode, in its directory (logrotate `create`, Docker
+//!   `max-size`, rotation while the agent was stopped);
+//! - `find_copy`: the copy a copytruncate made, by fingerprint and by the last bytes read;
+//! - `holds_at` / `same_window`: continuity checks that tell an append from a truncate-and-refill.
+
+use super::identity::{FileId, Fingerprint};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes of continuity kept per file (the last bytes read).
+pub const TAIL_BYTES: usize = 64;
+
+/// True when `file` holds `bytes` ending at offset `end`.
+pub fn holds_at(file: &File, bytes: &[u8], end: u64) -> bool {
+    if bytes.is_empty() {
+        return true;
+    }
+    let mut buf = [0u8; TAIL_BYTES];
+    let buf = &mut buf[..bytes.len()];
+    let start = end.saturating_sub(bytes.len() as u64);
+    file.read_exact_at(buf, start).is_ok() && buf == bytes
+}
+
+pub fn file_id(path: &Path) -> Option<FileId> {
+    std::fs::metadata(path).ok().map(|m| FileId::of(&m))
+}
+
+/// Where the file `fid` is now: its old path, or another name in the same directory.
+pub fn find_by_id(old: &Path, fid: FileId) -> Option<PathBuf> {
+    if file_id(old) == Some(fid) {
+        return Some(old.to_path_buf());
+    }
+    let dir = old.parent()?;
+    std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            std::fs::symlink_metadata(p)
+                .map(|m| m.is_file() && FileId::of(&m) == fid)
+                .unwrap_or(false)
+        })
+}
+
+/// A copy of a truncated file next to it: another file that starts with the original's
+/// fingerprint and holds the bytes last read from the original at the same offset.
+pub fn find_copy(
+    path: &Path,
+    fid: FileId,
+    fp: Fingerprint,
+    consumed: u64,
+    tail: &[u8],
+    read_pos: u64,
+) -> Option<PathBuf> {
+    if fp.len == 0 && tail.is_empty() {
+        return None;
+    }
+    let dir = path.parent()?;
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            let Ok(m) = std::fs::symlink_metadata(p) else {
+                return false;
+            };
+            if !m.is_file() || FileId::of(&m) == fid || m.len() < consumed {
+                return false;
+            }
+            let ok = File::open(p)
+                .map(|f| (fp.matches(&f).unwrap_or(false), holds_at(&f, tail, read_pos)))
+                .unwrap_or((false, false));
+            tracing::debug!(candidate = %p.display(), fp_ok = ok.0, tail_ok = ok.1, fp_len = fp.len, tail_len = tail.len(), read_pos, "copy candidate");
+            ok.0 && ok.1
+        })
+        .collect();
+    // The newest copy is the one just made.
+    found.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    found.pop()
+}
+
+/// True when the 4 KiB before `at` are the same in both files.
+pub fn same_window(a: &File, b: &File, at: u64) -> bool {
+    let start = at.saturating_sub(4096);
+    let len = (at - start) as usize;
+    let mut x = vec![0u8; len];
+    let mut y = vec![0u8; len];
+    a.read_exact_at(&mut x, start).is_ok() && b.read_exact_at(&mut y, start).is_ok() && x == y
+}

@@ -80,6 +80,28 @@ fn connect(socket: &str) -> Result<Docker, bollard::errors::Error> {
     }
 }
 
+impl Meta {
+    /// `base` (a file's shared fields, holding `container.id`) with this metadata added.
+    fn merge_into(&self, base: &Fields) -> Fields {
+        let mut out = base.clone();
+        let container = out
+            .entry("container")
+            .or_insert_with(|| Value::Object(Fields::new()));
+        if let Value::Object(c) = container {
+            c.insert("name".into(), self.name.clone());
+            c.insert("image".into(), json!({ "name": self.image }));
+            c.insert("labels".into(), self.labels.clone());
+            if let Some(env) = &self.env {
+                c.insert("env".into(), env.clone());
+            }
+        }
+        if let Some(k) = &self.kubernetes {
+            out.insert("kubernetes".into(), k.clone());
+        }
+        out
+    }
+}
+
 impl DockerEnricher {
     pub fn new(cfg: &DockerEnrichConfig) -> Arc<DockerEnricher> {
         let globs = |v: &[String]| {
@@ -121,6 +143,9 @@ impl DockerEnricher {
                 metas.insert(id, m);
             }
         }
+        // The metadata joins the file's shared fields: one merged map per file and container
+        // for the whole chunk, not a copy per record.
+        let mut merged: HashMap<(*const Fields, *const Meta), Arc<Fields>> = HashMap::new();
         for ev in events.iter_mut() {
             let Some(meta) = docker_container_id(ev)
                 .and_then(|id| metas.get(id))
@@ -128,15 +153,15 @@ impl DockerEnricher {
             else {
                 continue;
             };
-            ev.set("container.name", meta.name.clone());
-            ev.set("container.image.name", meta.image.clone());
-            ev.set("container.labels", meta.labels.clone());
-            if let Some(env) = &meta.env {
-                ev.set("container.env", env.clone());
-            }
-            if let Some(k) = &meta.kubernetes {
-                ev.set("kubernetes", k.clone());
-            }
+            let Some(base) = ev.shared.clone() else {
+                continue;
+            };
+            let key = (Arc::as_ptr(&base), Arc::as_ptr(&meta));
+            let shared = merged
+                .entry(key)
+                .or_insert_with(|| Arc::new(meta.merge_into(&base)))
+                .clone();
+            ev.shared = Some(shared);
         }
     }
 

@@ -156,7 +156,6 @@ impl Tailer {
         let (wake_tx, wake_rx) = sync_channel::<()>(1);
         let _watcher = self.discovery.watch(wake_tx);
         self.scan(true);
-        self.recover_rotated_while_down();
         let mut last_scan = Instant::now();
         let mut woken = false;
         while !self.stopping() {
@@ -235,6 +234,10 @@ impl Tailer {
         }
         for original in rotated {
             self.read_missed_rotations(&original, self.last_scan);
+        }
+        if initial {
+            // Before any pruning: checkpoints whose file moved while the agent was stopped.
+            self.recover_rotated_while_down();
         }
         self.last_scan = scan_started;
         self.store.prune();

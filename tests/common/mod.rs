@@ -55,7 +55,7 @@ impl Env {
         p
     }
     pub fn start(&self, config: &Path) -> Agent {
-        let log = self.path(&format!("agent-{}.log", unique()));
+        let log = self.path(&format!("agent-{}.stderr", unique()));
         let err = std::fs::File::create(&log).expect("log file");
         let child = Command::new(bin())
             .args(["run", "-c"])

@@ -1,10 +1,13 @@
 //! `Event`: one record (its JSON fields, ECS names) plus the `Source` position used for acks.
 //! Inputs create events, processors change their fields, outputs serialize them.
 //!
-//! Fields that are the same for every record of a file (`host`, `agent`, `input`, and the
-//! container or pod of a container log) live in one `shared` map per file instead of being
-//! copied into each record; `set` copies a shared top-level entry into the record before
-//! changing it (copy on write), and `write_json` writes the union.
+//! Fields that are the same for every record of a file (`host`, `agent`, `input`,
+//! `log.file.path`, and the container or pod of a container log) live in one `shared` map per
+//! file instead of being copied into each record. A record's own fields and the shared ones are
+//! merged key by key, recursively for objects, the record's own winning (so `log.offset` of the
+//! record and `log.file.path` of the file form one `log` object); `set` copies a shared top-level
+//! entry into the record before changing it (copy on write). Removing a shared field (a future
+//! processor) must copy on write the same way.
 
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -69,16 +72,7 @@ impl Event {
 
     /// The value at a dotted path (`log.file.path`), if there is one.
     pub fn get(&self, path: &str) -> Option<&Value> {
-        let mut parts = path.split('.');
-        let top = parts.next()?;
-        let mut cur = self
-            .fields
-            .get(top)
-            .or_else(|| self.shared.as_ref()?.get(top))?;
-        for p in parts {
-            cur = cur.as_object()?.get(p)?;
-        }
-        Some(cur)
+        lookup(&self.fields, path).or_else(|| lookup(self.shared.as_ref()?, path))
     }
 
     /// Sets the value at a dotted path, creating (or replacing non-object) parents.
@@ -99,33 +93,22 @@ impl Event {
 
     /// The record as one JSON object: its own fields, then the shared ones it does not override.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        let Some(shared) = &self.shared else {
+        match &self.shared {
+            Some(shared) => write_merged(out, &self.fields, shared),
             // Serializing a map of JSON values into memory cannot fail.
-            let _ = serde_json::to_writer(&mut *out, &self.fields);
-            return;
-        };
-        out.push(b'{');
-        let mut first = true;
-        let own = self.fields.iter();
-        let inherited = shared.iter().filter(|(k, _)| !self.fields.contains_key(*k));
-        for (k, v) in own.chain(inherited) {
-            if !first {
-                out.push(b',');
+            None => {
+                let _ = serde_json::to_writer(&mut *out, &self.fields);
             }
-            first = false;
-            let _ = serde_json::to_writer(&mut *out, k);
-            out.push(b':');
-            let _ = serde_json::to_writer(&mut *out, v);
         }
-        out.push(b'}');
     }
 
     /// The record as a JSON value (own and shared fields merged).
     #[allow(dead_code)] // for processors and tests
     pub fn to_value(&self) -> Value {
-        let mut all = self.shared.as_deref().cloned().unwrap_or_default();
-        all.extend(self.fields.clone());
-        Value::Object(all)
+        match &self.shared {
+            Some(shared) => Value::Object(merged(&self.fields, shared)),
+            None => Value::Object(self.fields.clone()),
+        }
     }
 
     /// Appends `flag` to `log.flags` (e.g. `truncated`, `invalid_utf8`).
@@ -147,6 +130,55 @@ impl Event {
             }
         }
     }
+}
+
+fn lookup<'a>(map: &'a Fields, path: &str) -> Option<&'a Value> {
+    let mut parts = path.split('.');
+    let mut cur = map.get(parts.next()?)?;
+    for p in parts {
+        cur = cur.as_object()?.get(p)?;
+    }
+    Some(cur)
+}
+
+/// Writes `own` merged over `shared` as one JSON object.
+fn write_merged(out: &mut Vec<u8>, own: &Fields, shared: &Fields) {
+    out.push(b'{');
+    let mut first = true;
+    let mut sep = |out: &mut Vec<u8>, k: &str| {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        let _ = serde_json::to_writer(&mut *out, k);
+        out.push(b':');
+    };
+    for (k, v) in own {
+        sep(out, k);
+        match (v, shared.get(k)) {
+            (Value::Object(o), Some(Value::Object(s))) => write_merged(out, o, s),
+            _ => {
+                let _ = serde_json::to_writer(&mut *out, v);
+            }
+        }
+    }
+    for (k, v) in shared.iter().filter(|(k, _)| !own.contains_key(*k)) {
+        sep(out, k);
+        let _ = serde_json::to_writer(&mut *out, v);
+    }
+    out.push(b'}');
+}
+
+fn merged(own: &Fields, shared: &Fields) -> Fields {
+    let mut all = shared.clone();
+    for (k, v) in own {
+        let value = match (v, shared.get(k)) {
+            (Value::Object(o), Some(Value::Object(s))) => Value::Object(merged(o, s)),
+            _ => v.clone(),
+        };
+        all.insert(k.clone(), value);
+    }
+    all
 }
 
 pub fn set_in(map: &mut Fields, path: &str, value: Value) {
@@ -212,6 +244,26 @@ mod tests {
         assert_eq!(
             v,
             json!({"message": "hi", "container": {"id": "abc", "name": "web"}, "host": {"name": "n1"}})
+        );
+        assert_eq!(v, e.to_value());
+    }
+
+    #[test]
+    fn own_and_shared_objects_merge() {
+        let mut shared = Fields::new();
+        shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
+        let mut own = Fields::new();
+        own.insert("log".into(), json!({"offset": 7}));
+        let mut e = Event::with_shared(own, Arc::new(shared), None);
+        assert_eq!(e.get("log.file.path"), Some(&json!("/a.log")));
+        assert_eq!(e.get("log.offset"), Some(&json!(7)));
+        e.add_flag("truncated");
+        let mut out = Vec::new();
+        e.write_json(&mut out);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(
+            v,
+            json!({"log": {"offset": 7, "flags": ["truncated"], "file": {"path": "/a.log"}}})
         );
         assert_eq!(v, e.to_value());
     }

@@ -152,7 +152,7 @@ pub fn tail_settings(
             extra.insert("container".into(), json!({ "id": p.container_id }));
         }
         Box::new(CriDecoder {
-            common: common.extend(extra),
+            common: common.for_file(path, extra),
             streams: streams.clone(),
             joiner: Joiner::new(max_line),
         })

@@ -134,7 +134,7 @@ pub fn tail_settings(
             extra.insert("container".into(), serde_json::json!({ "id": id }));
         }
         Box::new(DockerDecoder {
-            common: common.extend(extra),
+            common: common.for_file(path, extra),
             streams: streams.clone(),
             joiner: Joiner::new(max_line),
         })

@@ -44,14 +44,22 @@ impl Common {
         }
     }
 
-    /// A record with the common fields, `message`, and `log.file.path` / `log.offset`.
+    /// The common fields of one file: these plus `log.file.path` and `extra`.
+    pub fn for_file(&self, path: &std::path::Path, mut extra: Fields) -> Common {
+        extra.insert(
+            "log".into(),
+            json!({ "file": { "path": path.to_string_lossy() } }),
+        );
+        self.extend(extra)
+    }
+
+    /// A record with the common fields, `message` and `log.offset`.
     pub fn record(&self, message: String, line: &Line<'_>, file: &FileCtx<'_>) -> Event {
         let mut f = Fields::new();
         f.insert("message".into(), Value::String(message));
-        f.insert(
-            "log".into(),
-            json!({ "file": { "path": file.path }, "offset": line.offset }),
-        );
+        let mut log = Fields::new();
+        log.insert("offset".into(), Value::from(line.offset));
+        f.insert("log".into(), Value::Object(log));
         Event::with_shared(
             f,
             self.shared.clone(),
@@ -145,9 +153,9 @@ pub fn tail_settings(
 ) -> (TailSettings, DecoderFactory) {
     let common = Common::new(host_name, "file");
     let format = c.format;
-    let factory: DecoderFactory = Arc::new(move |_path| {
+    let factory: DecoderFactory = Arc::new(move |path| {
         Box::new(FileDecoder {
-            common: common.clone(),
+            common: common.for_file(path, Fields::new()),
             format,
         })
     });

@@ -32,8 +32,6 @@ use tokio::sync::mpsc::Sender;
 /// What a decoder knows about the line's file.
 pub struct FileCtx<'a> {
     pub source: SourceId,
-    /// The path the file was found at (kept after a rename, as Filebeat does).
-    pub path: &'a str,
     /// When this block was read, RFC 3339: the `@timestamp` of formats that carry none.
     pub read_time: &'a str,
 }
@@ -69,7 +67,6 @@ const MIN_SCAN_GAP: Duration = Duration::from_millis(50);
 struct Tracked {
     id: SourceId,
     path: PathBuf,
-    label: String,
     file: File,
     fid: FileId,
     birth: Option<i128>,
@@ -362,7 +359,6 @@ impl Tailer {
         self.seen.push_back((fid, birth));
         self.files.push(Tracked {
             id,
-            label: path.to_string_lossy().into_owned(),
             decoder: (self.decoders)(&path),
             path,
             file,
@@ -440,7 +436,6 @@ impl Tailer {
             let t = &mut self.files[i];
             let ctx = FileCtx {
                 source: t.id,
-                path: &t.label,
                 read_time: &read_time,
             };
             while self.chunk.len() < CHUNK_EVENTS && self.chunk_bytes < CHUNK_BYTES {
@@ -575,7 +570,6 @@ impl Tailer {
             let read_time = crate::event::timestamp(chrono::Utc::now());
             let ctx = FileCtx {
                 source: t.id,
-                path: &t.label,
                 read_time: &read_time,
             };
             if let Some(rest) = t.reader.take_rest() {

@@ -158,6 +158,54 @@ fn records_carry_container_metadata_streams_and_whole_long_lines() {
 }
 
 #[test]
+fn kubernetes_labels_become_kubernetes_fields_and_excluded_labels_are_left_out() {
+    if !docker_available() {
+        return;
+    }
+    let env = Env::new();
+    let mut agent = env.start(&agent_config(
+        &env,
+        "    labels: { include: [\"*\"], exclude: [\"io.kubernetes.*\"] }\n",
+    ));
+    wait_for(Duration::from_secs(20), "agent up", || {
+        agent.logs().contains("logship started")
+    });
+    let c = Container::run(
+        &[
+            "-l",
+            "io.kubernetes.pod.name=web-1",
+            "-l",
+            "io.kubernetes.pod.namespace=shop",
+            "-l",
+            "io.kubernetes.pod.uid=0b1e-uid",
+            "-l",
+            "io.kubernetes.container.name=nginx",
+            "-l",
+            "app=web",
+        ],
+        "echo 'hello #0'; sleep 30",
+    );
+    let out = env.out();
+    wait_for(Duration::from_secs(30), "the record", || {
+        !of(&out, &c.id).is_empty()
+    });
+    let r = &of(&out, &c.id)[0];
+    assert_eq!(r["kubernetes"]["pod"]["name"], "web-1");
+    assert_eq!(r["kubernetes"]["pod"]["uid"], "0b1e-uid");
+    assert_eq!(r["kubernetes"]["namespace"], "shop");
+    assert_eq!(r["kubernetes"]["container"]["name"], "nginx");
+    assert_eq!(
+        r["container"]["labels"],
+        serde_json::json!({"app": "web"}),
+        "excluded labels shipped"
+    );
+    // The record's time is the json-file entry's, nanoseconds included.
+    let ts = r["@timestamp"].as_str().unwrap();
+    assert_eq!(ts.len(), "2026-11-24T10:00:00.123456789Z".len(), "{ts}");
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
+#[test]
 fn max_size_rotation_loses_nothing() {
     if !docker_available() {
         return;

@@ -5,6 +5,7 @@
 mod common;
 use common::*;
 use std::io::Write;
+use std::path::Path;
 use std::time::Duration;
 
 const LINES: u64 = 60_000;
@@ -34,94 +35,26 @@ fn writer(path: &std::path::Path, mut rotate: impl FnMut(u64)) {
     }
 }
 
-#[test]
-fn rename_rotation_under_load_loses_nothing() {
-    let env = Env::new();
-    let log = env.path("app.log");
-    std::fs::write(&log, "").unwrap();
-    let cfg = env.config(
-        &format!(
-            "  - type: file\n    paths: [{}]\n    read_from: beginning\n    scan_frequency: 1s\n    rotate_wait: 300ms",
-            log.display()
-        ),
-        "",
-    );
-    let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(10), "agent to open app.log", || {
-        agent.logs().contains("reading file")
-    });
-    let dir = env.dir.path().to_path_buf();
-    writer(&log, |_| {
-        // logrotate `create`: shift app.log.N up, rename app.log to app.log.1, new app.log.
-        for i in (1..4).rev() {
-            let _ = std::fs::rename(
-                dir.join(format!("app.log.{i}")),
-                dir.join(format!("app.log.{}", i + 1)),
-            );
-        }
-        std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).unwrap();
-    });
-    let out = env.out();
-    wait_all_arrived(&agent, &out, LINES, Duration::from_secs(60));
-    assert_no_duplicates(&agent, &out);
-    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+/// Shifts `app.log.N` to `app.log.N+1` for N < `keep`.
+fn shift(dir: &Path, keep: u32) {
+    for i in (1..keep).rev() {
+        let _ = std::fs::rename(
+            dir.join(format!("app.log.{i}")),
+            dir.join(format!("app.log.{}", i + 1)),
+        );
+    }
 }
 
-#[test]
-fn copytruncate_under_load_loses_nothing() {
+/// Runs the agent on `paths` (a glob under the test dir) while the writer appends LINES numbered
+/// lines to app.log, calling `rotate(dir)` every ROTATE_EVERY lines; asserts that every line
+/// arrived exactly once. Returns the agent's log.
+fn rotate_under_load(paths: &str, rotate: impl Fn(&Path)) -> String {
     let env = Env::new();
     let log = env.path("app.log");
     std::fs::write(&log, "").unwrap();
     let cfg = env.config(
         &format!(
-            "  - type: file\n    paths: [{}]\n    read_from: beginning\n    scan_frequency: 1s\n    rotate_wait: 300ms",
-            log.display()
-        ),
-        "",
-    );
-    let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(10), "agent to open app.log", || {
-        agent.logs().contains("reading file")
-    });
-    let dir = env.dir.path().to_path_buf();
-    writer(&log, |_| {
-        // logrotate `copytruncate` with `rotate 9`: shift copies, copy app.log to app.log.1,
-        // truncate app.log. (A copy deleted before the agent opened it is lost to any shipper:
-        // keeping several lets a briefly stalled agent catch up.)
-        for i in (1..9).rev() {
-            let _ = std::fs::rename(
-                dir.join(format!("app.log.{i}")),
-                dir.join(format!("app.log.{}", i + 1)),
-            );
-        }
-        std::fs::copy(dir.join("app.log"), dir.join("app.log.1")).unwrap();
-        std::fs::OpenOptions::new()
-            .write(true)
-            .open(dir.join("app.log"))
-            .unwrap()
-            .set_len(0)
-            .unwrap();
-    });
-    let out = env.out();
-    wait_all_arrived(&agent, &out, LINES, Duration::from_secs(60));
-    assert_no_duplicates(&agent, &out);
-    assert!(
-        agent.logs().contains("file truncated"),
-        "truncation was not detected:\n{}",
-        agent.logs()
-    );
-    assert_eq!(agent.term(Duration::from_secs(15)), 0);
-}
-
-#[test]
-fn glob_matching_rotated_names_reads_each_file_once() {
-    // `app.log*` matches the rotated copies too: a renamed file is the same source, not new.
-    let env = Env::new();
-    let log = env.path("app.log");
-    std::fs::write(&log, "").unwrap();
-    let cfg = env.config(
-        &format!(
-            "  - type: file\n    paths: ['{}/app.log*']\n    read_from: beginning\n    scan_frequency: 1s\n    rotate_wait: 300ms",
+            "  - type: file\n    paths: ['{}/{paths}']\n    read_from: beginning\n    scan_frequency: 1s\n    rotate_wait: 300ms",
             env.dir.path().display()
         ),
         "",
@@ -131,17 +64,49 @@ fn glob_matching_rotated_names_reads_each_file_once() {
         agent.logs().contains("reading file")
     });
     let dir = env.dir.path().to_path_buf();
-    writer(&log, |_| {
-        for i in (1..4).rev() {
-            let _ = std::fs::rename(
-                dir.join(format!("app.log.{i}")),
-                dir.join(format!("app.log.{}", i + 1)),
-            );
-        }
-        std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).unwrap();
-    });
+    writer(&log, |_| rotate(&dir));
     let out = env.out();
     wait_all_arrived(&agent, &out, LINES, Duration::from_secs(60));
     assert_no_duplicates(&agent, &out);
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
+    agent.logs()
+}
+
+#[test]
+fn rename_rotation_under_load_loses_nothing() {
+    // logrotate `create`: shift app.log.N up, rename app.log to app.log.1, new app.log.
+    rotate_under_load("app.log", |dir| {
+        shift(dir, 4);
+        std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).unwrap();
+    });
+}
+
+#[test]
+fn copytruncate_under_load_loses_nothing() {
+    // logrotate `copytruncate` with `rotate 9`: shift copies, copy app.log to app.log.1,
+    // truncate app.log. (A copy deleted before the agent opened it is lost to any shipper:
+    // keeping several lets a briefly stalled agent catch up.)
+    let log = rotate_under_load("app.log", |dir| {
+        shift(dir, 9);
+        std::fs::copy(dir.join("app.log"), dir.join("app.log.1")).unwrap();
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(dir.join("app.log"))
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+    });
+    assert!(
+        log.contains("file truncated"),
+        "truncation was not detected:\n{log}"
+    );
+}
+
+#[test]
+fn glob_matching_rotated_names_reads_each_file_once() {
+    // `app.log*` matches the rotated files too: a renamed file is the same source, not new.
+    rotate_under_load("app.log*", |dir| {
+        shift(dir, 4);
+        std::fs::rename(dir.join("app.log"), dir.join("app.log.1")).unwrap();
+    });
 }

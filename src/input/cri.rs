@@ -4,10 +4,10 @@
 //! following ones of the same stream. Kubernetes fields come from the file name, and the pod uid
 //! from the link's target `/var/log/pods/<namespace>_<pod>_<uid>/<container>/N.log`.
 
-use super::file::{text, Common};
-use super::partial::Joiner;
+use super::file::Common;
+use super::partial::{Joiner, StreamRecords};
 use crate::config::{CriInputConfig, Stream};
-use crate::event::{Event, Position};
+use crate::event::Event;
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use serde_json::{json, Value};
@@ -70,63 +70,19 @@ fn parse(line: &str) -> Option<(&str, Stream, bool, &str)> {
 }
 
 struct CriDecoder {
-    /// Common fields plus this file's `kubernetes` and `container` blocks.
-    common: Common,
-    streams: Vec<Stream>,
-    joiner: Joiner,
+    records: StreamRecords,
 }
 
 impl LineDecoder for CriDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
-        let (raw, bad_utf8) = text(line.bytes);
-        let Some((time, stream, partial, msg)) = (!line.truncated).then(|| parse(&raw)).flatten()
-        else {
-            let mut ev = self.common.record(raw.clone(), line, file);
-            ev.set("@timestamp", Value::String(file.read_time.to_string()));
-            ev.set(
-                "error.message",
-                Value::String("not a CRI log line; shipped as raw text".into()),
-            );
-            self.finish(&mut ev, line.truncated, bad_utf8);
-            out.push(ev);
+        let (text, bad_utf8) = super::file::text(line.bytes);
+        let parsed = (!line.truncated).then(|| parse(&text)).flatten();
+        let Some((time, stream, partial, msg)) = parsed else {
+            self.records.raw(line, file, out);
             return;
         };
-        if partial {
-            self.joiner.partial(stream, line.offset, msg);
-            return;
-        }
-        let joined = self.joiner.finish(stream, line.offset, msg);
-        let end = self.joiner.ack_end(line.end);
-        if !self.streams.contains(&stream) {
-            out.push(Event::ack_only(Position {
-                source: file.source,
-                end,
-            }));
-            return;
-        }
-        let at = Line {
-            offset: joined.offset,
-            end,
-            bytes: &[],
-            truncated: false,
-        };
-        let mut ev = self.common.record(joined.text, &at, file);
-        let ts = super::docker::normalize_time(time).unwrap_or_else(|| file.read_time.to_string());
-        ev.set("@timestamp", Value::String(ts));
-        ev.set("stream", Value::String(stream.as_str().into()));
-        self.finish(&mut ev, joined.truncated, bad_utf8);
-        out.push(ev);
-    }
-}
-
-impl CriDecoder {
-    fn finish(&self, ev: &mut Event, truncated: bool, bad_utf8: bool) {
-        if truncated {
-            ev.add_flag("truncated");
-        }
-        if bad_utf8 {
-            ev.add_flag("invalid_utf8");
-        }
+        self.records
+            .piece(line, file, stream, partial, msg, time, bad_utf8, out);
     }
 }
 
@@ -152,9 +108,12 @@ pub fn tail_settings(
             extra.insert("container".into(), json!({ "id": p.container_id }));
         }
         Box::new(CriDecoder {
-            common: common.for_file(path, extra),
-            streams: streams.clone(),
-            joiner: Joiner::new(max_line),
+            records: StreamRecords {
+                common: common.for_file(path, extra),
+                streams: streams.clone(),
+                joiner: Joiner::new(max_line),
+                format: "CRI log",
+            },
         })
     });
     (

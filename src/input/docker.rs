@@ -4,14 +4,13 @@
 //! `log` has no trailing `\n` is a piece of a longer line and is joined with the next ones.
 //! A line that is not such JSON is shipped as raw text with `error.message`, never fatal.
 
-use super::file::{text, Common};
-use super::partial::Joiner;
+use super::file::Common;
+use super::partial::{Joiner, StreamRecords};
 use crate::config::{DockerInputConfig, Stream};
-use crate::event::{Event, Position};
+use crate::event::Event;
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use serde::Deserialize;
-use serde_json::Value;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
@@ -33,90 +32,31 @@ pub fn container_id(path: &Path) -> Option<String> {
     (!id.is_empty()).then(|| id.to_string())
 }
 
-/// RFC 3339 with any number of fraction digits → the record's UTC nanosecond form.
-pub fn normalize_time(t: &str) -> Option<String> {
-    let parsed = chrono::DateTime::parse_from_rfc3339(t).ok()?;
-    Some(crate::event::timestamp(parsed.with_timezone(&chrono::Utc)))
-}
-
 struct DockerDecoder {
-    /// Common fields plus this file's `container.id`.
-    common: Common,
-    streams: Vec<Stream>,
-    joiner: Joiner,
+    records: StreamRecords,
 }
 
 impl LineDecoder for DockerDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
-        let parsed = if line.truncated {
-            None // cut JSON cannot parse; shipped raw below
-        } else {
-            serde_json::from_slice::<JsonLine>(line.bytes).ok()
-        };
+        // A cut JSON line cannot parse: it is shipped raw.
+        let parsed = (!line.truncated)
+            .then(|| serde_json::from_slice::<JsonLine>(line.bytes).ok())
+            .flatten();
         let Some(entry) = parsed else {
-            let (message, bad_utf8) = text(line.bytes);
-            let mut ev = self.common.record(message, line, file);
-            ev.set("@timestamp", Value::String(file.read_time.to_string()));
-            ev.set(
-                "error.message",
-                Value::String("not a Docker json-file line; shipped as raw text".into()),
-            );
-            self.finish(&mut ev, line.truncated, bad_utf8);
-            out.push(ev);
+            self.records.raw(line, file, out);
             return;
         };
         let stream = match entry.stream.as_ref() {
             "stderr" => Stream::Stderr,
             _ => Stream::Stdout,
         };
-        let position = |end| {
-            Some(Position {
-                source: file.source,
-                end,
-            })
+        // An entry without its final newline is a piece of a longer line.
+        let (piece, partial) = match entry.log.strip_suffix('\n') {
+            Some(p) => (p, false),
+            None => (entry.log.as_ref(), true),
         };
-        let Some(piece) = entry.log.strip_suffix('\n') else {
-            // A piece of a longer line: hold it; nothing to acknowledge yet.
-            self.joiner.partial(stream, line.offset, &entry.log);
-            return;
-        };
-        let joined = self.joiner.finish(stream, line.offset, piece);
-        let end = self.joiner.ack_end(line.end);
-        if !self.streams.contains(&stream) {
-            out.push(Event::ack_only(Position {
-                source: file.source,
-                end,
-            }));
-            return;
-        }
-        let mut message = joined.text;
-        if message.ends_with('\r') {
-            message.pop();
-        }
-        let offset_line = Line {
-            offset: joined.offset,
-            end,
-            bytes: &[],
-            truncated: false,
-        };
-        let mut ev = self.common.record(message, &offset_line, file);
-        ev.position = position(end);
-        let ts = normalize_time(&entry.time).unwrap_or_else(|| file.read_time.to_string());
-        ev.set("@timestamp", Value::String(ts));
-        ev.set("stream", Value::String(stream.as_str().into()));
-        self.finish(&mut ev, joined.truncated, false);
-        out.push(ev);
-    }
-}
-
-impl DockerDecoder {
-    fn finish(&self, ev: &mut Event, truncated: bool, bad_utf8: bool) {
-        if truncated {
-            ev.add_flag("truncated");
-        }
-        if bad_utf8 {
-            ev.add_flag("invalid_utf8");
-        }
+        self.records
+            .piece(line, file, stream, partial, piece, &entry.time, false, out);
     }
 }
 
@@ -134,9 +74,12 @@ pub fn tail_settings(
             extra.insert("container".into(), serde_json::json!({ "id": id }));
         }
         Box::new(DockerDecoder {
-            common: common.for_file(path, extra),
-            streams: streams.clone(),
-            joiner: Joiner::new(max_line),
+            records: StreamRecords {
+                common: common.for_file(path, extra),
+                streams: streams.clone(),
+                joiner: Joiner::new(max_line),
+                format: "Docker json-file",
+            },
         })
     });
     // A JSON line carries its escaped message plus ~60 bytes: allow for the escaping so that a
@@ -167,9 +110,9 @@ mod tests {
         let p = format!("/var/lib/docker/containers/{id}/{id}-json.log.2");
         assert_eq!(container_id(Path::new(&p)), Some(id));
         assert_eq!(
-            normalize_time("2026-11-24T10:00:00.1234Z").unwrap(),
+            super::super::partial::normalize_time("2026-11-24T10:00:00.1234Z").unwrap(),
             "2026-11-24T10:00:00.123400000Z"
         );
-        assert!(normalize_time("yesterday").is_none());
+        assert!(super::super::partial::normalize_time("yesterday").is_none());
     }
 }

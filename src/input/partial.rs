@@ -7,7 +7,12 @@
 //! offset past the joined record's first piece, or a crash in between would lose the pieces
 //! already read. `ack_end` gives that capped offset.
 
+use super::file::{text, Common};
 use crate::config::Stream;
+use crate::event::{Event, Position};
+use crate::tail::reader::Line;
+use crate::tail::tailer::FileCtx;
+use serde_json::Value;
 
 struct Pending {
     /// Offset of the first piece.
@@ -86,6 +91,93 @@ impl Joiner {
             .map(|p| p.offset)
             .fold(end, u64::min)
     }
+}
+
+/// What the `docker` and `cri` decoders share: a file's common fields, the `streams` filter and
+/// the joiner, and how a piece or a bad line becomes a record.
+pub struct StreamRecords {
+    pub common: Common,
+    pub streams: Vec<Stream>,
+    pub joiner: Joiner,
+    /// Names the format in the `error.message` of lines that are not in it.
+    pub format: &'static str,
+}
+
+impl StreamRecords {
+    /// One piece of `stream` (`partial`: more pieces follow), with the entry's time;
+    /// `bad_utf8`: the line had invalid UTF-8 (replaced).
+    #[allow(clippy::too_many_arguments)]
+    pub fn piece(
+        &mut self,
+        line: &Line<'_>,
+        file: &FileCtx<'_>,
+        stream: Stream,
+        partial: bool,
+        piece: &str,
+        time: &str,
+        bad_utf8: bool,
+        out: &mut Vec<Event>,
+    ) {
+        if partial {
+            // Held until its last piece; nothing to acknowledge yet.
+            self.joiner.partial(stream, line.offset, piece);
+            return;
+        }
+        let joined = self.joiner.finish(stream, line.offset, piece);
+        let end = self.joiner.ack_end(line.end);
+        if !self.streams.contains(&stream) {
+            out.push(Event::ack_only(Position {
+                source: file.source,
+                end,
+            }));
+            return;
+        }
+        let mut message = joined.text;
+        if message.ends_with('\r') {
+            message.pop();
+        }
+        let at = Line {
+            offset: joined.offset,
+            end,
+            bytes: &[],
+            truncated: false,
+        };
+        let mut ev = self.common.record(message, &at, file);
+        let ts = normalize_time(time).unwrap_or_else(|| file.read_time.to_string());
+        ev.set("@timestamp", Value::String(ts));
+        ev.set("stream", Value::String(stream.as_str().into()));
+        if joined.truncated {
+            ev.add_flag("truncated");
+        }
+        if bad_utf8 {
+            ev.add_flag("invalid_utf8");
+        }
+        out.push(ev);
+    }
+
+    /// A line that is not in the format: shipped as raw text with `error.message`.
+    pub fn raw(&self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
+        let (message, bad_utf8) = text(line.bytes);
+        let mut ev = self.common.record(message, line, file);
+        ev.set("@timestamp", Value::String(file.read_time.to_string()));
+        ev.set(
+            "error.message",
+            Value::String(format!("not a {} line; shipped as raw text", self.format)),
+        );
+        if line.truncated {
+            ev.add_flag("truncated");
+        }
+        if bad_utf8 {
+            ev.add_flag("invalid_utf8");
+        }
+        out.push(ev);
+    }
+}
+
+/// RFC 3339 with any number of fraction digits → the record's UTC nanosecond form.
+pub fn normalize_time(t: &str) -> Option<String> {
+    let parsed = chrono::DateTime::parse_from_rfc3339(t).ok()?;
+    Some(crate::event::timestamp(parsed.with_timezone(&chrono::Utc)))
 }
 
 fn append(text: &mut String, truncated: &mut bool, piece: &str, max: usize) {

@@ -9,7 +9,9 @@ if ! command -v cargo >/dev/null; then
   echo "test.sh: cargo is not installed (install Rust with rustup)" >&2
   exit 1
 fi
-rustup component add rustfmt clippy >/dev/null 2>&1 || true
+# Only when missing (rustup's own server may be out of reach; the toolchain image has both).
+cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
+cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 
 # The docker tests run real containers from a tiny image built from Debian's busybox-static.
 if docker info >/dev/null 2>&1; then

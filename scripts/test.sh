@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# The core's tests need only the Rust toolchain (and rustfmt/clippy for the checks).
+# Needs the Rust toolchain (with rustfmt and clippy); Docker for tests/docker.rs (they skip loudly without it).
 if ! command -v cargo >/dev/null; then
   echo "test.sh: cargo is not installed (install Rust with rustup)" >&2
   exit 1

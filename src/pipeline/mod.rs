@@ -82,6 +82,12 @@ async fn emit(
     max: usize,
 ) {
     let events = std::mem::replace(events, Vec::with_capacity(max));
+    if events.is_empty() {
+        // Only acknowledgements (filtered lines): nothing for the outputs to write; the ledger
+        // applies them in order once every earlier batch is done.
+        ledger.register(seq, offsets.drain().collect(), 0);
+        return;
+    }
     ledger.register(seq, offsets.drain().collect(), outputs.len());
     let batch = Arc::new(Batch::new(seq, events));
     for out in outputs {

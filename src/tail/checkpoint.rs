@@ -232,7 +232,8 @@ impl CheckpointStore {
     }
 
     /// Drops untracked entries whose file is no longer at its last known path, once fully
-    /// acknowledged. `keep` vetoes entries a tailer still wants (rotation recovery at start).
+    /// acknowledged. The tailer recovers files rotated while the agent was stopped before its
+    /// first prune.
     pub fn prune(&self) {
         let mut inner = self.lock();
         let before = inner.slots.len();

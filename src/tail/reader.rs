@@ -54,6 +54,11 @@ impl LineReader {
         }
     }
 
+    /// True when nothing read is waiting to be handed out.
+    pub fn is_drained(&self) -> bool {
+        self.start == self.buf.len() && self.long.is_none()
+    }
+
     /// Offset of the next byte to read from the file.
     pub fn read_pos(&self) -> u64 {
         self.pos + (self.buf.len() - self.start) as u64
@@ -198,27 +203,16 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// Every complete line until the end of the file.
     fn lines(r: &mut LineReader, f: &File) -> Vec<(u64, u64, String, bool)> {
         let mut out = Vec::new();
         loop {
+            let n = r.fill(f).unwrap();
             while let Some(l) = r.next_line() {
-                out.push((
-                    l.offset,
-                    l.end,
-                    String::from_utf8_lossy(l.bytes).into_owned(),
-                    l.truncated,
-                ));
+                let text = String::from_utf8_lossy(l.bytes).into_owned();
+                out.push((l.offset, l.end, text, l.truncated));
             }
-            if r.fill(f).unwrap() == 0 {
-                // One more pass over what the last fill brought.
-                while let Some(l) = r.next_line() {
-                    out.push((
-                        l.offset,
-                        l.end,
-                        String::from_utf8_lossy(l.bytes).into_owned(),
-                        l.truncated,
-                    ));
-                }
+            if n == 0 {
                 return out;
             }
         }

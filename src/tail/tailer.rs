@@ -427,6 +427,14 @@ impl Tailer {
                 return true;
             }
         }
+        let t = &mut self.files[i];
+        if size == t.reader.read_pos() && t.reader.is_drained() {
+            // Nothing new (the common case for idle files): no work at all.
+            t.checked = now;
+            t.at_eof = true;
+            t.reader.release_memory();
+            return false;
+        }
         let read_time = crate::event::timestamp(chrono::Utc::now());
         let mut read = 0;
         let mut produced = false;

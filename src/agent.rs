@@ -41,11 +41,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut output_txs = Vec::new();
     let mut workers = Vec::new();
     for oc in &config.outputs {
+        let out = output::build(oc).map_err(|e| anyhow::anyhow!("output {}: {e}", oc.name))?;
         let (tx, rx) = tokio::sync::mpsc::channel(config.pipeline.in_flight_batches);
         output_txs.push(tx);
         workers.push(tokio::spawn(output::run_worker(
             oc.name.clone(),
-            output::build(oc),
+            out,
             rx,
             ledger.clone(),
             health.clone(),

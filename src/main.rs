@@ -13,6 +13,7 @@ mod metrics;
 mod output;
 mod pipeline;
 mod tail;
+mod tls;
 
 fn main() {
     std::process::exit(cli::main());

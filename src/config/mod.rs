@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// The input and output types later releases add: named so the error says "not supported yet"
 /// instead of "unknown".
 const PLANNED_INPUTS: &[&str] = &["syslog"];
-const PLANNED_OUTPUTS: &[&str] = &["logstash", "elasticsearch", "cloudwatch"];
+const PLANNED_OUTPUTS: &[&str] = &["elasticsearch", "cloudwatch"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -344,6 +344,42 @@ impl Ctx<'_> {
             .collect()
     }
 
+    fn check_logstash(&mut self, c: &LogstashOutputConfig, path: &str) {
+        if c.hosts.is_empty() {
+            self.error(format!("{path}.hosts"), "needs at least one `host:port`");
+        }
+        for (i, h) in c.hosts.iter().enumerate() {
+            if crate::output::logstash::split_host_port(h).is_none() {
+                self.error(
+                    format!("{path}.hosts[{i}]"),
+                    format!("{h:?} is not `host:port` (e.g. logstash:5044)"),
+                );
+            }
+        }
+        if c.compression_level > 9 {
+            self.error(
+                format!("{path}.compression_level"),
+                format!("{} is out of range 0 (off) to 9", c.compression_level),
+            );
+        }
+        if c.bulk_max_size == 0 {
+            self.error(format!("{path}.bulk_max_size"), "must be at least 1");
+        }
+        if let Some(tls) = &c.tls {
+            self.check_tls(tls, &format!("{path}.tls"));
+        }
+    }
+
+    /// Loads the files of a `tls:` block now, so a missing or wrong file is a configuration
+    /// error (exit 2) naming the YAML key, the file and what is wrong.
+    fn check_tls(&mut self, tls: &TlsConfig, path: &str) {
+        if let Err(errors) = crate::tls::TlsClient::build(tls) {
+            for e in errors {
+                self.error(format!("{path}.{}", e.key), e.message);
+            }
+        }
+    }
+
     fn outputs(&mut self, raw: &[Value]) -> Vec<OutputConfig> {
         let mut out = Vec::new();
         for (i, v) in raw.iter().enumerate() {
@@ -365,14 +401,20 @@ impl Ctx<'_> {
                         out.push((c.name.clone(), "file", OutputKind::File(c)));
                     }
                 }
+                "logstash" => {
+                    if let Some(c) = self.typed::<LogstashOutputConfig>(&body, &path) {
+                        self.check_logstash(&c, &path);
+                        out.push((c.name.clone(), "logstash", OutputKind::Logstash(c)));
+                    }
+                }
                 k if PLANNED_OUTPUTS.contains(&k) => self.error(
                     format!("{path}.type"),
-                    format!("output type `{k}` is not supported yet in this release (supported: console, file)"),
+                    format!("output type `{k}` is not supported yet in this release (supported: console, file, logstash)"),
                 ),
                 k => self.error(
                     format!("{path}.type"),
                     format!(
-                        "unknown output type `{k}`, expected one of: console, file (planned: logstash, elasticsearch, cloudwatch)"
+                        "unknown output type `{k}`, expected one of: console, file, logstash (planned: elasticsearch, cloudwatch)"
                     ),
                 ),
             }

@@ -211,6 +211,130 @@ pub struct FileOutputConfig {
     pub backoff: BackoffConfig,
 }
 
+/// `verify:` in a TLS block.
+#[derive(Debug, Deserialize, Clone, Copy, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum TlsVerify {
+    /// Chain to a trusted CA, validity dates and host name.
+    #[default]
+    Full,
+    /// Chain and dates, but not the host name.
+    Certificate,
+    /// Nothing: encryption without authentication (logged loudly).
+    None,
+}
+
+/// `min_version:` in a TLS block: `1.2` (default) or `1.3`, as a number or a string.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TlsVersion {
+    #[default]
+    V1_2,
+    V1_3,
+}
+
+impl<'de> Deserialize<'de> for TlsVersion {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let v = serde_yaml::Value::deserialize(d)?;
+        let text = match &v {
+            serde_yaml::Value::Number(n) => n.to_string(),
+            serde_yaml::Value::String(s) => s.clone(),
+            _ => String::new(),
+        };
+        match text.as_str() {
+            "1.2" => Ok(TlsVersion::V1_2),
+            "1.3" => Ok(TlsVersion::V1_3),
+            _ => Err(serde::de::Error::custom(format!(
+                "invalid TLS version {text:?}, expected 1.2 or 1.3"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for TlsVersion {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(match self {
+            TlsVersion::V1_2 => "1.2",
+            TlsVersion::V1_3 => "1.3",
+        })
+    }
+}
+
+/// A `tls:` block of an output (client side).
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM bundle of the CAs that sign the server certificate (default: the system roots).
+    #[serde(default)]
+    pub ca: Option<PathBuf>,
+    /// Our client certificate chain (PEM), for servers that require one.
+    #[serde(default)]
+    pub cert: Option<PathBuf>,
+    /// The key of `cert` (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[serde(default)]
+    pub key: Option<PathBuf>,
+    /// Name to check the server certificate against (default: the host of the address).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    #[serde(default)]
+    pub verify: TlsVerify,
+    #[serde(default)]
+    pub min_version: TlsVersion,
+}
+
+/// `type: logstash`: the beats (Lumberjack v2) protocol, options as Filebeat names them.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct LogstashOutputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `host:port` of each Logstash `beats` input.
+    pub hosts: Vec<String>,
+    /// Spread batches over every connected host (true), or stick to one and fail over (false).
+    #[serde(default)]
+    pub loadbalance: bool,
+    /// Most events in one window (one ACK).
+    #[serde(default = "default_bulk_max_size")]
+    pub bulk_max_size: usize,
+    /// zlib level 0 (no compression) to 9.
+    #[serde(default = "default_compression_level")]
+    pub compression_level: u32,
+    /// Longest wait for an ACK (any ACK, keepalives included, restarts it) or a connection.
+    #[serde(default = "default_logstash_timeout")]
+    pub timeout: Dur,
+    /// Reconnect after this long (spreads load after Logstash scales out); unset = never.
+    #[serde(default)]
+    pub ttl: Option<Dur>,
+    /// Windows in flight on one connection before waiting for an ACK.
+    #[serde(default = "default_pipelining")]
+    pub pipelining: usize,
+    /// Start with a window of 10 events and double it on every success up to `bulk_max_size`.
+    #[serde(default)]
+    pub slow_start: bool,
+    /// `@metadata.beat` on every event (`filebeat` keeps pipelines that route on it working).
+    #[serde(default = "default_beat")]
+    pub beat: String,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+}
+
+fn default_bulk_max_size() -> usize {
+    2048
+}
+fn default_compression_level() -> u32 {
+    3
+}
+fn default_logstash_timeout() -> Dur {
+    Dur(Duration::from_secs(30))
+}
+fn default_pipelining() -> usize {
+    2
+}
+fn default_beat() -> String {
+    "logship".into()
+}
+
 /// `type: docker`: json-file driver logs.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -344,6 +468,7 @@ pub struct InputConfig {
 pub enum OutputKind {
     Console(ConsoleOutputConfig),
     File(FileOutputConfig),
+    Logstash(LogstashOutputConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -357,6 +482,7 @@ impl OutputConfig {
         match &self.kind {
             OutputKind::Console(c) => c.backoff,
             OutputKind::File(c) => c.backoff,
+            OutputKind::Logstash(c) => c.backoff,
         }
     }
 
@@ -364,6 +490,7 @@ impl OutputConfig {
         match &self.kind {
             OutputKind::Console(_) => "console",
             OutputKind::File(_) => "file",
+            OutputKind::Logstash(_) => "logstash",
         }
     }
 }

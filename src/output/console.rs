@@ -6,26 +6,27 @@ use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
 
 pub struct Console {
-    out: tokio::io::Stdout,
+    out: tokio::sync::Mutex<tokio::io::Stdout>,
 }
 
 impl Console {
     pub fn new() -> Console {
         Console {
-            out: tokio::io::stdout(),
+            out: tokio::sync::Mutex::new(tokio::io::stdout()),
         }
     }
 }
 
 #[async_trait]
 impl Output for Console {
-    async fn send(&mut self, batch: &Batch) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
         let io = |e: std::io::Error| OutputError::new("io", format!("writing to stdout: {e}"));
-        self.out.write_all(batch.ndjson()).await.map_err(io)?;
-        self.out.flush().await.map_err(io)
+        let mut out = self.out.lock().await;
+        out.write_all(batch.ndjson()).await.map_err(io)?;
+        out.flush().await.map_err(io)
     }
 
-    async fn check(&mut self) -> Result<String, OutputError> {
+    async fn check(&self) -> Result<String, OutputError> {
         Ok("stdout".into())
     }
 }

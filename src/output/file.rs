@@ -11,12 +11,15 @@ use tokio::io::AsyncWriteExt;
 
 pub struct FileOutput {
     path: PathBuf,
-    file: Option<tokio::fs::File>,
+    file: tokio::sync::Mutex<Option<tokio::fs::File>>,
 }
 
 impl FileOutput {
     pub fn new(path: PathBuf) -> FileOutput {
-        FileOutput { path, file: None }
+        FileOutput {
+            path,
+            file: tokio::sync::Mutex::new(None),
+        }
     }
 
     async fn open(&self) -> Result<tokio::fs::File, OutputError> {
@@ -41,8 +44,9 @@ impl FileOutput {
 
 #[async_trait]
 impl Output for FileOutput {
-    async fn send(&mut self, batch: &Batch) -> Result<(), OutputError> {
-        let mut file = match self.file.take() {
+    async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
+        let mut slot = self.file.lock().await;
+        let mut file = match slot.take() {
             Some(f) => f,
             None => self.open().await?,
         };
@@ -56,11 +60,11 @@ impl Output for FileOutput {
             Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {}
             other => other.map_err(io)?,
         }
-        self.file = Some(file);
+        *slot = Some(file);
         Ok(())
     }
 
-    async fn check(&mut self) -> Result<String, OutputError> {
+    async fn check(&self) -> Result<String, OutputError> {
         self.open().await?;
         Ok(format!("{} is writable", self.path.display()))
     }

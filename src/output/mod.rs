@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod file;
+pub mod logstash;
 pub mod retry;
 
 use crate::config::{BackoffConfig, OutputConfig, OutputKind};
@@ -13,6 +14,7 @@ use crate::metrics::metrics;
 use crate::pipeline::batch::Batch;
 use crate::pipeline::ledger::Ledger;
 use async_trait::async_trait;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use std::fmt;
 use std::sync::Arc;
 use tokio::sync::mpsc::Receiver;
@@ -40,52 +42,83 @@ impl fmt::Display for OutputError {
 }
 
 #[async_trait]
-pub trait Output: Send {
+pub trait Output: Send + Sync {
     /// Delivers the whole batch; Ok only once the destination has it.
-    async fn send(&mut self, batch: &Batch) -> Result<(), OutputError>;
+    async fn send(&self, batch: &Batch) -> Result<(), OutputError>;
     /// Connects (and authenticates) without sending records: for `test-output`.
-    async fn check(&mut self) -> Result<String, OutputError>;
-}
-
-pub fn build(cfg: &OutputConfig) -> Box<dyn Output> {
-    match &cfg.kind {
-        OutputKind::Console(_) => Box::new(console::Console::new()),
-        OutputKind::File(c) => Box::new(file::FileOutput::new(c.path.clone())),
+    async fn check(&self) -> Result<String, OutputError>;
+    /// How many batches may be in `send` at once (1 keeps the order of the stream).
+    fn concurrency(&self) -> usize {
+        1
     }
 }
 
-/// Sends every batch from `rx` until the channel closes.
+/// The output a block describes; an error (e.g. a TLS file gone since the config was checked)
+/// names what is wrong.
+pub fn build(cfg: &OutputConfig) -> Result<Arc<dyn Output>, String> {
+    Ok(match &cfg.kind {
+        OutputKind::Console(_) => Arc::new(console::Console::new()),
+        OutputKind::File(c) => Arc::new(file::FileOutput::new(c.path.clone())),
+        OutputKind::Logstash(c) => Arc::new(logstash::Logstash::new(c)?),
+    })
+}
+
+/// Sends every batch from `rx` until the channel closes, up to `output.concurrency()` at once
+/// (the ledger puts their acknowledgements back in order).
 pub async fn run_worker(
     name: String,
-    mut output: Box<dyn Output>,
+    output: Arc<dyn Output>,
     mut rx: Receiver<Arc<Batch>>,
     ledger: Arc<Ledger>,
     health: Arc<Health>,
     backoff: BackoffConfig,
 ) {
-    let sent = metrics().events_sent.with_label_values(&[&name]);
     health.output_ok(&name);
-    while let Some(batch) = rx.recv().await {
-        let mut delays = retry::delays(backoff);
-        loop {
-            match output.send(&batch).await {
-                Ok(()) => {
-                    health.output_ok(&name);
-                    break;
-                }
-                Err(e) => {
-                    metrics()
-                        .output_errors
-                        .with_label_values(&[&name, e.kind])
-                        .inc();
-                    health.output_failed(&name, &e.message);
-                    let wait = delays.next().unwrap_or(backoff.max.0);
-                    tracing::warn!(output = %name, error = %e, retry_in = ?wait, "output failed; will retry");
-                    tokio::time::sleep(wait).await;
-                }
+    let limit = output.concurrency().max(1);
+    let mut running = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            Some(()) = running.next(), if !running.is_empty() => {}
+            next = rx.recv(), if running.len() < limit => match next {
+                Some(batch) => running.push(deliver(&name, &*output, batch, &ledger, &health, backoff)),
+                None => break,
+            },
+        }
+    }
+    while running.next().await.is_some() {}
+}
+
+/// Sends one batch until it is delivered, retrying with backoff, then acknowledges it.
+async fn deliver(
+    name: &str,
+    output: &dyn Output,
+    batch: Arc<Batch>,
+    ledger: &Ledger,
+    health: &Health,
+    backoff: BackoffConfig,
+) {
+    let mut delays = retry::delays(backoff);
+    loop {
+        match output.send(&batch).await {
+            Ok(()) => {
+                health.output_ok(name);
+                break;
+            }
+            Err(e) => {
+                metrics()
+                    .output_errors
+                    .with_label_values(&[name, e.kind])
+                    .inc();
+                health.output_failed(name, &e.message);
+                let wait = delays.next().unwrap_or(backoff.max.0);
+                tracing::warn!(output = %name, error = %e, retry_in = ?wait, "output failed; will retry");
+                tokio::time::sleep(wait).await;
             }
         }
-        sent.inc_by(batch.events.len() as u64);
-        ledger.ack(batch.seq);
     }
+    metrics()
+        .events_sent
+        .with_label_values(&[name])
+        .inc_by(batch.events.len() as u64);
+    ledger.ack(batch.seq);
 }

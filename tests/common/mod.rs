@@ -2,6 +2,9 @@
 //! wait on conditions with deadlines (never bare sleeps), read what the file output wrote.
 #![allow(dead_code)]
 
+pub mod beats;
+pub mod certs;
+
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read;

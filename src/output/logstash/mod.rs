@@ -1,0 +1,387 @@
+//! `type: logstash`: batches to Logstash `beats` inputs over Lumberjack v2, plain or (m)TLS.
+//!
+//! A batch is cut into windows of at most the current window size (`bulk_max_size`, or growing
+//! from 10 with `slow_start`; halved after an error, doubled after a success). Each window is
+//! acknowledged by the ACK for its last sequence; how many events of a batch are acknowledged is
+//! remembered across attempts, so after a partial ACK and a dropped connection only the rest is
+//! resent. Hosts: with `loadbalance: true` every batch goes to the next host in turn, with
+//! `false` all go to one host until it fails. A failing host waits out its own backoff while the
+//! others carry the load; the batch moves on to the next host at once.
+
+pub mod codec;
+pub mod conn;
+
+use super::{Output, OutputError};
+use crate::config::{BackoffConfig, LogstashOutputConfig};
+use crate::pipeline::batch::Batch;
+use crate::tls::TlsClient;
+use async_trait::async_trait;
+use conn::{Conn, Explain, Io};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+use tokio::net::TcpStream;
+
+/// Splits `host:port` (`[v6]:port` too) into host and port.
+pub fn split_host_port(addr: &str) -> Option<(&str, u16)> {
+    let (host, port) = addr.rsplit_once(':')?;
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let port = port.parse().ok()?;
+    (!host.is_empty()).then_some((host, port))
+}
+
+const SLOW_START_WINDOW: usize = 10;
+/// How long `test-output` waits after the handshake for the server to refuse our certificate
+/// (with TLS 1.3 that refusal comes after the client's handshake is done).
+const REFUSAL_WAIT: Duration = Duration::from_millis(1500);
+
+struct HostState {
+    failures: u32,
+    retry_at: Option<Instant>,
+}
+
+struct Host {
+    addr: String,
+    conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
+    state: Mutex<HostState>,
+}
+
+impl Host {
+    fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn available(&self, now: Instant) -> bool {
+        self.state().retry_at.is_none_or(|t| t <= now)
+    }
+
+    fn succeeded(&self) {
+        let mut s = self.state();
+        s.failures = 0;
+        s.retry_at = None;
+    }
+
+    fn failed(&self, backoff: BackoffConfig) {
+        let mut s = self.state();
+        s.failures = s.failures.saturating_add(1);
+        let exp = backoff
+            .init
+            .0
+            .saturating_mul(1u32 << (s.failures - 1).min(16));
+        s.retry_at = Some(Instant::now() + exp.min(backoff.max.0));
+    }
+}
+
+/// The window size: how many events go out under one ACK.
+struct Window {
+    size: AtomicUsize,
+    max: usize,
+}
+
+impl Window {
+    fn current(&self) -> usize {
+        self.size.load(Ordering::Relaxed).clamp(1, self.max)
+    }
+    fn grow(&self) {
+        let s = self.current();
+        self.size.store((s * 2).min(self.max), Ordering::Relaxed);
+    }
+    fn shrink(&self) {
+        let s = self.current();
+        self.size.store((s / 2).max(1), Ordering::Relaxed);
+    }
+}
+
+pub struct Logstash {
+    cfg: LogstashOutputConfig,
+    hosts: Vec<Arc<Host>>,
+    tls: Option<Arc<TlsClient>>,
+    prefix: Vec<u8>,
+    window: Window,
+    /// Round-robin position (loadbalance) or the host in use (failover).
+    next: AtomicUsize,
+    /// Events of a batch (by batch seq) already acknowledged in an earlier attempt.
+    progress: Mutex<HashMap<u64, usize>>,
+}
+
+impl Logstash {
+    pub fn new(cfg: &LogstashOutputConfig) -> Result<Logstash, String> {
+        let tls = match &cfg.tls {
+            Some(t) => Some(Arc::new(TlsClient::build(t).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("tls.{}: {}", e.key, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?)),
+            None => None,
+        };
+        let hosts = cfg
+            .hosts
+            .iter()
+            .map(|h| {
+                Arc::new(Host {
+                    addr: h.clone(),
+                    conn: tokio::sync::Mutex::new(None),
+                    state: Mutex::new(HostState {
+                        failures: 0,
+                        retry_at: None,
+                    }),
+                })
+            })
+            .collect();
+        let max = cfg.bulk_max_size.max(1);
+        Ok(Logstash {
+            cfg: cfg.clone(),
+            hosts,
+            tls,
+            prefix: codec::metadata_prefix(&cfg.beat),
+            window: Window {
+                size: AtomicUsize::new(if cfg.slow_start {
+                    SLOW_START_WINDOW.min(max)
+                } else {
+                    max
+                }),
+                max,
+            },
+            next: AtomicUsize::new(0),
+            progress: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn timeout(&self) -> Duration {
+        self.cfg.timeout.0
+    }
+
+    /// The host for the next window: the next available one in turn (loadbalance) or the one in
+    /// use unless it is backing off (failover); if all are backing off, the one due first.
+    fn pick(&self) -> Arc<Host> {
+        let n = self.hosts.len().max(1);
+        let now = Instant::now();
+        let start = if self.cfg.loadbalance {
+            self.next.fetch_add(1, Ordering::Relaxed)
+        } else {
+            self.next.load(Ordering::Relaxed)
+        } % n;
+        for i in 0..n {
+            let idx = (start + i) % n;
+            if let Some(h) = self.hosts.get(idx).filter(|h| h.available(now)) {
+                if !self.cfg.loadbalance {
+                    self.next.store(idx, Ordering::Relaxed);
+                }
+                return h.clone();
+            }
+        }
+        let due_first = (0..n)
+            .min_by_key(|&i| self.hosts.get(i).and_then(|h| h.state().retry_at))
+            .unwrap_or(0);
+        if !self.cfg.loadbalance {
+            self.next.store(due_first, Ordering::Relaxed);
+        }
+        self.hosts[due_first.min(self.hosts.len() - 1)].clone()
+    }
+
+    /// Opens TCP (and TLS) to `addr`.
+    async fn dial(&self, addr: &str) -> Result<Box<dyn Io>, OutputError> {
+        let (host, _) = split_host_port(addr).ok_or_else(|| {
+            OutputError::new("connect", format!("{addr}: not a host:port address"))
+        })?;
+        let tcp = match tokio::time::timeout(self.timeout(), TcpStream::connect(addr)).await {
+            Ok(Ok(s)) => s,
+            Ok(Err(e)) => {
+                return Err(OutputError::new(
+                    "connect",
+                    format!("{addr}: cannot connect: {e}"),
+                ))
+            }
+            Err(_) => {
+                return Err(OutputError::new(
+                    "connect",
+                    format!(
+                        "{addr}: cannot connect: no answer within {:?}",
+                        self.timeout()
+                    ),
+                ))
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        match &self.tls {
+            None => Ok(Box::new(tcp)),
+            Some(tls) => match tokio::time::timeout(self.timeout(), tls.connect(tcp, host)).await {
+                Ok(Ok(s)) => Ok(Box::new(s)),
+                Ok(Err(e)) => Err(OutputError::new("tls", format!("{addr}: {e}"))),
+                Err(_) => Err(OutputError::new(
+                    "tls",
+                    format!(
+                        "{addr}: TLS handshake did not complete within {:?}",
+                        self.timeout()
+                    ),
+                )),
+            },
+        }
+    }
+
+    fn explain(&self, addr: &str) -> Explain {
+        let tls = self.tls.clone();
+        let addr = addr.to_string();
+        Arc::new(move |e: &std::io::Error| match &tls {
+            Some(t) => format!("{addr}: {}", t.explain_io(e)),
+            None => format!("{addr}: {e}"),
+        })
+    }
+
+    /// The host's open connection, or a new one (also when `ttl` has passed and it is idle).
+    async fn connection(&self, host: &Host) -> Result<Arc<Conn>, OutputError> {
+        let mut slot = host.conn.lock().await;
+        if let Some(c) = slot.as_ref() {
+            let expired = self.cfg.ttl.is_some_and(|t| c.age() >= t.0) && c.in_flight() == 0;
+            if !c.is_dead() && !expired {
+                return Ok(c.clone());
+            }
+        }
+        *slot = None;
+        let io = self.dial(&host.addr).await?;
+        let conn = Arc::new(Conn::new(
+            io,
+            host.addr.clone(),
+            self.timeout(),
+            self.explain(&host.addr),
+        ));
+        tracing::debug!(host = %host.addr, "connected");
+        *slot = Some(conn.clone());
+        Ok(conn)
+    }
+
+    async fn forget(&self, host: &Host, conn: &Arc<Conn>) {
+        let mut slot = host.conn.lock().await;
+        if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
+            *slot = None;
+        }
+    }
+
+    fn progress(&self) -> std::sync::MutexGuard<'_, HashMap<u64, usize>> {
+        self.progress.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[async_trait]
+impl Output for Logstash {
+    fn concurrency(&self) -> usize {
+        let per_host = self.cfg.pipelining.max(1);
+        if self.cfg.loadbalance {
+            per_host * self.hosts.len().max(1)
+        } else {
+            per_host
+        }
+    }
+
+    async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
+        let docs: Vec<&[u8]> = batch
+            .ndjson()
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
+        let total = docs.len();
+        let mut done = self.progress().get(&batch.seq).copied().unwrap_or(0);
+        let mut failures = 0;
+        while done < total {
+            let host = self.pick();
+            let conn = match self.connection(&host).await {
+                Ok(c) => c,
+                Err(e) => {
+                    host.failed(self.cfg.backoff);
+                    failures += 1;
+                    if failures >= self.hosts.len() {
+                        return Err(e);
+                    }
+                    tracing::warn!(host = %host.addr, error = %e, "logstash host failed; trying the next");
+                    continue;
+                }
+            };
+            while done < total {
+                let end = (done + self.window.current()).min(total);
+                let frames = codec::encode_window(
+                    &docs[done..end],
+                    &self.prefix,
+                    self.cfg.compression_level,
+                );
+                match conn.send_window(&frames, (end - done) as u32).await {
+                    Ok(()) => {
+                        done = end;
+                        self.window.grow();
+                        host.succeeded();
+                    }
+                    Err(f) => {
+                        done += f.acked as usize;
+                        self.window.shrink();
+                        host.failed(self.cfg.backoff);
+                        self.forget(&host, &conn).await;
+                        failures += 1;
+                        let e = OutputError::new("ack", f.message);
+                        if failures >= self.hosts.len() {
+                            if done > 0 {
+                                self.progress().insert(batch.seq, done);
+                            }
+                            return Err(e);
+                        }
+                        tracing::warn!(host = %host.addr, error = %e, acked = f.acked, "logstash host failed; resending the unacknowledged rest to the next host");
+                        break;
+                    }
+                }
+            }
+        }
+        self.progress().remove(&batch.seq);
+        Ok(())
+    }
+
+    async fn check(&self) -> Result<String, OutputError> {
+        let mut ok = Vec::new();
+        let mut failed = Vec::new();
+        for host in &self.hosts {
+            match self.dial(&host.addr).await {
+                Err(e) => failed.push(e),
+                Ok(mut io) => {
+                    // A server that refuses our certificate after a TLS 1.3 handshake says so now.
+                    let mut byte = [0u8; 1];
+                    match tokio::time::timeout(REFUSAL_WAIT, io.read(&mut byte)).await {
+                        Ok(Err(e)) => {
+                            failed.push(OutputError::new("tls", (self.explain(&host.addr))(&e)))
+                        }
+                        Ok(Ok(0)) => failed.push(OutputError::new(
+                            "connect",
+                            format!(
+                                "{}: the server closed the connection right after it was opened",
+                                host.addr
+                            ),
+                        )),
+                        _ => ok.push(format!(
+                            "{} {}",
+                            host.addr,
+                            if self.tls.is_some() {
+                                "TLS"
+                            } else {
+                                "plain TCP"
+                            }
+                        )),
+                    }
+                }
+            }
+        }
+        if failed.is_empty() {
+            Ok(format!("connected to {}", ok.join(", ")))
+        } else {
+            let kind = failed[0].kind;
+            let msg = failed
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            Err(OutputError::new(kind, msg))
+        }
+    }
+}

@@ -13,6 +13,13 @@ fi
 cargo fmt --version >/dev/null 2>&1 || rustup component add rustfmt
 cargo clippy --version >/dev/null 2>&1 || rustup component add clippy
 
+# openssl: tests/tls.rs runs tls/make-certs.sh and converts keys to PKCS#1 and SEC1.
+if ! command -v openssl >/dev/null; then
+  echo "== installing openssl (apt)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openssl
+fi
+
 # The docker tests run real containers from a tiny image built from Debian's busybox-static.
 if docker info >/dev/null 2>&1; then
   echo "== test image: $(bash scripts/test-image.sh)"

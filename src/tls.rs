@@ -347,11 +347,18 @@ impl TlsClient {
             CertificateError::NotValidForNameContext { expected, presented } => format!(
                 "host name mismatch: the server certificate is not valid for {} (it names: {}); set tls.server_name or fix the certificate",
                 expected.to_str(),
-                presented.join(", ")
+                presented.iter().map(|n| presented_name(n)).collect::<Vec<_>>().join(", ")
             ),
             other => format!("the server certificate is invalid: {other:?}"),
         }
     }
+}
+
+/// `DnsName("a.example")` as webpki reports it becomes `a.example`.
+fn presented_name(n: &str) -> &str {
+    n.strip_prefix("DnsName(\"")
+        .and_then(|r| r.strip_suffix("\")"))
+        .unwrap_or(n)
 }
 
 fn rfc3339(t: UnixTime) -> String {

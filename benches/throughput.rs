@@ -3,7 +3,11 @@
 //! plain copy of the input through a 64 KiB buffer: the I/O ceiling of this machine right now).
 //! Scenarios:
 //! - `file`: one file of realistic log lines (80 to 2,000 bytes, mixed), read from the beginning;
-//! - `docker`: the same lines as Docker json-file logs of 8 containers (`type: docker`).
+//! - `docker`: the same lines as Docker json-file logs of 8 containers (`type: docker`);
+//! - `logstash-0`, `logstash-3`: the `file` input into the `logstash` output (compression level
+//!   0 and 3) to an in-process beats receiver that ACKs every window as soon as it is read.
+//!
+//!   LOGSHIP_BENCH_SCENARIOS=file,logstash-3 cargo bench --bench throughput   (a subset)
 //!
 //!   cargo bench --bench throughput                 (256 MiB input)
 //!   LOGSHIP_BENCH_MB=1024 cargo bench --bench throughput
@@ -173,14 +177,78 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
-    for scenario in ["file", "docker"] {
-        run(scenario, mb);
+    let wanted = std::env::var("LOGSHIP_BENCH_SCENARIOS")
+        .unwrap_or_else(|_| "file,docker,logstash-0,logstash-3".into());
+    for scenario in wanted.split(',') {
+        run(scenario.trim(), mb);
     }
+}
+
+fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
+    let mut b = [0u8; 4];
+    r.read_exact(&mut b)?;
+    Ok(u32::from_be_bytes(b))
+}
+
+/// A beats receiver that reads each window (skipping the payload) and ACKs it at once.
+fn beats_receiver() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().unwrap();
+                let mut r = std::io::BufReader::with_capacity(1 << 20, conn);
+                let mut skip = vec![0u8; 1 << 16];
+                let mut frame = [0u8; 2];
+                loop {
+                    if r.read_exact(&mut frame).is_err() {
+                        return;
+                    }
+                    let count = read_u32(&mut r).unwrap();
+                    let mut seen = 0;
+                    while seen < count {
+                        r.read_exact(&mut frame).unwrap();
+                        let len = if &frame == b"2C" {
+                            seen = count;
+                            read_u32(&mut r).unwrap()
+                        } else {
+                            read_u32(&mut r).unwrap();
+                            seen += 1;
+                            read_u32(&mut r).unwrap()
+                        } as usize;
+                        let mut left = len;
+                        while left > 0 {
+                            let n = left.min(skip.len());
+                            r.read_exact(&mut skip[..n]).unwrap();
+                            left -= n;
+                        }
+                    }
+                    let mut ack = b"2A".to_vec();
+                    ack.extend_from_slice(&count.to_be_bytes());
+                    if w.write_all(&ack).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
 }
 
 fn run(scenario: &str, mb: u64) {
     let dir = tempfile::tempdir().unwrap();
     let docker = scenario == "docker";
+    let output_yaml = match scenario.strip_prefix("logstash-") {
+        Some(level) => format!(
+            "  - type: logstash\n    hosts: [\"{}\"]\n    compression_level: {level}\n",
+            beats_receiver()
+        ),
+        None => format!(
+            "  - type: file\n    path: {}/out.ndjson\n",
+            dir.path().display()
+        ),
+    };
     let input = dir
         .path()
         .join(if docker { "containers" } else { "input.log" });
@@ -224,7 +292,7 @@ fn run(scenario: &str, mb: u64) {
     std::fs::write(
         &config,
         format!(
-            "data_dir: {d}/data\nhttp:\n  listen: {addr}\ninputs:\n{input_yaml}outputs:\n  - type: file\n    path: {d}/out.ndjson\n",
+            "data_dir: {d}/data\nhttp:\n  listen: {addr}\ninputs:\n{input_yaml}outputs:\n{output_yaml}",
             d = dir.path().display()
         ),
     )
@@ -258,7 +326,7 @@ fn run(scenario: &str, mb: u64) {
         + usage.ru_stime.tv_usec as f64 / 1e6;
     let gb = bytes as f64 / 1e9;
     let mbs = bytes as f64 / 1e6 / wall.as_secs_f64();
-    println!("logship {scenario} input -> file output:");
+    println!("logship scenario {scenario}:");
     println!("  wall {:.2} s", wall.as_secs_f64());
     println!("  {:.0} events/s", lines as f64 / wall.as_secs_f64());
     println!(

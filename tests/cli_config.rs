@@ -134,6 +134,37 @@ fn docker_sections_are_validated() {
 }
 
 #[test]
+fn logstash_sections_are_validated() {
+    let env = Env::new();
+    let p = env.path("l.yaml");
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: file\n    paths: [/tmp/a.log]\noutputs:\n  - type: logstash\n    hosts: [\"logstash\", \"ls:5044\"]\n    compression_level: 12\n    bulk_max_size: 0\n    pipelineing: 4\n    tls:\n      verify: maybe\n      min_version: 1.3\n  - type: logstash\n    hosts: []\n",
+    )
+    .unwrap();
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2, "{err}");
+    for want in [
+        "outputs[0].pipelineing (line 9): unknown key",
+        "outputs[0].tls.verify (line 11): unknown variant `maybe`",
+        "outputs[0].hosts[0] (line 6): \"logstash\" is not `host:port`",
+        "outputs[0].compression_level (line 7): 12 is out of range 0 (off) to 9",
+        "outputs[0].bulk_max_size (line 8): must be at least 1",
+        "outputs[1].hosts (line 14): needs at least one `host:port`",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: file\n    paths: [/tmp/a.log]\noutputs:\n  - type: logstash\n    hosts: [\"ls-1:5044\", \"[::1]:5044\"]\n    tls: { verify: none, min_version: \"1.3\" }\n",
+    )
+    .unwrap();
+    let (code, out, err) = check(&p, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("logstash (logstash)"), "{out}");
+}
+
+#[test]
 fn logship_config_env_var_names_the_file_and_usage_errors_exit_2() {
     let env = Env::new();
     let p = env.path("c.yaml");

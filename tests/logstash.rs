@@ -290,3 +290,38 @@ fn slow_start_grows_the_window() {
     assert_eq!(&sizes[..5], &[10, 20, 40, 80, 160], "{sizes:?}");
     assert!(sizes.iter().any(|&s| s > 300), "{sizes:?}");
 }
+
+/// LESSONS.md "OOM when the upstream fails": with Logstash down, reading stops at the bound the
+/// configuration sets (the files are the buffer), memory stays flat, and all arrive once it is back.
+#[test]
+fn logstash_down_memory_stays_bounded_then_everything_arrives() {
+    let env = Env::new();
+    let out = env.path("received.ndjson");
+    let server = BeatsServer::start(&out, None);
+    let port = server.port();
+    let log = env.path("app.log");
+    write_lines(&log, 0, 1000);
+    let cfg = env.config(
+        &file_input(&log),
+        &logstash_output(&[&server.addr], "    timeout: 2s\n"),
+    );
+    let agent = env.start(&cfg);
+    wait_all_arrived(&agent, &out, 1000, LIMIT);
+    server.kill();
+    drop(server);
+    let n = 300_000;
+    write_lines(&log, 1000, n);
+    wait_for(LIMIT, "three failed connection attempts", || {
+        agent.logs().matches("cannot connect").count() >= 3
+    });
+    let rss = agent.rss();
+    assert!(rss < 100 << 20, "RSS {} MiB with Logstash down", rss >> 20);
+    let back = BeatsServer::start_on(&out, None, port);
+    wait_all_arrived(&agent, &back.out, n, Duration::from_secs(120));
+    assert_no_duplicates(&agent, &back.out);
+    assert!(
+        agent.peak_rss() < 150 << 20,
+        "peak RSS {} MiB",
+        agent.peak_rss() >> 20
+    );
+}

@@ -25,6 +25,9 @@ pub struct SourceId(pub u64);
 pub struct Position {
     pub source: SourceId,
     pub end: u64,
+    /// The file's identity (device, inode, birth time) hashed: the same across restarts, so a
+    /// record read twice gets the same document id (see `output/elasticsearch/doc_id.rs`).
+    pub origin: u64,
 }
 
 #[derive(Debug, Clone)]

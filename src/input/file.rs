@@ -66,6 +66,7 @@ impl Common {
             Some(Position {
                 source: file.source,
                 end: line.end,
+                origin: file.origin,
             }),
         )
     }

@@ -129,6 +129,7 @@ impl StreamRecords {
             out.push(Event::ack_only(Position {
                 source: file.source,
                 end,
+                origin: file.origin,
             }));
             return;
         }

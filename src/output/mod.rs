@@ -5,6 +5,7 @@
 
 pub mod console;
 pub mod file;
+pub mod hosts;
 pub mod logstash;
 pub mod retry;
 

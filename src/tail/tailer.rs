@@ -32,6 +32,8 @@ use tokio::sync::mpsc::Sender;
 /// What a decoder knows about the line's file.
 pub struct FileCtx<'a> {
     pub source: SourceId,
+    /// Stable identity of the file (see `Position::origin`).
+    pub origin: u64,
     /// When this block was read, RFC 3339: the `@timestamp` of formats that carry none.
     pub read_time: &'a str,
 }
@@ -90,6 +92,15 @@ struct Tracked {
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
 
 impl Tracked {
+    /// Device, inode and birth time hashed: stable across restarts (unlike `id`).
+    fn origin(&self) -> u64 {
+        let mut key = [0u8; 32];
+        key[..8].copy_from_slice(&self.fid.dev.to_le_bytes());
+        key[8..16].copy_from_slice(&self.fid.ino.to_le_bytes());
+        key[16..].copy_from_slice(&self.birth.unwrap_or(0).to_le_bytes());
+        xxhash_rust::xxh3::xxh3_64(&key)
+    }
+
     /// True while the file still starts with its fingerprint and still holds the bytes last read
     /// where they were read.
     fn unchanged(&self) -> bool {
@@ -444,6 +455,7 @@ impl Tailer {
             let t = &mut self.files[i];
             let ctx = FileCtx {
                 source: t.id,
+                origin: t.origin(),
                 read_time: &read_time,
             };
             while self.chunk.len() < CHUNK_EVENTS && self.chunk_bytes < CHUNK_BYTES {
@@ -578,6 +590,7 @@ impl Tailer {
             let read_time = crate::event::timestamp(chrono::Utc::now());
             let ctx = FileCtx {
                 source: t.id,
+                origin: t.origin(),
                 read_time: &read_time,
             };
             if let Some(rest) = t.reader.take_rest() {

@@ -11,8 +11,9 @@
 pub mod codec;
 pub mod conn;
 
+use super::hosts::{self, Hosts};
 use super::{Output, OutputError};
-use crate::config::{BackoffConfig, LogstashOutputConfig};
+use crate::config::LogstashOutputConfig;
 use crate::pipeline::batch::Batch;
 use crate::tls::TlsClient;
 use async_trait::async_trait;
@@ -20,7 +21,7 @@ use conn::{Conn, Explain, Io};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
@@ -40,42 +41,9 @@ const SLOW_START_WINDOW: usize = 10;
 /// (with TLS 1.3 that refusal comes after the client's handshake is done).
 const REFUSAL_WAIT: Duration = Duration::from_millis(1500);
 
-struct HostState {
-    failures: u32,
-    retry_at: Option<Instant>,
-}
-
-struct Host {
-    addr: String,
-    conn: tokio::sync::Mutex<Option<Arc<Conn>>>,
-    state: Mutex<HostState>,
-}
-
-impl Host {
-    fn state(&self) -> std::sync::MutexGuard<'_, HostState> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    fn available(&self, now: Instant) -> bool {
-        self.state().retry_at.is_none_or(|t| t <= now)
-    }
-
-    fn succeeded(&self) {
-        let mut s = self.state();
-        s.failures = 0;
-        s.retry_at = None;
-    }
-
-    fn failed(&self, backoff: BackoffConfig) {
-        let mut s = self.state();
-        s.failures = s.failures.saturating_add(1);
-        let exp = backoff
-            .init
-            .0
-            .saturating_mul(1u32 << (s.failures - 1).min(16));
-        s.retry_at = Some(Instant::now() + exp.min(backoff.max.0));
-    }
-}
+/// What the output keeps per host: its open connection.
+type Slot = tokio::sync::Mutex<Option<Arc<Conn>>>;
+type Host = hosts::Host<Slot>;
 
 /// The window size: how many events go out under one ACK.
 struct Window {
@@ -99,12 +67,10 @@ impl Window {
 
 pub struct Logstash {
     cfg: LogstashOutputConfig,
-    hosts: Vec<Arc<Host>>,
+    hosts: Hosts<Slot>,
     tls: Option<Arc<TlsClient>>,
     prefix: Vec<u8>,
     window: Window,
-    /// Round-robin position (loadbalance) or the host in use (failover).
-    next: AtomicUsize,
     /// Events of a batch (by batch seq) already acknowledged in an earlier attempt.
     progress: Mutex<HashMap<u64, usize>>,
 }
@@ -121,20 +87,9 @@ impl Logstash {
             })?)),
             None => None,
         };
-        let hosts = cfg
-            .hosts
-            .iter()
-            .map(|h| {
-                Arc::new(Host {
-                    addr: h.clone(),
-                    conn: tokio::sync::Mutex::new(None),
-                    state: Mutex::new(HostState {
-                        failures: 0,
-                        retry_at: None,
-                    }),
-                })
-            })
-            .collect();
+        let hosts = Hosts::new(&cfg.hosts, cfg.loadbalance, |_| {
+            tokio::sync::Mutex::new(None)
+        });
         let max = cfg.bulk_max_size.max(1);
         Ok(Logstash {
             cfg: cfg.clone(),
@@ -149,41 +104,12 @@ impl Logstash {
                 }),
                 max,
             },
-            next: AtomicUsize::new(0),
             progress: Mutex::new(HashMap::new()),
         })
     }
 
     fn timeout(&self) -> Duration {
         self.cfg.timeout.0
-    }
-
-    /// The host for the next window: the next available one in turn (loadbalance) or the one in
-    /// use unless it is backing off (failover); if all are backing off, the one due first.
-    fn pick(&self) -> Arc<Host> {
-        let n = self.hosts.len().max(1);
-        let now = Instant::now();
-        let start = if self.cfg.loadbalance {
-            self.next.fetch_add(1, Ordering::Relaxed)
-        } else {
-            self.next.load(Ordering::Relaxed)
-        } % n;
-        for i in 0..n {
-            let idx = (start + i) % n;
-            if let Some(h) = self.hosts.get(idx).filter(|h| h.available(now)) {
-                if !self.cfg.loadbalance {
-                    self.next.store(idx, Ordering::Relaxed);
-                }
-                return h.clone();
-            }
-        }
-        let due_first = (0..n)
-            .min_by_key(|&i| self.hosts.get(i).and_then(|h| h.state().retry_at))
-            .unwrap_or(0);
-        if !self.cfg.loadbalance {
-            self.next.store(due_first, Ordering::Relaxed);
-        }
-        self.hosts[due_first.min(self.hosts.len() - 1)].clone()
     }
 
     /// Opens TCP (and TLS) to `addr`.
@@ -237,7 +163,7 @@ impl Logstash {
 
     /// The host's open connection, or a new one (also when `ttl` has passed and it is idle).
     async fn connection(&self, host: &Host) -> Result<Arc<Conn>, OutputError> {
-        let mut slot = host.conn.lock().await;
+        let mut slot = host.extra.lock().await;
         if let Some(c) = slot.as_ref() {
             let expired = self.cfg.ttl.is_some_and(|t| c.age() >= t.0) && c.in_flight() == 0;
             if !c.is_dead() && !expired {
@@ -258,7 +184,7 @@ impl Logstash {
     }
 
     async fn forget(&self, host: &Host, conn: &Arc<Conn>) {
-        let mut slot = host.conn.lock().await;
+        let mut slot = host.extra.lock().await;
         if slot.as_ref().is_some_and(|c| Arc::ptr_eq(c, conn)) {
             *slot = None;
         }
@@ -290,7 +216,7 @@ impl Output for Logstash {
         let mut done = self.progress().get(&batch.seq).copied().unwrap_or(0);
         let mut failures = 0;
         while done < total {
-            let host = self.pick();
+            let host = self.hosts.pick();
             let conn = match self.connection(&host).await {
                 Ok(c) => c,
                 Err(e) => {
@@ -342,7 +268,7 @@ impl Output for Logstash {
     async fn check(&self) -> Result<String, OutputError> {
         let mut ok = Vec::new();
         let mut failed = Vec::new();
-        for host in &self.hosts {
+        for host in self.hosts.all() {
             match self.dial(&host.addr).await {
                 Err(e) => failed.push(e),
                 Ok(mut io) => {

@@ -41,7 +41,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let mut output_txs = Vec::new();
     let mut workers = Vec::new();
     for oc in &config.outputs {
-        let out = output::build(oc).map_err(|e| anyhow::anyhow!("output {}: {e}", oc.name))?;
+        let out = output::build(oc, &config.data_dir)
+            .map_err(|e| anyhow::anyhow!("output {}: {e}", oc.name))?;
         let (tx, rx) = tokio::sync::mpsc::channel(config.pipeline.in_flight_batches);
         output_txs.push(tx);
         workers.push(tokio::spawn(output::run_worker(

@@ -106,7 +106,7 @@ fn load(path: &Path) -> Result<Config, i32> {
 
 fn version() -> String {
     format!(
-        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker; outputs: console, file, logstash (beats v2, TLS via rustls); http: metrics, health",
+        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker; outputs: console, file, logstash (beats v2), elasticsearch (bulk, create + deterministic ids, dead letters); TLS via rustls; http: metrics, health",
         env!("CARGO_PKG_VERSION"),
         env!("LOGSHIP_GIT_COMMIT"),
     )
@@ -143,7 +143,7 @@ fn summary(path: &Path, c: &Config) -> String {
 async fn test_outputs(c: Config) -> i32 {
     let mut all_ok = true;
     for oc in &c.outputs {
-        let out = match crate::output::build(oc) {
+        let out = match crate::output::build(oc, &c.data_dir) {
             Ok(o) => o,
             Err(e) => {
                 all_ok = false;

@@ -21,6 +21,7 @@ use tokio_rustls::TlsConnector;
 
 /// A ready client side: the rustls configuration plus what is needed to explain failures.
 pub struct TlsClient {
+    config: Arc<ClientConfig>,
     connector: TlsConnector,
     server_name: Option<ServerName<'static>>,
     /// The configured client certificate file, if any.
@@ -247,13 +248,38 @@ impl TlsClient {
             })?,
             None => builder.with_no_client_auth(),
         };
+        let config = Arc::new(config);
         Ok(TlsClient {
-            connector: TlsConnector::from(Arc::new(config)),
+            connector: TlsConnector::from(config.clone()),
+            config,
             server_name,
             client_cert: cfg.cert.clone(),
             trust,
             min_version: cfg.min_version,
         })
+    }
+
+    /// The rustls configuration, for clients that run their own connections (HTTP).
+    pub fn client_config(&self) -> ClientConfig {
+        (*self.config).clone()
+    }
+
+    /// One line for an error from a client library: the first rustls error among its sources
+    /// explained, else the chain of causes.
+    pub fn explain_chain(&self, e: &(dyn std::error::Error + 'static)) -> Option<String> {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        while let Some(err) = cur {
+            if let Some(tls) = err.downcast_ref::<Error>() {
+                return Some(self.explain(tls));
+            }
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
+                    return Some(self.explain(tls));
+                }
+            }
+            cur = err.source();
+        }
+        None
     }
 
     /// Completes the handshake over `tcp`; `host` is the host part of the address dialled.

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// The input and output types later releases add: named so the error says "not supported yet"
 /// instead of "unknown".
 const PLANNED_INPUTS: &[&str] = &["syslog"];
-const PLANNED_OUTPUTS: &[&str] = &["elasticsearch", "cloudwatch"];
+const PLANNED_OUTPUTS: &[&str] = &["cloudwatch"];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -370,6 +370,49 @@ impl Ctx<'_> {
         }
     }
 
+    fn check_elasticsearch(&mut self, c: &ElasticsearchOutputConfig, path: &str) {
+        use crate::output::elasticsearch::{index::IndexTemplate, url_problem};
+        if c.hosts.is_empty() {
+            self.error(
+                format!("{path}.hosts"),
+                "needs at least one URL (e.g. https://es:9200)",
+            );
+        }
+        for (i, h) in c.hosts.iter().enumerate() {
+            if let Some(problem) = url_problem(h, c.tls.is_some()) {
+                self.error(format!("{path}.hosts[{i}]"), problem);
+            }
+        }
+        if let Err(e) = IndexTemplate::parse(&c.index) {
+            self.error(format!("{path}.index"), e);
+        }
+        if c.compression_level > 9 {
+            self.error(
+                format!("{path}.compression_level"),
+                format!("{} is out of range 0 (off) to 9", c.compression_level),
+            );
+        }
+        if c.bulk_max_size == 0 {
+            self.error(format!("{path}.bulk_max_size"), "must be at least 1");
+        }
+        if let Some(a) = &c.auth {
+            match (&a.username, &a.password, &a.api_key) {
+                (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+                (_, _, Some(_)) => self.error(
+                    format!("{path}.auth"),
+                    "set either username + password or api_key, not both",
+                ),
+                _ => self.error(
+                    format!("{path}.auth"),
+                    "needs username and password (or api_key)",
+                ),
+            }
+        }
+        if let Some(tls) = &c.tls {
+            self.check_tls(tls, &format!("{path}.tls"));
+        }
+    }
+
     /// Loads the files of a `tls:` block now, so a missing or wrong file is a configuration
     /// error (exit 2) naming the YAML key, the file and what is wrong.
     fn check_tls(&mut self, tls: &TlsConfig, path: &str) {
@@ -407,14 +450,20 @@ impl Ctx<'_> {
                         out.push((c.name.clone(), "logstash", OutputKind::Logstash(c)));
                     }
                 }
+                "elasticsearch" => {
+                    if let Some(c) = self.typed::<ElasticsearchOutputConfig>(&body, &path) {
+                        self.check_elasticsearch(&c, &path);
+                        out.push((c.name.clone(), "elasticsearch", OutputKind::Elasticsearch(c)));
+                    }
+                }
                 k if PLANNED_OUTPUTS.contains(&k) => self.error(
                     format!("{path}.type"),
-                    format!("output type `{k}` is not supported yet in this release (supported: console, file, logstash)"),
+                    format!("output type `{k}` is not supported yet in this release (supported: console, file, logstash, elasticsearch)"),
                 ),
                 k => self.error(
                     format!("{path}.type"),
                     format!(
-                        "unknown output type `{k}`, expected one of: console, file, logstash (planned: elasticsearch, cloudwatch)"
+                        "unknown output type `{k}`, expected one of: console, file, logstash, elasticsearch (planned: cloudwatch)"
                     ),
                 ),
             }

@@ -335,6 +335,90 @@ fn default_beat() -> String {
     "logship".into()
 }
 
+/// `auth:` of the elasticsearch output: `username` + `password`, or `api_key`.
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EsAuth {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    /// `id:key` as Elasticsearch returns it, or already base64-encoded.
+    #[serde(default)]
+    pub api_key: Option<String>,
+}
+
+/// Where records an output rejects for good are kept: `data_dir/dead_letter/<output>.ndjson`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    /// The file is rotated (to `.1`, the previous `.1` removed) once it reaches this size.
+    #[serde(default = "default_dead_letter_max")]
+    pub max_size: Size,
+}
+
+impl Default for DeadLetterConfig {
+    fn default() -> Self {
+        DeadLetterConfig {
+            max_size: default_dead_letter_max(),
+        }
+    }
+}
+
+fn default_dead_letter_max() -> Size {
+    Size(100 << 20)
+}
+
+/// `type: elasticsearch` (also OpenSearch): the `_bulk` API with `create` and deterministic ids.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ElasticsearchOutputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `http(s)://host:port[/path]`, one or more (round robin).
+    pub hosts: Vec<String>,
+    /// Index name: `%{+yyyy.MM.dd}` (Joda-style, from `@timestamp` in UTC) and
+    /// `%{[field.path]}` / `%{[field.path]:default}` are replaced per record.
+    #[serde(default = "default_index")]
+    pub index: String,
+    /// Ingest pipeline for every record.
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    #[serde(default)]
+    pub auth: Option<EsAuth>,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// gzip level of request bodies, 0 (off) to 9.
+    #[serde(default = "default_es_compression")]
+    pub compression_level: u32,
+    /// Most records in one `_bulk` request.
+    #[serde(default = "default_es_bulk_max_size")]
+    pub bulk_max_size: usize,
+    /// Longest wait for one request, connection included.
+    #[serde(default = "default_es_timeout")]
+    pub timeout: Dur,
+    /// Extra HTTP headers on every request.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+}
+
+fn default_index() -> String {
+    "logship-%{+yyyy.MM.dd}".into()
+}
+fn default_es_compression() -> u32 {
+    1
+}
+fn default_es_bulk_max_size() -> usize {
+    1600
+}
+fn default_es_timeout() -> Dur {
+    Dur(Duration::from_secs(90))
+}
+
 /// `type: docker`: json-file driver logs.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -469,6 +553,7 @@ pub enum OutputKind {
     Console(ConsoleOutputConfig),
     File(FileOutputConfig),
     Logstash(LogstashOutputConfig),
+    Elasticsearch(ElasticsearchOutputConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -483,6 +568,7 @@ impl OutputConfig {
             OutputKind::Console(c) => c.backoff,
             OutputKind::File(c) => c.backoff,
             OutputKind::Logstash(c) => c.backoff,
+            OutputKind::Elasticsearch(c) => c.backoff,
         }
     }
 
@@ -491,6 +577,7 @@ impl OutputConfig {
             OutputKind::Console(_) => "console",
             OutputKind::File(_) => "file",
             OutputKind::Logstash(_) => "logstash",
+            OutputKind::Elasticsearch(_) => "elasticsearch",
         }
     }
 }

@@ -4,6 +4,8 @@
 //! the ack ledger when a batch is done.
 
 pub mod console;
+pub mod dead_letter;
+pub mod elasticsearch;
 pub mod file;
 pub mod hosts;
 pub mod logstash;
@@ -56,11 +58,14 @@ pub trait Output: Send + Sync {
 
 /// The output a block describes; an error (e.g. a TLS file gone since the config was checked)
 /// names what is wrong.
-pub fn build(cfg: &OutputConfig) -> Result<Arc<dyn Output>, String> {
+pub fn build(cfg: &OutputConfig, data_dir: &std::path::Path) -> Result<Arc<dyn Output>, String> {
     Ok(match &cfg.kind {
         OutputKind::Console(_) => Arc::new(console::Console::new()),
         OutputKind::File(c) => Arc::new(file::FileOutput::new(c.path.clone())),
         OutputKind::Logstash(c) => Arc::new(logstash::Logstash::new(c)?),
+        OutputKind::Elasticsearch(c) => {
+            Arc::new(elasticsearch::Elasticsearch::new(&cfg.name, c, data_dir)?)
+        }
     })
 }
 

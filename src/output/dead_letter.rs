@@ -1,0 +1,135 @@
+//! Dead letters: records an output rejected for good (e.g. an Elasticsearch mapping error),
+//! kept as NDJSON in `data_dir/dead_letter/<output>.ndjson`, one line per record:
+//! `{"@timestamp", "output", "status", "reason", "record"}`. The file is rotated to `.1` when it
+//! reaches `max_size` (the previous `.1` is dropped), so it never grows past twice that. Each
+//! record is counted in `logship_events_dropped_total{reason="rejected"}`.
+
+use crate::metrics::metrics;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+pub struct DeadLetter {
+    output: String,
+    path: PathBuf,
+    max_size: u64,
+    file: Mutex<Option<(std::fs::File, u64)>>,
+}
+
+/// One rejected record: its serialized JSON and why.
+pub struct Rejected<'a> {
+    pub record: &'a [u8],
+    pub status: u16,
+    pub reason: String,
+}
+
+impl DeadLetter {
+    pub fn new(data_dir: &Path, output: &str, max_size: u64) -> DeadLetter {
+        DeadLetter {
+            output: output.to_string(),
+            path: data_dir
+                .join("dead_letter")
+                .join(format!("{}.ndjson", output.replace(['/', '\\'], "_"))),
+            max_size: max_size.max(4096),
+            file: Mutex::new(None),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn open(&self) -> std::io::Result<(std::fs::File, u64)> {
+        if let Some(dir) = self.path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.path)?;
+        let len = f.metadata()?.len();
+        Ok((f, len))
+    }
+
+    /// Appends the records (and flushes them to disk) before the batch is acknowledged. An
+    /// error writing is logged with the file and the records are still counted: the stream
+    /// must go on.
+    pub fn write(&self, rejected: &[Rejected<'_>]) {
+        if rejected.is_empty() {
+            return;
+        }
+        metrics()
+            .events_dropped
+            .with_label_values(&["rejected"])
+            .inc_by(rejected.len() as u64);
+        let now = crate::event::timestamp(chrono::Utc::now());
+        let mut text = Vec::new();
+        for r in rejected {
+            text.extend_from_slice(b"{\"@timestamp\":\"");
+            text.extend_from_slice(now.as_bytes());
+            text.extend_from_slice(b"\",\"output\":");
+            let _ = serde_json::to_writer(&mut text, &self.output);
+            text.extend_from_slice(format!(",\"status\":{},\"reason\":", r.status).as_bytes());
+            let _ = serde_json::to_writer(&mut text, &r.reason);
+            text.extend_from_slice(b",\"record\":");
+            text.extend_from_slice(r.record);
+            text.extend_from_slice(b"}\n");
+        }
+        let mut slot = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        if let Err(e) = self.append(&mut slot, &text) {
+            *slot = None;
+            tracing::error!(file = %self.path.display(), error = %e, records = rejected.len(), "cannot write dead letters; the records are lost");
+        }
+        tracing::warn!(output = %self.output, records = rejected.len(), file = %self.path().display(), first_reason = %rejected[0].reason, "records rejected by the destination were written to the dead-letter file");
+    }
+
+    fn append(&self, slot: &mut Option<(std::fs::File, u64)>, text: &[u8]) -> std::io::Result<()> {
+        if slot.as_ref().is_some_and(|(_, len)| *len >= self.max_size) {
+            *slot = None;
+            let mut rotated = self.path.clone().into_os_string();
+            rotated.push(".1");
+            std::fs::rename(&self.path, rotated)?;
+        }
+        if slot.is_none() {
+            *slot = Some(self.open()?);
+            if slot.as_ref().is_some_and(|(_, len)| *len >= self.max_size) {
+                return self.append(slot, text);
+            }
+        }
+        let Some((f, len)) = slot.as_mut() else {
+            return Ok(());
+        };
+        f.write_all(text)?;
+        f.sync_data()?;
+        *len += text.len() as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_carry_output_reason_and_record_and_rotate() {
+        let dir = tempfile::tempdir().unwrap();
+        let dl = DeadLetter::new(dir.path(), "es", 4096);
+        let record = br#"{"message":"x"}"#;
+        for _ in 0..40 {
+            dl.write(&[Rejected {
+                record,
+                status: 400,
+                reason: "mapper_parsing_exception: failed to parse [n]".into(),
+            }]);
+        }
+        let text = std::fs::read_to_string(dl.path()).unwrap();
+        let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+        assert_eq!(first["output"], "es");
+        assert_eq!(first["status"], 400);
+        assert_eq!(first["record"]["message"], "x");
+        assert!(first["reason"].as_str().unwrap().contains("mapper_parsing"));
+        let rotated = dir.path().join("dead_letter/es.ndjson.1");
+        assert!(rotated.exists(), "not rotated");
+        assert!(std::fs::metadata(dl.path()).unwrap().len() < 4096 + 200);
+    }
+}

@@ -20,6 +20,12 @@ if ! command -v openssl >/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openssl
 fi
 
+# osmem-server: the in-memory OpenSearch-API server tests/elasticsearch.rs indexes into (PyPI).
+if ! python3 -c "import osmem_server; osmem_server.resolve_binary()" >/dev/null 2>&1; then
+  echo "== installing osmem-server (pip)"
+  python3 -m pip install -q osmem-server
+fi
+
 # The docker tests run real containers from a tiny image built from Debian's busybox-static.
 if docker info >/dev/null 2>&1; then
   echo "== test image: $(bash scripts/test-image.sh)"

@@ -46,6 +46,7 @@ enum Command {
 
 pub fn main() -> i32 {
     let cli = Cli::parse();
+    crate::tls::install_default_provider();
     match cli.command {
         Command::Version => {
             println!("{}", version());

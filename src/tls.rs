@@ -38,6 +38,12 @@ pub struct TlsConfigError {
     pub message: String,
 }
 
+/// Makes ring the process-wide rustls provider (HTTP clients built without a TLS block of ours
+/// ask for it). Called once at start.
+pub fn install_default_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }

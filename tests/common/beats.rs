@@ -61,7 +61,7 @@ pub struct BeatsServer {
     stop: Arc<AtomicBool>,
 }
 
-fn server_config(t: &ServerTls) -> Arc<rustls::ServerConfig> {
+pub fn server_config(t: &ServerTls) -> Arc<rustls::ServerConfig> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&t.cert)
         .expect("server cert")

@@ -3,7 +3,9 @@
 #![allow(dead_code)]
 
 pub mod beats;
+pub mod bulk;
 pub mod certs;
+pub mod osmem;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

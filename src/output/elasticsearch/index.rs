@@ -137,9 +137,11 @@ impl IndexTemplate {
                         out.push_str(&v.to_string())
                     }
                     (_, Some(d)) => out.push_str(d),
-                    (_, None) => return Err(format!(
+                    (_, None) => {
+                        return Err(format!(
                         "index: field [{path}] is missing (give a default: %{{[{path}]:default}})"
-                    )),
+                    ))
+                    }
                 },
             }
         }

@@ -7,6 +7,10 @@
 //! - `logstash-0`, `logstash-3`: the `file` input into the `logstash` output (compression level
 //!   0 and 3) to an in-process beats receiver that ACKs every window as soon as it is read.
 //!
+//! - `elasticsearch-0`, `elasticsearch-1`: the `file` input into the `elasticsearch` output
+//!   (gzip off, and level 1, the default) to an in-process `_bulk` receiver that answers every
+//!   request with one `201` item per record, as Elasticsearch does.
+//!
 //!   LOGSHIP_BENCH_SCENARIOS=file,logstash-3 cargo bench --bench throughput   (a subset)
 //!
 //!   cargo bench --bench throughput                 (256 MiB input)
@@ -177,8 +181,9 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
-    let wanted = std::env::var("LOGSHIP_BENCH_SCENARIOS")
-        .unwrap_or_else(|_| "file,docker,logstash-0,logstash-3".into());
+    let wanted = std::env::var("LOGSHIP_BENCH_SCENARIOS").unwrap_or_else(|_| {
+        "file,docker,logstash-0,logstash-3,elasticsearch-0,elasticsearch-1".into()
+    });
     for scenario in wanted.split(',') {
         run(scenario.trim(), mb);
     }
@@ -188,6 +193,65 @@ fn read_u32(r: &mut impl Read) -> std::io::Result<u32> {
     let mut b = [0u8; 4];
     r.read_exact(&mut b)?;
     Ok(u32::from_be_bytes(b))
+}
+
+/// A `_bulk` receiver: reads each request (gunzipping it), answers one `201` item per record.
+fn bulk_receiver() -> String {
+    use std::io::BufRead;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        for conn in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut w = conn.try_clone().unwrap();
+                let mut r = std::io::BufReader::with_capacity(1 << 20, conn);
+                loop {
+                    let (mut len, mut gzip, mut line) = (0usize, false, String::new());
+                    loop {
+                        line.clear();
+                        if r.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        let l = line.trim_end().to_ascii_lowercase();
+                        if l.is_empty() {
+                            break;
+                        }
+                        if let Some(v) = l.strip_prefix("content-length:") {
+                            len = v.trim().parse().unwrap();
+                        }
+                        gzip |= l == "content-encoding: gzip";
+                    }
+                    let mut body = vec![0u8; len];
+                    r.read_exact(&mut body).unwrap();
+                    if gzip {
+                        let mut plain = Vec::new();
+                        flate2::read::GzDecoder::new(&body[..])
+                            .read_to_end(&mut plain)
+                            .unwrap();
+                        body = plain;
+                    }
+                    let records = body.iter().filter(|&&b| b == b'\n').count() / 2;
+                    let mut resp = String::from("{\"took\":1,\"errors\":false,\"items\":[");
+                    for i in 0..records {
+                        if i > 0 {
+                            resp.push(',');
+                        }
+                        resp.push_str("{\"create\":{\"_index\":\"bench\",\"_id\":\"x\",\"_version\":1,\"result\":\"created\",\"status\":201}}");
+                    }
+                    resp.push_str("]}");
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+                        resp.len()
+                    );
+                    // One write: header and body in separate writes meet Nagle and delayed ACKs.
+                    if w.write_all((head + &resp).as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    addr
 }
 
 /// A beats receiver that reads each window (skipping the payload) and ACKs it at once.
@@ -239,12 +303,19 @@ fn beats_receiver() -> String {
 fn run(scenario: &str, mb: u64) {
     let dir = tempfile::tempdir().unwrap();
     let docker = scenario == "docker";
-    let output_yaml = match scenario.strip_prefix("logstash-") {
-        Some(level) => format!(
+    let output_yaml = match (
+        scenario.strip_prefix("logstash-"),
+        scenario.strip_prefix("elasticsearch-"),
+    ) {
+        (Some(level), _) => format!(
             "  - type: logstash\n    hosts: [\"{}\"]\n    compression_level: {level}\n",
             beats_receiver()
         ),
-        None => format!(
+        (_, Some(level)) => format!(
+            "  - type: elasticsearch\n    hosts: [\"http://{}\"]\n    index: bench\n    compression_level: {level}\n",
+            bulk_receiver()
+        ),
+        _ => format!(
             "  - type: file\n    path: {}/out.ndjson\n",
             dir.path().display()
         ),

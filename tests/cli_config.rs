@@ -36,8 +36,8 @@ inputs:
 outputs:
   - type: file
     path: ${OUT_PATH}
-  - type: elasticsearch
-    hosts: [http://es:9200]
+  - type: cloudwatch
+    region: us-east-1
 ",
     )
     .unwrap();
@@ -48,7 +48,7 @@ outputs:
         "inputs[0].pahts (line 5): unknown key `pahts`, expected one of: name, paths, exclude, format",
         "inputs[0].scan_frequency (line 7): invalid type: integer `5`, expected a duration",
         "outputs[0].path (line 10): environment variable OUT_PATH is not set and has no default",
-        "outputs[1].type (line 11): output type `elasticsearch` is not supported yet",
+        "outputs[1].type (line 11): output type `cloudwatch` is not supported yet",
     ] {
         assert!(err.contains(want), "missing `{want}` in:\n{err}");
     }
@@ -162,6 +162,32 @@ fn logstash_sections_are_validated() {
     let (code, out, err) = check(&p, &[]);
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("logstash (logstash)"), "{out}");
+}
+
+#[test]
+fn elasticsearch_sections_are_validated() {
+    let env = Env::new();
+    let p = env.path("e.yaml");
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: file\n    paths: [/tmp/a.log]\noutputs:\n  - type: elasticsearch\n    hosts: [\"es:9200\", \"ftp://es\"]\n    index: \"logs-%{+yyyy.QQ}\"\n    auth: { username: elastic }\n    compression_level: 10\n  - type: elasticsearch\n    hosts: [\"http://es:9200\"]\n    index: \"logs-%{foo}\"\n    auth: { username: u, password: p, api_key: k }\n    tls: { verify: none }\n    bulk_max_size: 0\n",
+    )
+    .unwrap();
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2, "{err}");
+    for want in [
+        "outputs[0].hosts[0] (line 6): es:9200 has no scheme: write http://es:9200 or https://es:9200",
+        "outputs[0].hosts[1] (line 6): ftp://es: scheme `ftp` is not http or https",
+        "outputs[0].index (line 7): date pattern `yyyy.QQ`: `Q` is not supported",
+        "outputs[0].auth (line 8): needs username and password (or api_key)",
+        "outputs[0].compression_level (line 9): 10 is out of range",
+        "outputs[1].hosts[0] (line 11): http://es:9200: `tls` is set but the URL is http://; use https://",
+        "outputs[1].index (line 12): `logs-%{foo}`: `%{foo}` is neither a date",
+        "outputs[1].auth (line 13): set either username + password or api_key, not both",
+        "outputs[1].bulk_max_size (line 15): must be at least 1",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
 }
 
 #[test]

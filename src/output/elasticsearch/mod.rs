@@ -35,7 +35,9 @@ use std::sync::{Arc, Mutex};
 /// Why a `hosts` entry is not usable, if it is not.
 pub fn url_problem(h: &str, has_tls: bool) -> Option<String> {
     if !h.contains("://") {
-        return Some(format!("{h} has no scheme: write http://{h} or https://{h}"));
+        return Some(format!(
+            "{h} has no scheme: write http://{h} or https://{h}"
+        ));
     }
     match reqwest::Url::parse(h) {
         Err(e) => Some(format!(

@@ -26,6 +26,13 @@ if ! python3 -c "import osmem_server; osmem_server.resolve_binary()" >/dev/null 
   python3 -m pip install -q osmem-server
 fi
 
+# moto's server: the CloudWatch Logs implementation tests/cloudwatch.rs ships to (PyPI),
+# started through scripts/moto_check.py.
+if ! python3 -c "import moto.server, boto3, requests" >/dev/null 2>&1; then
+  echo "== installing moto[server] and boto3 (pip)"
+  python3 -m pip install -q 'moto[server]' boto3
+fi
+
 # The docker tests run real containers from a tiny image built from Debian's busybox-static.
 if docker info >/dev/null 2>&1; then
   echo "== test image: $(bash scripts/test-image.sh)"

@@ -36,8 +36,8 @@ inputs:
 outputs:
   - type: file
     path: ${OUT_PATH}
-  - type: cloudwatch
-    region: us-east-1
+  - type: kafka
+    brokers: [k:9092]
 ",
     )
     .unwrap();
@@ -48,7 +48,7 @@ outputs:
         "inputs[0].pahts (line 5): unknown key `pahts`, expected one of: name, paths, exclude, format",
         "inputs[0].scan_frequency (line 7): invalid type: integer `5`, expected a duration",
         "outputs[0].path (line 10): environment variable OUT_PATH is not set and has no default",
-        "outputs[1].type (line 11): output type `cloudwatch` is not supported yet",
+        "outputs[1].type (line 11): unknown output type `kafka`, expected one of: console, file, logstash, elasticsearch, cloudwatch",
     ] {
         assert!(err.contains(want), "missing `{want}` in:\n{err}");
     }
@@ -188,6 +188,35 @@ fn elasticsearch_sections_are_validated() {
     ] {
         assert!(err.contains(want), "missing `{want}` in:\n{err}");
     }
+}
+
+#[test]
+fn cloudwatch_sections_are_validated() {
+    let env = Env::new();
+    let p = env.path("c.yaml");
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: file\n    paths: [/tmp/a.log]\noutputs:\n  - type: cloudwatch\n    log_group: \"/x/{kubernetes.namespace\"\n    retention_days: 10\n    endpoint: localhost:4566\n    log_streem: x\n",
+    )
+    .unwrap();
+    let (code, _, err) = check(&p, &[]);
+    assert_eq!(code, 2, "{err}");
+    for want in [
+        "outputs[0].log_streem (line 9): unknown key",
+        "outputs[0].log_group (line 6): `/x/{kubernetes.namespace`: `{` without a closing `}`",
+        "outputs[0].retention_days (line 7): 10 is not a retention CloudWatch offers",
+        "outputs[0].endpoint (line 8): \"localhost:4566\" is not an http:// or https:// URL",
+    ] {
+        assert!(err.contains(want), "missing `{want}` in:\n{err}");
+    }
+    std::fs::write(
+        &p,
+        "inputs:\n  - type: file\n    paths: [/tmp/a.log]\noutputs:\n  - type: cloudwatch\n    region: us-east-1\n    endpoint: \"${CLOUDWATCH_ENDPOINT:-}\"\n",
+    )
+    .unwrap();
+    let (code, out, err) = check(&p, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("cloudwatch (cloudwatch)"), "{out}");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// The input and output types later releases add: named so the error says "not supported yet"
 /// instead of "unknown".
 const PLANNED_INPUTS: &[&str] = &["syslog"];
-const PLANNED_OUTPUTS: &[&str] = &["cloudwatch"];
+const PLANNED_OUTPUTS: &[&str] = &[];
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConfigError {
@@ -413,6 +413,35 @@ impl Ctx<'_> {
         }
     }
 
+    fn check_cloudwatch(&mut self, c: &CloudwatchOutputConfig, path: &str) {
+        use crate::output::cloudwatch::names::NameTemplate;
+        for (key, t) in [("log_group", &c.log_group), ("log_stream", &c.log_stream)] {
+            if let Err(e) = NameTemplate::parse(t) {
+                self.error(format!("{path}.{key}"), e);
+            }
+        }
+        const RETENTION: &[i32] = &[
+            1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
+            2922, 3288, 3653,
+        ];
+        if let Some(d) = c.retention_days {
+            if !RETENTION.contains(&d) {
+                self.error(
+                    format!("{path}.retention_days"),
+                    format!("{d} is not a retention CloudWatch offers: one of {RETENTION:?}"),
+                );
+            }
+        }
+        if let Some(e) = c.endpoint.as_deref().filter(|e| !e.is_empty()) {
+            if !(e.starts_with("http://") || e.starts_with("https://")) {
+                self.error(
+                    format!("{path}.endpoint"),
+                    format!("{e:?} is not an http:// or https:// URL"),
+                );
+            }
+        }
+    }
+
     /// Loads the files of a `tls:` block now, so a missing or wrong file is a configuration
     /// error (exit 2) naming the YAML key, the file and what is wrong.
     fn check_tls(&mut self, tls: &TlsConfig, path: &str) {
@@ -456,14 +485,20 @@ impl Ctx<'_> {
                         out.push((c.name.clone(), "elasticsearch", OutputKind::Elasticsearch(c)));
                     }
                 }
+                "cloudwatch" => {
+                    if let Some(c) = self.typed::<CloudwatchOutputConfig>(&body, &path) {
+                        self.check_cloudwatch(&c, &path);
+                        out.push((c.name.clone(), "cloudwatch", OutputKind::Cloudwatch(c)));
+                    }
+                }
                 k if PLANNED_OUTPUTS.contains(&k) => self.error(
                     format!("{path}.type"),
-                    format!("output type `{k}` is not supported yet in this release (supported: console, file, logstash, elasticsearch)"),
+                    format!("output type `{k}` is not supported yet in this release (supported: console, file, logstash, elasticsearch, cloudwatch)"),
                 ),
                 k => self.error(
                     format!("{path}.type"),
                     format!(
-                        "unknown output type `{k}`, expected one of: console, file, logstash, elasticsearch (planned: cloudwatch)"
+                        "unknown output type `{k}`, expected one of: console, file, logstash, elasticsearch, cloudwatch"
                     ),
                 ),
             }

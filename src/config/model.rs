@@ -419,6 +419,51 @@ fn default_es_timeout() -> Dur {
     Dur(Duration::from_secs(90))
 }
 
+/// `type: cloudwatch`: AWS CloudWatch Logs through the AWS SDK (credential chain included).
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CloudwatchOutputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Default: the SDK's chain (`AWS_REGION`, the profile, instance metadata).
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `{field.path}` / `{field.path:-default}` templates.
+    #[serde(default = "default_log_group")]
+    pub log_group: String,
+    #[serde(default = "default_log_stream")]
+    pub log_stream: String,
+    /// Create missing groups and streams.
+    #[serde(default = "default_true")]
+    pub create_missing: bool,
+    /// Retention set on the groups this output creates (or finds), once per group.
+    #[serde(default)]
+    pub retention_days: Option<i32>,
+    /// Endpoint override (a local test server, a VPC endpoint); empty = the AWS default.
+    #[serde(default)]
+    pub endpoint: Option<String>,
+    /// Longest wait for one call.
+    #[serde(default = "default_cw_timeout")]
+    pub timeout: Dur,
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+}
+
+fn default_log_group() -> String {
+    "/logship/{kubernetes.namespace:-docker}".into()
+}
+fn default_log_stream() -> String {
+    "{host.name}/{container.name:-host}".into()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_cw_timeout() -> Dur {
+    Dur(Duration::from_secs(30))
+}
+
 /// `type: docker`: json-file driver logs.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
@@ -554,6 +599,7 @@ pub enum OutputKind {
     File(FileOutputConfig),
     Logstash(LogstashOutputConfig),
     Elasticsearch(ElasticsearchOutputConfig),
+    Cloudwatch(CloudwatchOutputConfig),
 }
 
 #[derive(Debug, Clone)]
@@ -569,6 +615,7 @@ impl OutputConfig {
             OutputKind::File(c) => c.backoff,
             OutputKind::Logstash(c) => c.backoff,
             OutputKind::Elasticsearch(c) => c.backoff,
+            OutputKind::Cloudwatch(c) => c.backoff,
         }
     }
 
@@ -578,6 +625,7 @@ impl OutputConfig {
             OutputKind::File(_) => "file",
             OutputKind::Logstash(_) => "logstash",
             OutputKind::Elasticsearch(_) => "elasticsearch",
+            OutputKind::Cloudwatch(_) => "cloudwatch",
         }
     }
 }

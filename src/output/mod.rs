@@ -3,6 +3,7 @@
 //! errors with capped exponential backoff and jitter (forever), keeps metrics and health, and tells
 //! the ack ledger when a batch is done.
 
+pub mod cloudwatch;
 pub mod console;
 pub mod dead_letter;
 pub mod elasticsearch;
@@ -63,6 +64,7 @@ pub fn build(cfg: &OutputConfig, data_dir: &std::path::Path) -> Result<Arc<dyn O
         OutputKind::Console(_) => Arc::new(console::Console::new()),
         OutputKind::File(c) => Arc::new(file::FileOutput::new(c.path.clone())),
         OutputKind::Logstash(c) => Arc::new(logstash::Logstash::new(c)?),
+        OutputKind::Cloudwatch(c) => Arc::new(cloudwatch::Cloudwatch::new(&cfg.name, c, data_dir)?),
         OutputKind::Elasticsearch(c) => {
             Arc::new(elasticsearch::Elasticsearch::new(&cfg.name, c, data_dir)?)
         }

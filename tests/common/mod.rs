@@ -5,6 +5,7 @@
 pub mod beats;
 pub mod bulk;
 pub mod certs;
+pub mod moto;
 pub mod osmem;
 
 use serde_json::Value;
@@ -60,11 +61,16 @@ impl Env {
         p
     }
     pub fn start(&self, config: &Path) -> Agent {
+        self.start_with(config, &[])
+    }
+    /// `start` with extra environment variables (e.g. AWS credentials).
+    pub fn start_with(&self, config: &Path, envs: &[(&str, &str)]) -> Agent {
         let log = self.path(&format!("agent-{}.stderr", unique()));
         let err = std::fs::File::create(&log).expect("log file");
         let child = Command::new(bin())
             .args(["run", "-c"])
             .arg(config)
+            .envs(envs.iter().copied())
             .env(
                 "LOGSHIP_LOG",
                 std::env::var("TEST_LOGSHIP_LOG").unwrap_or("info".into()),

@@ -74,6 +74,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     for ic in &config.inputs {
         let (settings, decoders) =
             crate::input::tail_settings(ic, config.max_line_bytes, &config.host_name);
+        let decoders = crate::process::with_processors(decoders, ic, &config.processors)?;
         let tailer = Tailer::new(
             settings,
             store.clone(),

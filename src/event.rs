@@ -84,6 +84,24 @@ impl Event {
         set_in(&mut self.fields, path, value)
     }
 
+    /// Removes the value at a dotted path. A field that lives in the shared map makes the
+    /// record take its own copy of everything first (the merge would bring it back otherwise).
+    pub fn remove(&mut self, path: &str) -> Option<Value> {
+        let top = path.split('.').next().unwrap_or(path);
+        if self.shared.as_ref().is_some_and(|s| s.contains_key(top)) {
+            if let Some(shared) = self.shared.take() {
+                self.fields = merged(&self.fields, &shared);
+            }
+        }
+        let mut parts: Vec<&str> = path.split('.').collect();
+        let last = parts.pop()?;
+        let mut cur = &mut self.fields;
+        for p in parts {
+            cur = cur.get_mut(p)?.as_object_mut()?;
+        }
+        cur.remove(last)
+    }
+
     /// Copies the shared top-level entry `key` into the record's own fields (copy on write).
     fn own(&mut self, key: &str) {
         if self.fields.contains_key(key) {

@@ -12,6 +12,7 @@ mod logging;
 mod metrics;
 mod output;
 mod pipeline;
+mod process;
 mod tail;
 mod tls;
 

@@ -207,11 +207,15 @@ impl Ctx<'_> {
                 );
             }
         }
-        if top.processors.as_ref().is_some_and(|p| !p.is_empty()) {
-            self.error(
-                "processors",
-                "processors are not supported yet in this release",
-            );
+        let mut processors = Vec::new();
+        for (i, v) in top.processors.iter().flatten().enumerate() {
+            let path = format!("processors[{i}]");
+            if let Some(crate::process::config::ProcessorItem(p)) =
+                self.typed::<crate::process::config::ProcessorItem>(v, &path)
+            {
+                self.check_processors(std::slice::from_ref(&p), "processors", i);
+                processors.push(p);
+            }
         }
         if let Some(http) = &top.http {
             if http.listen.parse::<SocketAddr>().is_err() {
@@ -260,6 +264,7 @@ impl Ctx<'_> {
             inputs,
             enrich,
             outputs,
+            processors,
         })
     }
 
@@ -300,6 +305,7 @@ impl Ctx<'_> {
                                 self.error(format!("{path}.paths[{j}]"), format!("bad glob `{p}`: {e}"));
                             }
                         }
+                        self.check_processors(&c.processors, &format!("{path}.processors"), 0);
                         let name = c.name.clone();
                         out.push((name, "file", InputKind::File(c)));
                     }
@@ -309,6 +315,7 @@ impl Ctx<'_> {
                         if c.streams.is_empty() {
                             self.error(format!("{path}.streams"), "at least one stream is required");
                         }
+                        self.check_processors(&c.processors, &format!("{path}.processors"), 0);
                         out.push((c.name.clone(), "docker", InputKind::Docker(c)));
                     }
                 }
@@ -325,6 +332,7 @@ impl Ctx<'_> {
                         if c.streams.is_empty() {
                             self.error(format!("{path}.streams"), "at least one stream is required");
                         }
+                        self.check_processors(&c.processors, &format!("{path}.processors"), 0);
                         out.push((c.name.clone(), "cri", InputKind::Cri(c)));
                     }
                 }
@@ -438,6 +446,23 @@ impl Ctx<'_> {
                     format!("{path}.endpoint"),
                     format!("{e:?} is not an http:// or https:// URL"),
                 );
+            }
+        }
+    }
+
+    /// Compiles the processors' regexes: a bad one is an error at its YAML path. `first` is
+    /// the index of `list[0]` in the YAML list at `base`.
+    fn check_processors(
+        &mut self,
+        list: &[crate::process::config::ProcessorConfig],
+        base: &str,
+        first: usize,
+    ) {
+        for (i, p) in list.iter().enumerate() {
+            if let Err(errors) = crate::process::build(p, &format!("{base}[{}]", first + i)) {
+                for (path, msg) in errors {
+                    self.error(path, msg);
+                }
             }
         }
     }

@@ -137,6 +137,9 @@ pub struct FileInputConfig {
     /// has not grown for this long (Fluent Bit's `rotate_wait`).
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
+    /// Processors for this input, run before the top-level ones.
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 
 fn default_scan_frequency() -> Dur {
@@ -481,6 +484,9 @@ pub struct DockerInputConfig {
     pub scan_frequency: Dur,
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
+    /// Processors for this input, run before the top-level ones.
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 
 fn default_containers_path() -> PathBuf {
@@ -524,6 +530,9 @@ pub struct CriInputConfig {
     pub scan_frequency: Dur,
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
+    /// Processors for this input, run before the top-level ones.
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 
 fn default_cri_paths() -> Vec<String> {
@@ -646,4 +655,6 @@ pub struct Config {
     pub inputs: Vec<InputConfig>,
     pub enrich: EnrichConfig,
     pub outputs: Vec<OutputConfig>,
+    /// Top-level processors: after each input's own.
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
 }

@@ -42,6 +42,9 @@ pub struct FileCtx<'a> {
 /// partial Docker line).
 pub trait LineDecoder: Send {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>);
+    /// Records held back (a pending multiline group): those due (idle past their timeout), or
+    /// all of them with `all` (the file is released, the agent stops).
+    fn flush(&mut self, _all: bool, _out: &mut Vec<Event>) {}
 }
 
 pub type DecoderFactory = Arc<dyn Fn(&Path) -> Box<dyn LineDecoder> + Send + Sync>;
@@ -180,6 +183,9 @@ impl Tailer {
                 }
                 read_any |= self.poll(i);
             }
+            for t in self.files.iter_mut() {
+                t.decoder.flush(false, &mut self.chunk);
+            }
             self.flush_chunk();
             self.release_finished();
             self.count_files();
@@ -187,6 +193,11 @@ impl Tailer {
                 woken = wait(&wake_rx, IDLE_POLL);
             }
         }
+        // Pending multiline groups go out with the last chunk.
+        for t in self.files.iter_mut() {
+            t.decoder.flush(true, &mut self.chunk);
+        }
+        self.flush_chunk();
         metrics().files_tailed.sub(self.counted_files);
         tracing::debug!(input = %self.settings.input, "tailer stopped");
     }
@@ -596,6 +607,7 @@ impl Tailer {
             if let Some(rest) = t.reader.take_rest() {
                 t.decoder.decode(&rest, &ctx, &mut self.chunk);
             }
+            t.decoder.flush(true, &mut self.chunk);
             self.flush_chunk();
             let deleted = t.file.metadata().map(|m| m.nlink() == 0).unwrap_or(true);
             tracing::info!(input = %self.settings.input, file = %t.path.display(), deleted, "done with rotated file");

@@ -1,0 +1,164 @@
+//! `decode_json`: a field holding JSON text (default `message`) becomes fields, under `target`
+//! or (`target: ""`) merged into the record's root.
+//!
+//! As Filebeat's `decode_json_fields`: keys already in the record are kept unless
+//! `overwrite_keys`; merged into the root, a `@timestamp` that parses as RFC 3339 replaces the
+//! record's (normalized to UTC) and one that does not is left out (with `add_error_key`, said in
+//! `error.message`); a `message` key replaces the record's message only with `overwrite_keys`.
+//! Objects deeper than `max_depth` stay as JSON text. Text that is not a JSON object never fails
+//! the record: it is kept as it was (`on_error: keep`, with `error.message` and `error.type:
+//! json` if `add_error_key`) or dropped (`on_error: drop`).
+
+use super::config::{DecodeJsonConfig, OnError};
+use crate::event::Event;
+use serde_json::{Map, Value};
+
+pub struct DecodeJson {
+    cfg: DecodeJsonConfig,
+}
+
+/// Objects and arrays below `depth` levels become their JSON text.
+fn limit_depth(v: &mut Value, depth: usize) {
+    match v {
+        Value::Object(m) => {
+            for child in m.values_mut() {
+                if depth <= 1 && (child.is_object() || child.is_array()) {
+                    *child = Value::String(child.to_string());
+                } else {
+                    limit_depth(child, depth - 1);
+                }
+            }
+        }
+        Value::Array(a) => {
+            for child in a.iter_mut() {
+                if depth <= 1 && (child.is_object() || child.is_array()) {
+                    *child = Value::String(child.to_string());
+                } else {
+                    limit_depth(child, depth - 1);
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+impl DecodeJson {
+    pub fn new(cfg: DecodeJsonConfig) -> DecodeJson {
+        DecodeJson { cfg }
+    }
+
+    fn error(&self, e: &mut Event, msg: String) {
+        if self.cfg.add_error_key {
+            e.set("error.message", Value::String(msg));
+            e.set("error.type", Value::String("json".into()));
+        }
+    }
+
+    /// False when the record is to be dropped.
+    pub fn apply(&self, e: &mut Event) -> bool {
+        let Some(text) = e.get(&self.cfg.field).and_then(|v| v.as_str()) else {
+            return true;
+        };
+        let parsed: Result<Map<String, Value>, String> =
+            match serde_json::from_str::<Value>(text.trim()) {
+                Ok(Value::Object(m)) => Ok(m),
+                Ok(_) => Err(format!(
+                    "decode_json: field {} is JSON but not an object",
+                    self.cfg.field
+                )),
+                Err(err) => Err(format!(
+                    "decode_json: field {} is not valid JSON: {err}",
+                    self.cfg.field
+                )),
+            };
+        let mut obj = match parsed {
+            Ok(m) => m,
+            Err(msg) => {
+                if self.cfg.on_error == OnError::Drop {
+                    return false;
+                }
+                self.error(e, msg);
+                return true;
+            }
+        };
+        let mut wrapper = Value::Object(std::mem::take(&mut obj));
+        limit_depth(&mut wrapper, self.cfg.max_depth.max(1));
+        let Value::Object(obj) = wrapper else {
+            return true;
+        };
+        if !self.cfg.target.is_empty() {
+            if self.cfg.overwrite_keys || e.get(&self.cfg.target).is_none() {
+                e.set(&self.cfg.target, Value::Object(obj));
+            }
+            return true;
+        }
+        for (k, v) in obj {
+            if k == "@timestamp" {
+                let parsed = v
+                    .as_str()
+                    .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok());
+                match parsed {
+                    Some(t) => e.set(
+                        "@timestamp",
+                        Value::String(crate::event::timestamp(t.with_timezone(&chrono::Utc))),
+                    ),
+                    None => self.error(e, format!("decode_json: @timestamp {v} is not an RFC 3339 time; kept the record's")),
+                }
+                continue;
+            }
+            if self.cfg.overwrite_keys
+                || e.get(&k).is_none()
+                || k == self.cfg.field && self.cfg.overwrite_keys
+            {
+                e.set(&k, v);
+            }
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn run(yaml: &str, msg: &str) -> Option<Value> {
+        let cfg: DecodeJsonConfig = serde_yaml::from_str(yaml).unwrap();
+        let mut e = Event::new(
+            json!({"message": msg, "@timestamp": "2026-01-01T00:00:00.000000000Z"})
+                .as_object()
+                .unwrap()
+                .clone(),
+            None,
+        );
+        DecodeJson::new(cfg).apply(&mut e).then(|| e.to_value())
+    }
+
+    #[test]
+    fn root_target_timestamp_depth_and_errors() {
+        let v = run("{}", r#"{"level":"info","user":{"id":7},"@timestamp":"2026-11-24T10:00:00+01:00","message":"inner"}"#).unwrap();
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["user"]["id"], 7);
+        assert_eq!(v["@timestamp"], "2026-11-24T09:00:00.000000000Z");
+        assert!(
+            v["message"].as_str().unwrap().starts_with('{'),
+            "message kept without overwrite_keys"
+        );
+        let v = run("{ overwrite_keys: true }", r#"{"message":"inner"}"#).unwrap();
+        assert_eq!(v["message"], "inner");
+        let v = run("{ target: app }", r#"{"a":1}"#).unwrap();
+        assert_eq!(v["app"]["a"], 1);
+        let v = run("{ max_depth: 1 }", r#"{"a":{"b":{"c":1}}}"#).unwrap();
+        assert_eq!(v["a"], r#"{"b":{"c":1}}"#);
+        let v = run("{ max_depth: 2 }", r#"{"a":{"b":{"c":1}}}"#).unwrap();
+        assert_eq!(v["a"]["b"], r#"{"c":1}"#);
+        let v = run("{ add_error_key: true }", "not json {").unwrap();
+        assert_eq!(v["message"], "not json {");
+        assert_eq!(v["error"]["type"], "json");
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not valid JSON"));
+        assert!(run("{ on_error: drop }", "[1,2]").is_none());
+    }
+}

@@ -1,0 +1,246 @@
+//! Processors (`processors:` under an input, then the top-level ones, in list order): one file
+//! per processor, a shared condition type, and the chain that runs them inside each file's
+//! decoder, on the tailer's thread, so stateful ones (`multiline`) keep their state per source.
+//! A record a processor drops becomes ack-only: it still moves its source's checkpoint.
+
+pub mod add_fields;
+pub mod condition;
+pub mod config;
+pub mod decode_json;
+pub mod filter;
+pub mod multiline;
+pub mod rename;
+
+use crate::event::Event;
+use crate::tail::tailer::{FileCtx, LineDecoder};
+use condition::Condition;
+use config::{ConditionConfig, ProcessorConfig};
+use std::sync::Arc;
+
+/// A processor ready to run (regexes compiled).
+#[derive(Clone)]
+pub enum Step {
+    DecodeJson(Arc<decode_json::DecodeJson>, Option<Condition>),
+    Multiline(multiline::MultilineRule),
+    Filter(Arc<filter::Filter>),
+    Rename(Arc<config::RenameConfig>, Option<Condition>),
+    AddFields(Arc<config::AddFieldsConfig>, Option<Condition>),
+}
+
+fn when(
+    c: &Option<ConditionConfig>,
+    path: &str,
+) -> Result<Option<Condition>, Vec<(String, String)>> {
+    c.as_ref()
+        .map(|c| Condition::build(c, &format!("{path}.when")))
+        .transpose()
+}
+
+/// Builds one processor; errors are (YAML path, message).
+pub fn build(p: &ProcessorConfig, path: &str) -> Result<Step, Vec<(String, String)>> {
+    Ok(match p {
+        ProcessorConfig::DecodeJson(c) => Step::DecodeJson(
+            Arc::new(decode_json::DecodeJson::new(c.clone())),
+            when(&c.when, &format!("{path}.decode_json"))?,
+        ),
+        ProcessorConfig::Multiline(c) => Step::Multiline(
+            multiline::MultilineRule::build(c)
+                .map_err(|(k, m)| vec![(format!("{path}.multiline.{k}"), m)])?,
+        ),
+        ProcessorConfig::Drop(w) | ProcessorConfig::Include(w) => {
+            let keep = matches!(p, ProcessorConfig::Include(_));
+            let name = if keep { "include" } else { "drop" };
+            Step::Filter(Arc::new(filter::Filter {
+                when: Condition::build(&w.when, &format!("{path}.{name}.when"))?,
+                keep_matching: keep,
+            }))
+        }
+        ProcessorConfig::Rename(c) => Step::Rename(
+            Arc::new(c.clone()),
+            when(&c.when, &format!("{path}.rename"))?,
+        ),
+        ProcessorConfig::AddFields(c) => Step::AddFields(
+            Arc::new(c.clone()),
+            when(&c.when, &format!("{path}.add_fields"))?,
+        ),
+    })
+}
+
+/// The decoder factory of `input` with its processors, then the top-level ones, after it.
+pub fn with_processors(
+    decoders: crate::tail::tailer::DecoderFactory,
+    input: &crate::config::InputConfig,
+    global: &[ProcessorConfig],
+) -> anyhow::Result<crate::tail::tailer::DecoderFactory> {
+    use crate::config::InputKind;
+    let own = match &input.kind {
+        InputKind::File(c) => &c.processors,
+        InputKind::Docker(c) => &c.processors,
+        InputKind::Cri(c) => &c.processors,
+    };
+    let mut steps = Vec::new();
+    for (i, p) in own.iter().chain(global).enumerate() {
+        steps.push(build(p, &format!("processors[{i}]")).map_err(|e| {
+            anyhow::anyhow!(
+                "input {}: {}",
+                input.name,
+                e.first().map(|x| x.1.clone()).unwrap_or_default()
+            )
+        })?);
+    }
+    if steps.is_empty() {
+        return Ok(decoders);
+    }
+    let steps = Arc::new(steps);
+    Ok(Arc::new(move |path: &std::path::Path| {
+        Processed::wrap(decoders(path), &steps)
+    }))
+}
+
+/// A chain instance for one file: the steps with their per-file state.
+enum Stage {
+    Stateless(Step),
+    Multiline(multiline::Multiline),
+}
+
+pub struct Chain {
+    stages: Vec<Stage>,
+}
+
+fn ack_only(e: Event, out: &mut Vec<Event>) {
+    if let Some(p) = e.position {
+        out.push(Event::ack_only(p));
+    }
+}
+
+impl Chain {
+    pub fn new(steps: &[Step]) -> Chain {
+        Chain {
+            stages: steps
+                .iter()
+                .map(|s| match s {
+                    Step::Multiline(r) => Stage::Multiline(multiline::Multiline::new(r.clone())),
+                    other => Stage::Stateless(other.clone()),
+                })
+                .collect(),
+        }
+    }
+
+    fn run_stage(stage: &mut Stage, mut e: Event, out: &mut Vec<Event>) {
+        if e.ack_only {
+            if let Stage::Multiline(m) = stage {
+                m.process(e, out);
+            } else {
+                out.push(e);
+            }
+            return;
+        }
+        let applies = |c: &Option<Condition>, e: &Event| c.as_ref().is_none_or(|c| c.matches(e));
+        match stage {
+            Stage::Multiline(m) => m.process(e, out),
+            Stage::Stateless(Step::Filter(f)) => {
+                if f.keeps(&e) {
+                    out.push(e);
+                } else {
+                    crate::metrics::metrics()
+                        .events_dropped
+                        .with_label_values(&["filtered"])
+                        .inc();
+                    ack_only(e, out);
+                }
+            }
+            Stage::Stateless(Step::DecodeJson(d, c)) => {
+                if !applies(c, &e) || d.apply(&mut e) {
+                    out.push(e);
+                } else {
+                    crate::metrics::metrics()
+                        .events_dropped
+                        .with_label_values(&["filtered"])
+                        .inc();
+                    ack_only(e, out);
+                }
+            }
+            Stage::Stateless(Step::Rename(r, c)) => {
+                if applies(c, &e) {
+                    rename::apply(r, &mut e);
+                }
+                out.push(e);
+            }
+            Stage::Stateless(Step::AddFields(a, c)) => {
+                if applies(c, &e) {
+                    add_fields::apply(a, &mut e);
+                }
+                out.push(e);
+            }
+            Stage::Stateless(Step::Multiline(_)) => out.push(e),
+        }
+    }
+
+    /// Runs `events` through the stages from `from` on.
+    fn run_from(&mut self, from: usize, mut events: Vec<Event>, out: &mut Vec<Event>) {
+        for stage in self.stages.iter_mut().skip(from) {
+            let mut next = Vec::with_capacity(events.len());
+            for e in events {
+                Self::run_stage(stage, e, &mut next);
+            }
+            events = next;
+        }
+        out.extend(events);
+    }
+
+    pub fn process(&mut self, events: Vec<Event>, out: &mut Vec<Event>) {
+        self.run_from(0, events, out);
+    }
+
+    /// Pending multiline records: those idle past their timeout, or all with `all`.
+    pub fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
+        for i in 0..self.stages.len() {
+            let mut flushed = Vec::new();
+            if let Stage::Multiline(m) = &mut self.stages[i] {
+                m.flush(all, &mut flushed);
+            }
+            if !flushed.is_empty() {
+                self.run_from(i + 1, flushed, out);
+            }
+        }
+    }
+}
+
+/// A file's decoder followed by the processor chain.
+pub struct Processed {
+    pub inner: Box<dyn LineDecoder>,
+    pub chain: Chain,
+    scratch: Vec<Event>,
+}
+
+impl Processed {
+    pub fn wrap(inner: Box<dyn LineDecoder>, steps: &[Step]) -> Box<dyn LineDecoder> {
+        if steps.is_empty() {
+            return inner;
+        }
+        Box::new(Processed {
+            inner,
+            chain: Chain::new(steps),
+            scratch: Vec::new(),
+        })
+    }
+}
+
+impl LineDecoder for Processed {
+    fn decode(
+        &mut self,
+        line: &crate::tail::reader::Line<'_>,
+        file: &FileCtx<'_>,
+        out: &mut Vec<Event>,
+    ) {
+        self.inner.decode(line, file, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            let events = std::mem::take(&mut self.scratch);
+            self.chain.process(events, out);
+        }
+    }
+
+    fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
+        self.chain.flush(all, out);
+    }
+}

@@ -106,10 +106,7 @@ impl DecodeJson {
                 }
                 continue;
             }
-            if self.cfg.overwrite_keys
-                || e.get(&k).is_none()
-                || k == self.cfg.field && self.cfg.overwrite_keys
-            {
+            if self.cfg.overwrite_keys || e.get(&k).is_none() {
                 e.set(&k, v);
             }
         }

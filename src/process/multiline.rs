@@ -33,9 +33,10 @@ pub struct MultilineRule {
 /// The preset's (pattern, negate, match).
 fn preset(p: MultilinePreset) -> (&'static str, bool, MultilineMatch) {
     match p {
-        // Continuation lines: "\tat ...", "\t... 12 more", "Caused by: ...", "Suppressed: ...".
+        // Continuation lines: the exception after the log line ("java.lang.FooException: ..."),
+        // "\tat ...", "\t... 12 more", "Caused by: ...", "Suppressed: ...".
         MultilinePreset::Java => (
-            r"^\s+(at\s|\.\.\.\s+\d+\s+more)|^\s*(Caused by|Suppressed):",
+            r"^\s+(at\s|\.\.\.\s+\d+\s+more)|^\s*(Caused by|Suppressed):|^[A-Za-z_$][\w$.]*(Exception|Error|Throwable)(:|\s|$)",
             false,
             MultilineMatch::After,
         ),

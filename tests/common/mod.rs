@@ -5,6 +5,7 @@
 pub mod beats;
 pub mod bulk;
 pub mod certs;
+pub mod docker;
 pub mod moto;
 pub mod osmem;
 

@@ -11,6 +11,9 @@
 //!   (gzip off, and level 1, the default) to an in-process `_bulk` receiver that answers every
 //!   request with one `201` item per record, as Elasticsearch does.
 //!
+//! - `docker-json`, `docker-json-processors`: the `docker` input on JSON application logs, without
+//!   and with `decode_json` + `multiline` + a `drop` condition (ratio of the two).
+//!
 //!   LOGSHIP_BENCH_SCENARIOS=file,logstash-3 cargo bench --bench throughput   (a subset)
 //!
 //!   cargo bench --bench throughput                 (256 MiB input)
@@ -36,7 +39,7 @@ impl Rng {
 
 /// Writes about `mb` MiB of log lines; returns (lines, bytes). With `docker`, the lines are
 /// spread over 8 containers' json-file logs under `path` (a directory) instead.
-fn generate(path: &Path, mb: u64, docker: bool) -> (u64, u64) {
+fn generate(path: &Path, mb: u64, docker: bool, json_app: bool) -> (u64, u64) {
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut outs: Vec<BufWriter<std::fs::File>> = if docker {
         (0..8)
@@ -105,6 +108,15 @@ fn generate(path: &Path, mb: u64, docker: bool) -> (u64, u64) {
             });
         }
         line.truncate(len);
+        if json_app {
+            // A JSON application log line: {"level":...,"svc":...,"msg":...}.
+            let level = levels[(r >> 32) as usize % levels.len()];
+            line = format!(
+                "{{\"level\":\"{level}\",\"svc\":\"svc-{}\",\"msg\":{}}}",
+                (r >> 40) % 16,
+                serde_json::to_string(&line).unwrap()
+            );
+        }
         line.push('\n');
         let n_outs = outs.len();
         let out = &mut outs[lines as usize % n_outs];
@@ -164,16 +176,20 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Records done: shipped, or dropped by a processor.
 fn sent(addr: &str) -> u64 {
     let Ok(resp) = ureq::get(&format!("http://{addr}/metrics")).call() else {
         return 0;
     };
     let body = resp.into_string().unwrap_or_default();
-    body.lines()
-        .find(|l| l.starts_with("logship_events_sent_total"))
-        .and_then(|l| l.rsplit(' ').next())
-        .and_then(|v| v.parse::<f64>().ok())
-        .unwrap_or(0.0) as u64
+    let value = |prefix: &str| -> u64 {
+        body.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    value("logship_events_sent_total") + value("logship_events_dropped_total{reason=\"filtered\"}")
 }
 
 fn main() {
@@ -182,7 +198,7 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
     let wanted = std::env::var("LOGSHIP_BENCH_SCENARIOS").unwrap_or_else(|_| {
-        "file,docker,logstash-0,logstash-3,elasticsearch-0,elasticsearch-1".into()
+        "file,docker,logstash-0,logstash-3,elasticsearch-0,elasticsearch-1,docker-json,docker-json-processors".into()
     });
     for scenario in wanted.split(',') {
         run(scenario.trim(), mb);
@@ -302,7 +318,13 @@ fn beats_receiver() -> String {
 
 fn run(scenario: &str, mb: u64) {
     let dir = tempfile::tempdir().unwrap();
-    let docker = scenario == "docker";
+    let docker = scenario.starts_with("docker");
+    let json_app = scenario.starts_with("docker-json");
+    let processors = if scenario.ends_with("-processors") {
+        "    processors:\n      - decode_json: { target: \"\" }\n      - multiline: { pattern: '^\\s', timeout: 1s }\n      - drop: { when: { equals: { level: DEBUG } } }\n"
+    } else {
+        ""
+    };
     let output_yaml = match (
         scenario.strip_prefix("logstash-"),
         scenario.strip_prefix("elasticsearch-"),
@@ -323,7 +345,7 @@ fn run(scenario: &str, mb: u64) {
     let input = dir
         .path()
         .join(if docker { "containers" } else { "input.log" });
-    let (lines, bytes) = generate(&input, mb, docker);
+    let (lines, bytes) = generate(&input, mb, docker, json_app);
     println!(
         "== scenario `{scenario}`: {lines} lines, {:.1} MiB",
         bytes as f64 / (1 << 20) as f64
@@ -350,7 +372,7 @@ fn run(scenario: &str, mb: u64) {
     );
     let input_yaml = if docker {
         format!(
-            "  - type: docker\n    containers_path: {}\n    read_from: beginning\n",
+            "  - type: docker\n    containers_path: {}\n    read_from: beginning\n{processors}",
             input.display()
         )
     } else {

@@ -326,3 +326,45 @@ fn container_traces_one_record_each_streams_apart() {
     let err_trace: Vec<String> = lines.iter().map(|l| format!("{l} (err)")).collect();
     assert_eq!(err, vec![err_trace.join("\n").as_str(), "after-err"]);
 }
+
+/// A Python traceback and a Go panic printed by real containers: one record each.
+#[test]
+fn container_python_traceback_and_go_panic_one_record_each() {
+    if !docker_available() {
+        return;
+    }
+    for (preset, trace) in [("python", PYTHON), ("go", GO)] {
+        let env = Env::new();
+        let cfg = env.config(
+            &format!("  - type: docker\n    scan_frequency: 1s\n    processors:\n      - multiline: {{ preset: {preset}, timeout: 1s }}"),
+            "",
+        );
+        let agent = env.start(&cfg);
+        let trace = trace.replace('\t', "    ");
+        let script: String = trace
+            .lines()
+            .map(|l| format!("echo '{}'; ", l.replace('\'', "")))
+            .collect::<String>()
+            + "echo 'done'; sleep 30";
+        let c = Container::run(&["--name", &unique(preset)], &script);
+        wait_for(LIMIT, "2 records of the container", || {
+            records(&env.out())
+                .iter()
+                .filter(|r| r["container"]["id"] == c.id)
+                .count()
+                >= 2
+        });
+        let msgs: Vec<String> = records(&env.out())
+            .into_iter()
+            .filter(|r| r["container"]["id"] == c.id)
+            .map(|r| r["message"].as_str().unwrap_or("").to_string())
+            .collect();
+        let want = trace.replace('\'', "");
+        assert_eq!(
+            msgs,
+            vec![want.trim_end().to_string(), "done".into()],
+            "{preset}: {}",
+            agent.logs()
+        );
+    }
+}

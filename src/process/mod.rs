@@ -1,7 +1,8 @@
 //! Processors (`processors:` under an input, then the top-level ones, in list order): one file
 //! per processor, a shared condition type, and the chain that runs them inside each file's
 //! decoder, on the tailer's thread, so stateful ones (`multiline`) keep their state per source.
-//! A record a processor drops becomes ack-only: it still moves its source's checkpoint.
+//! A record a processor drops becomes ack-only: it still moves its source's checkpoint, and the
+//! pipeline counts it in `logship_events_dropped_total{reason="filtered"}`.
 
 pub mod add_fields;
 pub mod condition;
@@ -142,10 +143,6 @@ impl Chain {
                 if f.keeps(&e) {
                     out.push(e);
                 } else {
-                    crate::metrics::metrics()
-                        .events_dropped
-                        .with_label_values(&["filtered"])
-                        .inc();
                     ack_only(e, out);
                 }
             }
@@ -153,10 +150,6 @@ impl Chain {
                 if !applies(c, &e) || d.apply(&mut e) {
                     out.push(e);
                 } else {
-                    crate::metrics::metrics()
-                        .events_dropped
-                        .with_label_values(&["filtered"])
-                        .inc();
                     ack_only(e, out);
                 }
             }

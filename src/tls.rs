@@ -265,6 +265,17 @@ impl TlsClient {
         })
     }
 
+    /// `build` with every problem in one line (`tls.ca: ...; tls.key: ...`).
+    pub fn build_one_line(cfg: &TlsConfig) -> Result<TlsClient, String> {
+        TlsClient::build(cfg).map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| format!("tls.{}: {}", e.key, e.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }
+
     /// The rustls configuration, for clients that run their own connections (HTTP).
     pub fn client_config(&self) -> ClientConfig {
         (*self.config).clone()

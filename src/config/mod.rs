@@ -364,17 +364,22 @@ impl Ctx<'_> {
                 );
             }
         }
-        if c.compression_level > 9 {
-            self.error(
-                format!("{path}.compression_level"),
-                format!("{} is out of range 0 (off) to 9", c.compression_level),
-            );
-        }
-        if c.bulk_max_size == 0 {
-            self.error(format!("{path}.bulk_max_size"), "must be at least 1");
-        }
+        self.check_sizes(c.compression_level, c.bulk_max_size, path);
         if let Some(tls) = &c.tls {
             self.check_tls(tls, &format!("{path}.tls"));
+        }
+    }
+
+    /// `compression_level` 0 to 9 and `bulk_max_size` at least 1, for the network outputs.
+    fn check_sizes(&mut self, compression_level: u32, bulk_max_size: usize, path: &str) {
+        if compression_level > 9 {
+            self.error(
+                format!("{path}.compression_level"),
+                format!("{compression_level} is out of range 0 (off) to 9"),
+            );
+        }
+        if bulk_max_size == 0 {
+            self.error(format!("{path}.bulk_max_size"), "must be at least 1");
         }
     }
 
@@ -394,15 +399,7 @@ impl Ctx<'_> {
         if let Err(e) = IndexTemplate::parse(&c.index) {
             self.error(format!("{path}.index"), e);
         }
-        if c.compression_level > 9 {
-            self.error(
-                format!("{path}.compression_level"),
-                format!("{} is out of range 0 (off) to 9", c.compression_level),
-            );
-        }
-        if c.bulk_max_size == 0 {
-            self.error(format!("{path}.bulk_max_size"), "must be at least 1");
-        }
+        self.check_sizes(c.compression_level, c.bulk_max_size, path);
         if let Some(a) = &c.auth {
             match (&a.username, &a.password, &a.api_key) {
                 (Some(_), Some(_), None) | (None, None, Some(_)) => {}

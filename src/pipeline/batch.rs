@@ -20,6 +20,14 @@ impl Batch {
         }
     }
 
+    /// Each record's JSON, in order (the lines of `ndjson`, without their `\n`).
+    pub fn lines(&self) -> Vec<&[u8]> {
+        self.ndjson()
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
     /// One JSON object per line, each ending in `\n`.
     pub fn ndjson(&self) -> &[u8] {
         self.ndjson.get_or_init(|| {

@@ -332,11 +332,7 @@ impl Cloudwatch {
 #[async_trait]
 impl Output for Cloudwatch {
     async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
-        let docs: Vec<&[u8]> = batch
-            .ndjson()
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .collect();
+        let docs: Vec<&[u8]> = batch.lines();
         // Group by stream, sort by time, cut to the limits: the same calls on every attempt.
         let mut streams: BTreeMap<(String, String), Vec<(i64, usize)>> = BTreeMap::new();
         let mut messages = Vec::with_capacity(docs.len());

@@ -122,13 +122,7 @@ impl Elasticsearch {
             (None, false) => None,
         };
         let tls = match tls {
-            Some(t) => Some(Arc::new(TlsClient::build(&t).map_err(|errors| {
-                errors
-                    .iter()
-                    .map(|e| format!("tls.{}: {}", e.key, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })?)),
+            Some(t) => Some(Arc::new(TlsClient::build_one_line(&t)?)),
             None => None,
         };
         let mut builder = reqwest::Client::builder()
@@ -322,11 +316,7 @@ impl Output for Elasticsearch {
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
-        let docs: Vec<&[u8]> = batch
-            .ndjson()
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .collect();
+        let docs: Vec<&[u8]> = batch.lines();
         let todo = self
             .pending()
             .remove(&batch.seq)

@@ -78,13 +78,7 @@ pub struct Logstash {
 impl Logstash {
     pub fn new(cfg: &LogstashOutputConfig) -> Result<Logstash, String> {
         let tls = match &cfg.tls {
-            Some(t) => Some(Arc::new(TlsClient::build(t).map_err(|errors| {
-                errors
-                    .iter()
-                    .map(|e| format!("tls.{}: {}", e.key, e.message))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            })?)),
+            Some(t) => Some(Arc::new(TlsClient::build_one_line(t)?)),
             None => None,
         };
         let hosts = Hosts::new(&cfg.hosts, cfg.loadbalance, |_| {
@@ -207,11 +201,7 @@ impl Output for Logstash {
     }
 
     async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
-        let docs: Vec<&[u8]> = batch
-            .ndjson()
-            .split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .collect();
+        let docs: Vec<&[u8]> = batch.lines();
         let total = docs.len();
         let mut done = self.progress().get(&batch.seq).copied().unwrap_or(0);
         let mut failures = 0;

@@ -541,6 +541,8 @@ impl Tailer {
     /// File `i` shrank (or its first bytes changed): recover unread lines from a copy, then read
     /// it again from 0 as a new source.
     fn truncated(&mut self, i: usize) {
+        // Records held back (multiline) belong to the old content: out they go first.
+        self.files[i].decoder.flush(true, &mut self.chunk);
         let (path, fid, fp, consumed, old_id, since, tail, read_pos) = {
             let t = &self.files[i];
             let (tail, read_pos) = (t.tail.clone(), t.reader.read_pos());

@@ -452,3 +452,30 @@ fn mutual_tls_to_the_bulk_api() {
     );
     assert_eq!(out.lines().count(), 1, "{out}");
 }
+
+/// Two hosts, one of them down: requests go in turn, the dead one is set aside, nothing is lost.
+#[test]
+fn a_dead_host_is_set_aside_and_the_other_takes_the_load() {
+    let env = Env::new();
+    let server = BulkServer::start(&env.path("indexed.ndjson"), None, Faults::default());
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let log = env.path("app.log");
+    write_lines(&log, 0, 3000);
+    let cfg = env.config(
+        &file_input(&log, "plain"),
+        &format!(
+            "outputs:\n  - type: elasticsearch\n    name: es\n    hosts: [\"{dead}\", \"{}\"]\n    bulk_max_size: 200\n    backoff: {{ init: 5s, max: 30s }}\n",
+            server.url
+        ),
+    );
+    let agent = env.start(&cfg);
+    wait_all_arrived(&agent, &server.out, 3000, LIMIT);
+    assert_no_duplicates(&agent, &server.out);
+    // The dead host failed once, then waited out its backoff while the live one took all.
+    let refused = agent.logs().matches("cannot connect").count();
+    assert!(
+        (1..=3).contains(&refused),
+        "{refused} connection failures:\n{}",
+        agent.logs()
+    );
+}

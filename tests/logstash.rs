@@ -325,3 +325,28 @@ fn logstash_down_memory_stays_bounded_then_everything_arrives() {
         agent.peak_rss() >> 20
     );
 }
+
+#[test]
+fn ttl_reconnects_when_idle() {
+    let env = Env::new();
+    let server = BeatsServer::start(&env.path("received.ndjson"), None);
+    let log = env.path("app.log");
+    write_lines(&log, 0, 10);
+    let cfg = env.config(
+        &file_input(&log),
+        &logstash_output(&[&server.addr], "    ttl: 300ms\n"),
+    );
+    let agent = env.start(&cfg);
+    wait_all_arrived(&agent, &server.out, 10, LIMIT);
+    assert_eq!(server.connections(), 1);
+    // Keep lines coming: once the connection is older than ttl, the next batch opens another.
+    let mut n = 10;
+    wait_for(LIMIT, "a second connection after ttl", || {
+        write_lines(&log, n, n + 1);
+        n += 1;
+        std::thread::sleep(Duration::from_millis(50));
+        server.connections() >= 2
+    });
+    wait_all_arrived(&agent, &server.out, n, LIMIT);
+    assert_no_duplicates(&agent, &server.out);
+}

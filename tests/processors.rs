@@ -49,9 +49,13 @@ fn json_app_logs_conditions_rename_and_add_fields() {
       - drop: { when: { contains: { http.path: health } } }
       - include: { when: { or: [ { has_fields: [error.message] }, { regexp: { level: \"^(info|error)$\" } } ] } }
       - rename: { fields: { msg: event.original_message } }
-      - add_fields: { target: app, fields: { team: \"${TEAM:-payments}\", tier: 2 }, when: { range: { http.code: { gte: 500 } } } }
 ";
-    let cfg = env.config(&input(&log, processors), "");
+    // Top-level processors run after the input's own (the renamed field is already there).
+    let global = "processors:
+  - add_fields: { target: app, fields: { team: \"${TEAM:-payments}\", tier: 2 }, when: { range: { http.code: { gte: 500 } } } }
+  - add_fields: { target: seen, fields: { renamed: true }, when: { has_fields: [event.original_message] } }
+";
+    let cfg = env.config(&input(&log, processors), global);
     let agent = env.start(&cfg);
     let r = wait_records(&agent, &env.out(), 3);
     // 1: decoded, its own @timestamp, renamed.
@@ -72,6 +76,10 @@ fn json_app_logs_conditions_rename_and_add_fields() {
     assert_eq!(r[2]["app"]["team"], "payments");
     assert_eq!(r[2]["app"]["tier"], 2);
     assert_eq!(r[2]["deep"]["a"], r#"{"b":{"c":1}}"#);
+    assert_eq!(
+        r[2]["seen"]["renamed"], true,
+        "global processors see the input's renames"
+    );
     // The debug line was not included, yet the checkpoint covers the whole file.
     let size = std::fs::metadata(&log).unwrap().len();
     wait_for(LIMIT, "checkpoint at end of file", || {

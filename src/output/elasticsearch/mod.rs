@@ -231,7 +231,7 @@ impl Elasticsearch {
         )
     }
 
-    async fn post_bulk(&self, body: Vec<u8>) -> Result<Vec<u8>, BulkError> {
+    async fn post_bulk(&self, body: bytes::Bytes) -> Result<Vec<u8>, BulkError> {
         let host = self.hosts.pick();
         let url = format!("{}/_bulk", host.addr.trim_end_matches('/'));
         let mut req = self
@@ -378,7 +378,20 @@ impl Output for Elasticsearch {
             for (i, index, id) in chunk.iter() {
                 bulk::push_create(&mut body, index, id.as_deref(), docs[*i]);
             }
-            let outcomes = match self.post_bulk(self.encode(body)).await {
+            // Bytes: a resend to the next host shares the buffer.
+            let body = bytes::Bytes::from(self.encode(body));
+            // A host that fails is set aside; the request goes to the next one at once.
+            let mut answer = self.post_bulk(body.clone()).await;
+            for _ in 1..self.hosts.len() {
+                match &answer {
+                    Err(BulkError::Retry(e)) => {
+                        tracing::warn!(output = %self.name, error = %e, "host failed; trying the next");
+                        answer = self.post_bulk(body.clone()).await;
+                    }
+                    _ => break,
+                }
+            }
+            let outcomes = match answer {
                 Ok(resp) => bulk::read_response(&resp, chunk.len())
                     .map_err(|m| OutputError::new("protocol", m)),
                 Err(BulkError::Retry(e)) => Err(e),

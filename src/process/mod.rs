@@ -106,6 +106,8 @@ enum Stage {
 
 pub struct Chain {
     stages: Vec<Stage>,
+    buf_a: Vec<Event>,
+    buf_b: Vec<Event>,
 }
 
 fn ack_only(e: Event, out: &mut Vec<Event>) {
@@ -124,6 +126,8 @@ impl Chain {
                     other => Stage::Stateless(other.clone()),
                 })
                 .collect(),
+            buf_a: Vec::new(),
+            buf_b: Vec::new(),
         }
     }
 
@@ -170,18 +174,25 @@ impl Chain {
     }
 
     /// Runs `events` through the stages from `from` on.
-    fn run_from(&mut self, from: usize, mut events: Vec<Event>, out: &mut Vec<Event>) {
+    /// Runs `events` (drained, its allocation kept) through the stages from `from` on. Two
+    /// buffers kept between calls: no allocation per line once warm.
+    fn run_from(&mut self, from: usize, events: &mut Vec<Event>, out: &mut Vec<Event>) {
+        let mut cur = std::mem::take(&mut self.buf_a);
+        let mut next = std::mem::take(&mut self.buf_b);
+        cur.append(events);
         for stage in self.stages.iter_mut().skip(from) {
-            let mut next = Vec::with_capacity(events.len());
-            for e in events {
+            next.clear();
+            for e in cur.drain(..) {
                 Self::run_stage(stage, e, &mut next);
             }
-            events = next;
+            std::mem::swap(&mut cur, &mut next);
         }
-        out.extend(events);
+        out.append(&mut cur);
+        self.buf_a = cur;
+        self.buf_b = next;
     }
 
-    pub fn process(&mut self, events: Vec<Event>, out: &mut Vec<Event>) {
+    pub fn process(&mut self, events: &mut Vec<Event>, out: &mut Vec<Event>) {
         self.run_from(0, events, out);
     }
 
@@ -193,7 +204,7 @@ impl Chain {
                 m.flush(all, &mut flushed);
             }
             if !flushed.is_empty() {
-                self.run_from(i + 1, flushed, out);
+                self.run_from(i + 1, &mut flushed, out);
             }
         }
     }
@@ -228,8 +239,7 @@ impl LineDecoder for Processed {
     ) {
         self.inner.decode(line, file, &mut self.scratch);
         if !self.scratch.is_empty() {
-            let events = std::mem::take(&mut self.scratch);
-            self.chain.process(events, out);
+            self.chain.process(&mut self.scratch, out);
         }
     }
 

@@ -324,14 +324,22 @@ impl Output for Elasticsearch {
 
         // Index and id of each record; a record without an index is rejected now.
         let mut rejected = Vec::new();
-        let mut ready: Vec<(usize, String, Option<String>)> = Vec::with_capacity(todo.len());
-        let mut last_day: Option<(String, String)> = None;
+        // Index names are shared (one allocation per distinct name and second, not per record).
+        let mut ready: Vec<(usize, Arc<str>, Option<String>)> = Vec::with_capacity(todo.len());
+        let mut last_day: Option<(String, Arc<str>)> = None;
         for &i in &todo {
             let (Some(event), Some(doc)) = (batch.events.get(i), docs.get(i)) else {
                 continue;
             };
-            let index = if self.template.is_static() {
-                self.template.render(event, None)
+            let index: Result<Arc<str>, String> = if self.template.is_static() {
+                match &last_day {
+                    Some((_, name)) => Ok(name.clone()),
+                    None => self.template.render(event, None).map(|n| {
+                        let n: Arc<str> = n.into();
+                        last_day = Some((String::new(), n.clone()));
+                        n
+                    }),
+                }
             } else if !self.template.has_fields() {
                 // Only a date: the same second gives the same name.
                 let ts = event
@@ -342,7 +350,10 @@ impl Output for Elasticsearch {
                 match &last_day {
                     Some((k, name)) if k == key && !key.is_empty() => Ok(name.clone()),
                     _ => {
-                        let r = self.template.render(event, event_time(event).as_ref());
+                        let r: Result<Arc<str>, String> = self
+                            .template
+                            .render(event, event_time(event).as_ref())
+                            .map(Arc::from);
                         if let Ok(name) = &r {
                             last_day = Some((key.to_string(), name.clone()));
                         }
@@ -350,7 +361,9 @@ impl Output for Elasticsearch {
                     }
                 }
             } else {
-                self.template.render(event, event_time(event).as_ref())
+                self.template
+                    .render(event, event_time(event).as_ref())
+                    .map(Arc::from)
             };
             match index {
                 Ok(index) => {
@@ -371,7 +384,7 @@ impl Output for Elasticsearch {
 
         let mut retry: Vec<usize> = Vec::new();
         let mut retry_reason = String::new();
-        let chunks: Vec<&[(usize, String, Option<String>)]> =
+        let chunks: Vec<&[(usize, Arc<str>, Option<String>)]> =
             ready.chunks(self.cfg.bulk_max_size.max(1)).collect();
         for (c, chunk) in chunks.iter().enumerate() {
             let mut body = Vec::new();

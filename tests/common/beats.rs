@@ -7,6 +7,7 @@
 //! close in the middle of an ACK frame.
 #![allow(dead_code)]
 
+use super::server::{accept_loop, handshake, out_file, Stream};
 use flate2::read::ZlibDecoder;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -107,40 +108,22 @@ impl BeatsServer {
 
     pub fn start_on(out: &Path, tls: Option<ServerTls>, port: u16) -> BeatsServer {
         let listener = TcpListener::bind(("127.0.0.1", port)).expect("bind beats server");
-        listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr").to_string();
         let shared = Arc::new(Shared::default());
         *shared.mode.lock().unwrap() = Some(Mode::Normal);
-        *shared.out.lock().unwrap() = Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(out)
-                .expect("server out file"),
-        );
+        *shared.out.lock().unwrap() = Some(out_file(out));
         let stop = Arc::new(AtomicBool::new(false));
         let config = tls.as_ref().map(server_config);
-        {
-            let shared = shared.clone();
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    match listener.accept() {
-                        Ok((s, _)) => {
-                            let _ = s.set_nonblocking(false);
-                            if let Ok(c) = s.try_clone() {
-                                shared.streams.lock().unwrap().push(c);
-                            }
-                            shared.connections.fetch_add(1, Ordering::SeqCst);
-                            let shared = shared.clone();
-                            let config = config.clone();
-                            std::thread::spawn(move || serve(s, config, shared));
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                    }
-                }
-            });
-        }
+        let on_conn_shared = shared.clone();
+        accept_loop(listener, stop.clone(), move |s| {
+            if let Ok(c) = s.try_clone() {
+                on_conn_shared.streams.lock().unwrap().push(c);
+            }
+            on_conn_shared.connections.fetch_add(1, Ordering::SeqCst);
+            let shared = on_conn_shared.clone();
+            let config = config.clone();
+            std::thread::spawn(move || serve(s, config, shared));
+        });
         BeatsServer {
             addr,
             out: out.to_path_buf(),
@@ -203,9 +186,6 @@ impl Drop for BeatsServer {
     }
 }
 
-trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
-
 fn serve(tcp: TcpStream, config: Option<Arc<rustls::ServerConfig>>, shared: Arc<Shared>) {
     // `kill` holds clones of the socket: close it for real when this connection ends.
     let closer = tcp.try_clone().ok();
@@ -216,19 +196,11 @@ fn serve(tcp: TcpStream, config: Option<Arc<rustls::ServerConfig>>, shared: Arc<
 }
 
 fn serve_conn(tcp: TcpStream, config: Option<Arc<rustls::ServerConfig>>, shared: Arc<Shared>) {
-    let mut stream: Box<dyn Stream> = match config {
-        None => Box::new(tcp),
-        Some(cfg) => {
-            let mut conn = rustls::ServerConnection::new(cfg).expect("server conn");
-            let mut tcp = tcp;
-            while conn.is_handshaking() {
-                if let Err(e) = conn.complete_io(&mut tcp) {
-                    shared.tls_errors.lock().unwrap().push(e.to_string());
-                    let _ = conn.complete_io(&mut tcp); // flush the alert
-                    return;
-                }
-            }
-            Box::new(rustls::StreamOwned::new(conn, tcp))
+    let mut stream = match handshake(tcp, config) {
+        Ok(s) => s,
+        Err(e) => {
+            shared.tls_errors.lock().unwrap().push(e);
+            return;
         }
     };
     loop {

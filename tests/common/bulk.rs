@@ -9,6 +9,7 @@
 #![allow(dead_code)]
 
 use super::beats::{server_config, ServerTls};
+use super::server::{accept_loop, handshake, out_file, Stream};
 use flate2::read::GzDecoder;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -17,7 +18,6 @@ use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 #[derive(Default, Clone)]
 pub struct Faults {
@@ -61,37 +61,19 @@ pub struct BulkServer {
 impl BulkServer {
     pub fn start(out: &Path, tls: Option<ServerTls>, faults: Faults) -> BulkServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind bulk server");
-        listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr").to_string();
         let shared = Arc::new(Shared::default());
         *shared.faults.lock().unwrap() = faults;
-        *shared.out.lock().unwrap() = Some(
-            std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(out)
-                .expect("out file"),
-        );
+        *shared.out.lock().unwrap() = Some(out_file(out));
         let stop = Arc::new(AtomicBool::new(false));
         let config = tls.as_ref().map(server_config);
         let scheme = if tls.is_some() { "https" } else { "http" };
-        {
-            let shared = shared.clone();
-            let stop = stop.clone();
-            std::thread::spawn(move || {
-                while !stop.load(Ordering::SeqCst) {
-                    match listener.accept() {
-                        Ok((s, _)) => {
-                            let _ = s.set_nonblocking(false);
-                            let shared = shared.clone();
-                            let config = config.clone();
-                            std::thread::spawn(move || serve(s, config, shared));
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(5)),
-                    }
-                }
-            });
-        }
+        let on_conn_shared = shared.clone();
+        accept_loop(listener, stop.clone(), move |s| {
+            let shared = on_conn_shared.clone();
+            let config = config.clone();
+            std::thread::spawn(move || serve(s, config, shared));
+        });
         BulkServer {
             url: format!("{scheme}://{addr}"),
             out: out.to_path_buf(),
@@ -120,24 +102,10 @@ impl Drop for BulkServer {
     }
 }
 
-trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
-
 fn serve(tcp: TcpStream, config: Option<Arc<rustls::ServerConfig>>, shared: Arc<Shared>) {
     let closer = tcp.try_clone().ok();
-    let stream: Box<dyn Stream> = match config {
-        None => Box::new(tcp),
-        Some(cfg) => {
-            let mut conn = rustls::ServerConnection::new(cfg).expect("server conn");
-            let mut tcp = tcp;
-            while conn.is_handshaking() {
-                if conn.complete_io(&mut tcp).is_err() {
-                    let _ = conn.complete_io(&mut tcp);
-                    return;
-                }
-            }
-            Box::new(rustls::StreamOwned::new(conn, tcp))
-        }
+    let Ok(stream) = handshake(tcp, config) else {
+        return;
     };
     let mut r = BufReader::new(stream);
     while let Some(keep) = one_request(&mut r, &shared) {

@@ -8,6 +8,7 @@ pub mod certs;
 pub mod docker;
 pub mod moto;
 pub mod osmem;
+pub mod server;
 
 use serde_json::Value;
 use std::collections::BTreeMap;

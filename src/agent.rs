@@ -2,25 +2,97 @@
 //! together, and stops them in order on SIGTERM/SIGINT: inputs stop reading, the last partial
 //! batch is flushed, outputs finish what is in flight (within `shutdown_timeout`), the ledger
 //! applies the acknowledgements and the checkpoints are written.
+//!
+//! Supervision: every thread and task (each input, the pipeline, each output worker, the Docker
+//! events follower, the checkpoint saver, the HTTP server) is started through `Supervisor`,
+//! which catches a panic and reports any end. One that ends before the agent is stopping is
+//! fatal: one error line saying what stopped and why, `/health` answers 503 with that reason,
+//! the agent stops as on SIGTERM (what was acknowledged is checkpointed) and exits 1, so systemd
+//! or the kubelet restarts it. Never a silent stall.
 
 use crate::config::Config;
 use crate::enrich::docker::DockerEnricher;
 use crate::health::Health;
+use crate::input::guard::panic_message;
 use crate::metrics::metrics;
 use crate::output;
 use crate::pipeline::{self, ledger::Ledger};
 use crate::tail::checkpoint::CheckpointStore;
 use crate::tail::tailer::Tailer;
 use anyhow::Context;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
+use tokio::task::JoinHandle;
+
+/// One part of the agent that ended, and how.
+struct Ended {
+    what: String,
+    how: String,
+}
+
+/// Starts the agent's threads and tasks so that the end of any of them is reported.
+#[derive(Clone)]
+pub struct Supervisor {
+    tx: UnboundedSender<Ended>,
+}
+
+impl Supervisor {
+    fn new() -> (Supervisor, UnboundedReceiver<Ended>) {
+        let (tx, rx) = unbounded_channel();
+        (Supervisor { tx }, rx)
+    }
+
+    fn report(&self, what: String, result: Result<(), Box<dyn std::any::Any + Send>>) {
+        let how = match result {
+            Ok(()) => "ended".to_string(),
+            Err(p) => format!("panicked: {}", panic_message(&*p)),
+        };
+        let _ = self.tx.send(Ended { what, how });
+    }
+
+    /// Spawns `fut` on the runtime; its end (or panic) is reported as `what`.
+    pub fn task<F>(&self, what: impl Into<String>, fut: F) -> JoinHandle<()>
+    where
+        F: std::future::Future<Output = ()> + Send + 'static,
+    {
+        let (me, what) = (self.clone(), what.into());
+        tokio::spawn(async move {
+            let result = AssertUnwindSafe(fut).catch_unwind().await;
+            me.report(what, result);
+        })
+    }
+
+    /// Starts a named thread running `f`; its end (or panic) is reported as `what`.
+    pub fn thread<F>(
+        &self,
+        what: impl Into<String>,
+        f: F,
+    ) -> std::io::Result<std::thread::JoinHandle<()>>
+    where
+        F: FnOnce() + Send + 'static,
+    {
+        let (me, what) = (self.clone(), what.into());
+        std::thread::Builder::new()
+            .name(what.replace(' ', "-"))
+            .spawn(move || {
+                let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+                me.report(what, result);
+            })
+    }
+}
 
 /// Chunks (of up to ~1000 events or 1 MiB) queued between the inputs and the pipeline.
 const INPUT_QUEUE_CHUNKS: usize = 8;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
+    for w in &config.warnings {
+        tracing::warn!("{w}");
+    }
     let store = Arc::new(
         CheckpointStore::open(&config.data_dir).context("cannot open the checkpoint store")?,
     );
@@ -30,11 +102,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .map(|h| h.max_failing.0)
         .unwrap_or(Duration::from_secs(300));
     let health = Arc::new(Health::new(max_failing));
+    let (sup, mut ended) = Supervisor::new();
     let input_names: Vec<&str> = config.inputs.iter().map(|i| i.name.as_str()).collect();
     let output_names: Vec<&str> = config.outputs.iter().map(|o| o.name.as_str()).collect();
     metrics().declare(&input_names, &output_names);
     if let Some(http) = &config.http {
-        crate::http::serve(&http.listen, health.clone()).await?;
+        crate::http::serve(&http.listen, health.clone(), &sup).await?;
     }
     let ledger = Arc::new(Ledger::new(store.clone()));
 
@@ -45,29 +118,35 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             .map_err(|e| anyhow::anyhow!("output {}: {e}", oc.name))?;
         let (tx, rx) = tokio::sync::mpsc::channel(config.pipeline.in_flight_batches);
         output_txs.push(tx);
-        workers.push(tokio::spawn(output::run_worker(
-            oc.name.clone(),
-            out,
-            rx,
-            ledger.clone(),
-            health.clone(),
-            oc.backoff(),
-        )));
+        workers.push(sup.task(
+            format!("output {} worker", oc.name),
+            output::run_worker(
+                oc.name.clone(),
+                out,
+                rx,
+                ledger.clone(),
+                health.clone(),
+                oc.backoff(),
+            ),
+        ));
     }
 
     let docker = config.enrich.docker.as_ref().map(|d| {
         let e = DockerEnricher::new(d);
-        tokio::spawn(e.clone().follow_events());
+        sup.task("docker events follower", e.clone().follow_events());
         e
     });
     let (input_tx, input_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE_CHUNKS);
-    let pipeline = tokio::spawn(pipeline::run(
-        input_rx,
-        output_txs,
-        ledger.clone(),
-        config.pipeline.clone(),
-        docker,
-    ));
+    let pipeline = sup.task(
+        "pipeline",
+        pipeline::run(
+            input_rx,
+            output_txs,
+            ledger.clone(),
+            config.pipeline.clone(),
+            docker,
+        ),
+    );
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = Vec::new();
@@ -75,6 +154,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let (settings, decoders) =
             crate::input::tail_settings(ic, config.max_line_bytes, &config.host_name);
         let decoders = crate::process::with_processors(decoders, ic, &config.processors)?;
+        let decoders =
+            crate::input::guard::guarded(decoders, &ic.name, ic.type_name(), &config.host_name);
         let tailer = Tailer::new(
             settings,
             store.clone(),
@@ -83,9 +164,8 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             stop.clone(),
         );
         health.input(&ic.name, "running");
-        let handle = std::thread::Builder::new()
-            .name(format!("input-{}", ic.name))
-            .spawn(move || tailer.run())
+        let handle = sup
+            .thread(format!("input {}", ic.name), move || tailer.run())
             .context("cannot start an input thread")?;
         inputs.push(handle);
     }
@@ -94,7 +174,10 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let saver = {
         let store = store.clone();
         let every = config.pipeline.checkpoint_interval.0;
-        tokio::spawn(async move {
+        sup.task("checkpoint saver", async move {
+            if crate::fault::task_exits("saver") {
+                return;
+            }
             let mut tick = tokio::time::interval(every);
             loop {
                 tick.tick().await;
@@ -111,9 +194,16 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         data_dir = %config.data_dir.display(),
         "logship started"
     );
+    let mut failure = None;
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         _ = int.recv() => tracing::info!("SIGINT: stopping"),
+        Some(e) = ended.recv() => {
+            let reason = format!("{} {} unexpectedly; the agent stops and exits 1 (to be restarted)", e.what, e.how);
+            tracing::error!("{reason}");
+            health.fatal(&reason);
+            failure = Some(reason);
+        }
     }
 
     stop.store(true, Ordering::Relaxed);
@@ -137,8 +227,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     }
     saver.abort();
     save(&store).await;
-    tracing::info!("logship stopped");
-    Ok(())
+    match failure {
+        Some(reason) => Err(anyhow::anyhow!(reason)),
+        None => {
+            tracing::info!("logship stopped");
+            Ok(())
+        }
+    }
 }
 
 async fn save(store: &Arc<CheckpointStore>) {

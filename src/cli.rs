@@ -54,6 +54,9 @@ pub fn main() -> i32 {
         }
         Command::CheckConfig(a) => match load(&a.config) {
             Ok(c) => {
+                for w in &c.warnings {
+                    eprintln!("logship: warning: {w}");
+                }
                 println!("{}", summary(&a.config, &c));
                 EXIT_OK
             }
@@ -142,6 +145,9 @@ fn summary(path: &Path, c: &Config) -> String {
 }
 
 async fn test_outputs(c: Config) -> i32 {
+    for w in &c.warnings {
+        println!("warning: {w}");
+    }
     let mut all_ok = true;
     for oc in &c.outputs {
         let out = match crate::output::build(oc, &c.data_dir) {

@@ -79,9 +79,25 @@ impl Event {
     }
 
     /// Sets the value at a dotted path, creating (or replacing non-object) parents.
+    /// A path deeper than `MAX_PATH_DEPTH` keeps its tail as one literal key and flags the
+    /// record `path_capped`.
     pub fn set(&mut self, path: &str, value: Value) {
         self.own(path.split('.').next().unwrap_or(path));
-        set_in(&mut self.fields, path, value)
+        if set_in(&mut self.fields, path, value) {
+            self.add_flag("path_capped");
+        }
+    }
+
+    /// The top-level field `key` taken literally (dots are part of the key).
+    pub fn get_key(&self, key: &str) -> Option<&Value> {
+        self.fields
+            .get(key)
+            .or_else(|| self.shared.as_ref()?.get(key))
+    }
+
+    /// Sets the top-level field `key` literally (dots are part of the key).
+    pub fn insert_key(&mut self, key: String, value: Value) {
+        self.fields.insert(key, value);
     }
 
     /// Removes the value at a dotted path. A field that lives in the shared map makes the
@@ -93,13 +109,13 @@ impl Event {
                 self.fields = merged(&self.fields, &shared);
             }
         }
-        let mut parts: Vec<&str> = path.split('.').collect();
-        let last = parts.pop()?;
         let mut cur = &mut self.fields;
-        for p in parts {
-            cur = cur.get_mut(p)?.as_object_mut()?;
+        let mut rest = path;
+        while let Some((head, tail)) = rest.split_once('.') {
+            cur = cur.get_mut(head)?.as_object_mut()?;
+            rest = tail;
         }
-        cur.remove(last)
+        cur.remove(rest)
     }
 
     /// Copies the shared top-level entry `key` into the record's own fields (copy on write).
@@ -202,20 +218,32 @@ fn merged(own: &Fields, shared: &Fields) -> Fields {
     all
 }
 
-pub fn set_in(map: &mut Fields, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            map.insert(path.to_string(), value);
+/// How deep a dotted path may go (`a.b.c` is 3): past it the rest of the path stays one literal
+/// key, so a key of ten thousand dots costs a loop of at most this many steps, not a stack.
+pub const MAX_PATH_DEPTH: usize = 16;
+
+/// Sets `value` at the dotted `path` in `map`, creating (or replacing non-object) parents.
+/// Iterative, and at most `MAX_PATH_DEPTH` levels deep; true when the path was longer and its
+/// tail was kept as one literal key.
+pub fn set_in(map: &mut Fields, path: &str, value: Value) -> bool {
+    let mut cur = map;
+    let mut rest = path;
+    let mut depth = 1;
+    loop {
+        let Some((head, tail)) = rest.split_once('.').filter(|_| depth < MAX_PATH_DEPTH) else {
+            cur.insert(rest.to_string(), value);
+            return rest.contains('.');
+        };
+        let child = cur.entry(head).or_insert_with(|| Value::Object(Map::new()));
+        if !child.is_object() {
+            *child = Value::Object(Map::new());
         }
-        Some((head, rest)) => {
-            let child = map.entry(head).or_insert_with(|| Value::Object(Map::new()));
-            if !child.is_object() {
-                *child = Value::Object(Map::new());
-            }
-            if let Some(obj) = child.as_object_mut() {
-                set_in(obj, rest, value)
-            }
-        }
+        let Value::Object(obj) = child else {
+            return false;
+        };
+        cur = obj;
+        rest = tail;
+        depth += 1;
     }
 }
 
@@ -241,6 +269,34 @@ mod tests {
             json!({"log": {"file": {"path": "/a"}, "offset": 7, "flags": ["truncated"]}})
         );
         assert_eq!(e.get("log.nope"), None);
+    }
+
+    #[test]
+    fn thousands_of_dots_neither_recurse_nor_fail() {
+        // Regression: `set_in` recursed once per dot and overflowed the stack.
+        let key = "a.".repeat(100_000) + "z";
+        let mut e = Event::new(Map::new(), None);
+        e.set(&key, json!(1));
+        assert!(
+            e.get(&key).is_none(),
+            "the capped tail is one literal key, not a path"
+        );
+        let mut cur = e.fields.get("a").unwrap();
+        for _ in 1..MAX_PATH_DEPTH - 1 {
+            cur = cur.get("a").unwrap();
+        }
+        let tail = cur.as_object().unwrap().keys().next().unwrap().clone();
+        assert!(tail.starts_with("a.a.") && tail.ends_with(".z"));
+        assert_eq!(e.get("log.flags"), Some(&json!(["path_capped"])));
+        assert!(e.remove(&key).is_none());
+        let mut out = Vec::new();
+        e.write_json(&mut out);
+        serde_json::from_slice::<Value>(&out).unwrap();
+        // A path within the cap is not flagged.
+        let mut e = Event::new(Map::new(), None);
+        e.set("a.b.c", json!(1));
+        assert_eq!(e.remove("a.b.c"), Some(json!(1)));
+        assert!(e.get("log.flags").is_none());
     }
 
     #[test]

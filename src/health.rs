@@ -1,5 +1,7 @@
 //! Health of each input and output, for `GET /health`: an output that has failed without a
-//! success for longer than `http.max_failing` makes the agent unhealthy (503).
+//! success for longer than `http.max_failing` makes the agent unhealthy (503), and so does a
+//! part of the agent that stopped when it should not have (`fatal`, set by the supervisor in
+//! `crate::agent` just before the process exits 1).
 
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -17,6 +19,7 @@ pub struct Health {
     max_failing: Duration,
     inputs: Mutex<BTreeMap<String, &'static str>>,
     outputs: Mutex<BTreeMap<String, OutputState>>,
+    fatal: Mutex<Option<String>>,
 }
 
 impl Health {
@@ -25,6 +28,7 @@ impl Health {
             max_failing,
             inputs: Mutex::new(BTreeMap::new()),
             outputs: Mutex::new(BTreeMap::new()),
+            fatal: Mutex::new(None),
         }
     }
 
@@ -46,9 +50,15 @@ impl Health {
         s.last_error = Some(error.to_string());
     }
 
+    /// A part of the agent stopped: unhealthy from now on, with `reason` in the report.
+    pub fn fatal(&self, reason: &str) {
+        lock(&self.fatal).get_or_insert_with(|| reason.to_string());
+    }
+
     /// (healthy, JSON body).
     pub fn report(&self) -> (bool, Value) {
-        let mut healthy = true;
+        let fatal = lock(&self.fatal).clone();
+        let mut healthy = fatal.is_none();
         let mut outputs = serde_json::Map::new();
         for (name, s) in lock(&self.outputs).iter() {
             let failing_for = s.failing_since.map(|t| t.elapsed());
@@ -74,11 +84,14 @@ impl Health {
             .iter()
             .map(|(k, v)| (k.clone(), json!({ "status": v })))
             .collect();
-        let body = json!({
+        let mut body = json!({
             "status": if healthy { "ok" } else { "unhealthy" },
             "inputs": inputs,
             "outputs": outputs,
         });
+        if let Some(reason) = fatal {
+            body["reason"] = Value::String(reason);
+        }
         (healthy, body)
     }
 }

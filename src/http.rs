@@ -9,7 +9,11 @@ use axum::{Json, Router};
 use std::sync::Arc;
 
 /// Binds `listen` now (so a bad address fails the start) and serves in the background.
-pub async fn serve(listen: &str, health: Arc<Health>) -> anyhow::Result<()> {
+pub async fn serve(
+    listen: &str,
+    health: Arc<Health>,
+    sup: &crate::agent::Supervisor,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| anyhow::anyhow!("http.listen: cannot listen on {listen}: {e}"))?;
@@ -39,7 +43,10 @@ pub async fn serve(listen: &str, health: Arc<Health>) -> anyhow::Result<()> {
             }),
         );
     tracing::info!(listen, "serving /metrics and /health");
-    tokio::spawn(async move {
+    sup.task("http server", async move {
+        if crate::fault::task_exits("http") {
+            return;
+        }
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "http server stopped");
         }

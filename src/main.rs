@@ -1,21 +1,5 @@
 //! logship: a per-node log shipping agent. See README.md and ../shared/SPEC.md.
 
-mod agent;
-mod cli;
-mod config;
-mod enrich;
-mod event;
-mod health;
-mod http;
-mod input;
-mod logging;
-mod metrics;
-mod output;
-mod pipeline;
-mod process;
-mod tail;
-mod tls;
-
 fn main() {
-    std::process::exit(cli::main());
+    std::process::exit(logship::cli::main());
 }

@@ -11,6 +11,7 @@ pub struct Metrics {
     pub events_received: IntCounterVec,
     pub events_sent: IntCounterVec,
     pub events_dropped: IntCounterVec,
+    pub decoder_panics: IntCounterVec,
     pub output_errors: IntCounterVec,
     pub batch_latency: Histogram,
     pub files_tailed: IntGauge,
@@ -66,6 +67,12 @@ impl Metrics {
                 "Events dropped, by reason",
                 &["reason"],
             ),
+            decoder_panics: counter(
+                &r,
+                "logship_decoder_panics_total",
+                "Lines a decoder or processor panicked on (shipped raw), by input",
+                &["input"],
+            ),
             output_errors: counter(
                 &r,
                 "logship_output_errors_total",
@@ -96,6 +103,7 @@ impl Metrics {
     pub fn declare(&self, inputs: &[&str], outputs: &[&str]) {
         for i in inputs {
             self.events_received.with_label_values(&[i]);
+            self.decoder_panics.with_label_values(&[i]);
         }
         for o in outputs {
             self.events_sent.with_label_values(&[o]);

@@ -91,11 +91,17 @@ pub fn load(path: &Path) -> Result<Config, ConfigErrors> {
 
 /// Parses configuration text; `env` looks variables up.
 pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config, Vec<ConfigError>> {
-    let (text, missing) = env::substitute(text, env);
+    let env::Substituted {
+        text,
+        refs,
+        missing,
+    } = env::substitute(text, env);
     let lines = LineMap::build(&text);
     let mut ctx = Ctx {
         lines: &lines,
         errors: Vec::new(),
+        refs: &refs,
+        placed: env::Placed::default(),
     };
     for m in missing {
         let path = lines.path_at_line(m.line).unwrap_or("").to_string();
@@ -108,7 +114,7 @@ pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config,
             ),
         });
     }
-    let root: Value = match serde_yaml::from_str(&text) {
+    let mut root: Value = match serde_yaml::from_str(&text) {
         Ok(Value::Null) => Value::Mapping(Default::default()),
         Ok(v) => v,
         Err(e) => {
@@ -120,6 +126,7 @@ pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config,
             return Err(ctx.errors);
         }
     };
+    ctx.placed = env::resolve(&mut root, &refs);
     let top: Option<RawTop> = ctx.typed(&root, "");
     let Some(top) = top else {
         return Err(ctx.errors);
@@ -135,17 +142,43 @@ pub fn parse(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Config,
 struct Ctx<'a> {
     lines: &'a LineMap,
     errors: Vec<ConfigError>,
+    /// The `${VAR}` references and where their values went: no message may show a value.
+    refs: &'a [env::Reference],
+    placed: env::Placed,
 }
 
 impl Ctx<'_> {
     fn error(&mut self, path: impl Into<String>, message: impl Into<String>) {
         let path = path.into();
         let line = self.lines.line_of(&path);
+        let message = self.scrub(&path, message.into());
         self.errors.push(ConfigError {
             path,
             line,
-            message: message.into(),
+            message,
         });
+    }
+
+    /// `message` without the value of any `${VAR}` placed at, in or around `path` (shown as
+    /// `${VAR}` instead), nor of any longer value anywhere.
+    fn scrub(&self, path: &str, mut message: String) -> String {
+        let near: Vec<usize> = self.placed.near(path).collect();
+        for (i, r) in self.refs.iter().enumerate() {
+            if r.value.is_empty() || (r.value.len() < 4 && !near.contains(&i)) {
+                continue;
+            }
+            let shown = format!("${{{}}}", r.name);
+            let escaped = format!("{:?}", r.value);
+            let escaped = escaped
+                .get(1..escaped.len().saturating_sub(1))
+                .unwrap_or("");
+            for form in [r.value.as_str(), escaped] {
+                if !form.is_empty() && message.contains(form) {
+                    message = message.replace(form, &shown);
+                }
+            }
+        }
+        message
     }
 
     /// Types `value` (found at `base`) as `T`, recording every problem serde finds. Returns the
@@ -153,6 +186,7 @@ impl Ctx<'_> {
     fn typed<T: DeserializeOwned>(&mut self, value: &Value, base: &str) -> Option<T> {
         let mut scratch = value.clone();
         let mut removed: Vec<String> = Vec::new();
+        let mut coerced: Vec<String> = Vec::new();
         for _ in 0..100 {
             let err = match serde_path_to_error::deserialize::<_, T>(scratch.clone()) {
                 Ok(t) => return Some(t),
@@ -160,6 +194,24 @@ impl Ctx<'_> {
             };
             let rel: Vec<Seg> = err.path().iter().map(Seg::from).collect();
             let message = tidy(&err.inner().to_string());
+            // A scalar that was exactly one `${VAR}` is a string; where something else is
+            // wanted (a number, a boolean, a list), its value is read as YAML there, once.
+            let full = render(base, &rel);
+            if message.starts_with("invalid type: string") && !coerced.contains(&full) {
+                if let Some(i) = self.placed.whole(&full) {
+                    let as_yaml = self
+                        .refs
+                        .get(i)
+                        .and_then(|r| serde_yaml::from_str::<Value>(&r.value).ok())
+                        .filter(|v| !v.is_string());
+                    if let Some(v) = as_yaml {
+                        if replace(&mut scratch, &rel, v) {
+                            coerced.push(full);
+                            continue;
+                        }
+                    }
+                }
+            }
             if let Some(field) = message
                 .strip_prefix("missing field `")
                 .and_then(|m| m.split('`').next())
@@ -246,8 +298,53 @@ impl Ctx<'_> {
         if top.outputs.is_empty() {
             self.error("outputs", "at least one output is required");
         }
+        let positive = [
+            (
+                "pipeline.checkpoint_interval",
+                top.pipeline.checkpoint_interval,
+            ),
+            ("pipeline.batch_max_wait", top.pipeline.batch_max_wait),
+        ];
+        for (path, d) in positive {
+            self.positive(path, d);
+        }
         let inputs = self.inputs(&top.inputs);
         let outputs = self.outputs(&top.outputs);
+        for (i, o) in outputs.iter().enumerate() {
+            let b = o.backoff();
+            self.positive(&format!("outputs[{i}].backoff.init"), b.init);
+            self.positive(&format!("outputs[{i}].backoff.max"), b.max);
+            if b.init.0 > b.max.0 {
+                self.error(
+                    format!("outputs[{i}].backoff.init"),
+                    format!("{:?} is longer than backoff.max ({:?})", b.init.0, b.max.0),
+                );
+            }
+            let timeout = match &o.kind {
+                OutputKind::Logstash(c) => Some(c.timeout),
+                OutputKind::Elasticsearch(c) => Some(c.timeout),
+                OutputKind::Cloudwatch(c) => Some(c.timeout),
+                _ => None,
+            };
+            if let Some(t) = timeout {
+                self.positive(&format!("outputs[{i}].timeout"), t);
+            }
+        }
+        let warnings = outputs
+            .iter()
+            .filter_map(|o| {
+                let (tls, hosts) = o.tls()?;
+                (tls.verify == TlsVerify::None).then(|| {
+                    let hosts: Vec<String> =
+                        hosts.iter().map(|h| crate::secret::redact_url(h)).collect();
+                    format!(
+                        "output {}: tls.verify is none: the certificate of {} is NOT checked; anyone on the network path can read and change what is sent",
+                        o.name,
+                        hosts.join(", ")
+                    )
+                })
+            })
+            .collect();
         let host_name = top
             .host_name
             .filter(|h| !h.trim().is_empty())
@@ -265,7 +362,15 @@ impl Ctx<'_> {
             enrich,
             outputs,
             processors,
+            warnings,
         })
+    }
+
+    /// A duration that must be more than zero (a zero interval would spin or panic).
+    fn positive(&mut self, path: &str, d: units::Dur) {
+        if d.0.is_zero() {
+            self.error(path, "must be more than 0 (e.g. 1s)");
+        }
     }
 
     /// Reads `type` of a list element and returns it with the element minus that key.
@@ -306,6 +411,7 @@ impl Ctx<'_> {
                             }
                         }
                         self.check_processors(&c.processors, &format!("{path}.processors"), 0);
+                        self.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
                         let name = c.name.clone();
                         out.push((name, "file", InputKind::File(c)));
                     }
@@ -316,6 +422,7 @@ impl Ctx<'_> {
                             self.error(format!("{path}.streams"), "at least one stream is required");
                         }
                         self.check_processors(&c.processors, &format!("{path}.processors"), 0);
+                        self.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
                         out.push((c.name.clone(), "docker", InputKind::Docker(c)));
                     }
                 }
@@ -333,6 +440,7 @@ impl Ctx<'_> {
                             self.error(format!("{path}.streams"), "at least one stream is required");
                         }
                         self.check_processors(&c.processors, &format!("{path}.processors"), 0);
+                        self.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
                         out.push((c.name.clone(), "cri", InputKind::Cri(c)));
                     }
                 }
@@ -626,6 +734,26 @@ fn remove(root: &mut Value, path: &[Seg]) -> bool {
     }
 }
 
+/// Replaces the node at `path` with `v`; false when there is no such node.
+fn replace(root: &mut Value, path: &[Seg], v: Value) -> bool {
+    let mut node = root;
+    for seg in path {
+        node = match (seg, node) {
+            (Seg::Key(k), Value::Mapping(m)) => match m.get_mut(k.as_str()) {
+                Some(n) => n,
+                None => return false,
+            },
+            (Seg::Index(i), Value::Sequence(s)) => match s.get_mut(*i) {
+                Some(n) => n,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    *node = v;
+    true
+}
+
 /// serde's wording, made to read like a config checker's.
 fn tidy(msg: &str) -> String {
     let msg = msg.replace("unknown field", "unknown key");
@@ -762,5 +890,74 @@ outputs:
         assert_eq!(c.inputs[1].name, "b");
         assert_eq!(c.outputs[0].name, "file_1");
         assert_eq!(c.outputs[1].name, "file_2");
+    }
+
+    #[test]
+    fn secrets_stay_strings_and_are_never_printed() {
+        let text = "inputs:\n  - type: file\n    paths: [/a]\noutputs:\n  - type: elasticsearch\n    hosts: ['http://es:9200']\n    auth: { username: elastic, password: ${ES_PASSWORD} }\n";
+        for secret in [
+            "123456", "true", "0x1f", "pa #ss", "a: b", "*x", "&y", "!z", "{w", "[v", "null", "~",
+        ] {
+            let c = parse(text, |_| Some(secret.to_string()))
+                .unwrap_or_else(|e| panic!("{secret:?}: {e:?}"));
+            let OutputKind::Elasticsearch(es) = &c.outputs[0].kind else {
+                panic!("not elasticsearch")
+            };
+            let auth = es.auth.as_ref().unwrap();
+            assert_eq!(auth.password.as_ref().unwrap().expose(), secret);
+            assert!(
+                !format!("{c:?}").contains(&format!("password: Some({secret:?}")),
+                "Debug shows {secret:?}"
+            );
+        }
+        // A wrong value next to a secret: the message names the variable, never its value.
+        let bad = "inputs:\n  - type: file\n    paths: [/a]\noutputs:\n  - type: elasticsearch\n    hosts: ['https://elastic:${ES_PASSWORD}@es:9200', '${ES_PASSWORD}']\n    compression_level: ${ES_PASSWORD}\n";
+        let errs = parse(bad, |_| Some("s3cr3t-Value".into())).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        assert!(all.len() >= 2, "{all:?}");
+        for e in &all {
+            assert!(!e.contains("s3cr3t"), "{e}");
+        }
+        assert!(all.iter().any(|e| e.contains("${ES_PASSWORD}")), "{all:?}");
+    }
+
+    #[test]
+    fn whole_references_are_read_as_yaml_where_a_number_or_list_is_wanted() {
+        let text = "inputs:\n  - type: file\n    paths: ${PATHS}\noutputs:\n  - type: logstash\n    hosts: ['l:5044']\n    compression_level: ${LEVEL}\n    pipelining: ${PIPE:-2}\n";
+        let c = parse(text, |k| match k {
+            "PATHS" => Some("[/a, /b]".into()),
+            "LEVEL" => Some("3".into()),
+            _ => None,
+        })
+        .unwrap();
+        let InputKind::File(f) = &c.inputs[0].kind else {
+            panic!("not a file input")
+        };
+        assert_eq!(f.paths, vec!["/a", "/b"]);
+        let OutputKind::Logstash(l) = &c.outputs[0].kind else {
+            panic!("not logstash")
+        };
+        assert_eq!(l.compression_level, 3);
+    }
+
+    #[test]
+    fn zero_durations_are_rejected() {
+        let text = "pipeline: { checkpoint_interval: 0s, batch_max_wait: 0ms }\ninputs:\n  - type: file\n    paths: [/a]\n    scan_frequency: 0s\noutputs:\n  - type: logstash\n    hosts: ['l:5044']\n    timeout: 0s\n    backoff: { init: 0s, max: 0s }\n";
+        let errs = parse(text, no_env).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        for path in [
+            "pipeline.checkpoint_interval (line 1)",
+            "pipeline.batch_max_wait (line 1)",
+            "inputs[0].scan_frequency (line 5)",
+            "outputs[0].timeout (line 9)",
+            "outputs[0].backoff.init (line 10)",
+            "outputs[0].backoff.max (line 10)",
+        ] {
+            assert!(
+                all.iter()
+                    .any(|e| e.starts_with(path) && e.contains("must be more than 0")),
+                "{path}: {all:?}"
+            );
+        }
     }
 }

@@ -338,17 +338,18 @@ fn default_beat() -> String {
     "logship".into()
 }
 
-/// `auth:` of the elasticsearch output: `username` + `password`, or `api_key`.
+/// `auth:` of the elasticsearch output: `username` + `password`, or `api_key` (both secrets:
+/// `Debug` prints them as `<redacted>`).
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct EsAuth {
     #[serde(default)]
     pub username: Option<String>,
     #[serde(default)]
-    pub password: Option<String>,
+    pub password: Option<crate::secret::Secret>,
     /// `id:key` as Elasticsearch returns it, or already base64-encoded.
     #[serde(default)]
-    pub api_key: Option<String>,
+    pub api_key: Option<crate::secret::Secret>,
 }
 
 /// Where records an output rejects for good are kept: `data_dir/dead_letter/<output>.ndjson`.
@@ -373,7 +374,8 @@ fn default_dead_letter_max() -> Size {
 }
 
 /// `type: elasticsearch` (also OpenSearch): the `_bulk` API with `create` and deterministic ids.
-#[derive(Debug, Deserialize, Clone)]
+/// `Debug` (below) hides credentials in `hosts` and the values of `headers`.
+#[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ElasticsearchOutputConfig {
     #[serde(default)]
@@ -407,6 +409,31 @@ pub struct ElasticsearchOutputConfig {
     pub dead_letter: DeadLetterConfig,
     #[serde(default)]
     pub backoff: BackoffConfig,
+}
+
+impl std::fmt::Debug for ElasticsearchOutputConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| crate::secret::redact_url(h))
+            .collect();
+        let headers: Vec<&String> = self.headers.keys().collect();
+        f.debug_struct("ElasticsearchOutputConfig")
+            .field("name", &self.name)
+            .field("hosts", &hosts)
+            .field("index", &self.index)
+            .field("pipeline", &self.pipeline)
+            .field("auth", &self.auth)
+            .field("tls", &self.tls)
+            .field("compression_level", &self.compression_level)
+            .field("bulk_max_size", &self.bulk_max_size)
+            .field("timeout", &self.timeout)
+            .field("headers (values hidden)", &headers)
+            .field("dead_letter", &self.dead_letter)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
 }
 
 fn default_index() -> String {
@@ -602,6 +629,16 @@ pub struct InputConfig {
     pub kind: InputKind,
 }
 
+impl InputConfig {
+    pub fn type_name(&self) -> &'static str {
+        match &self.kind {
+            InputKind::File(_) => "file",
+            InputKind::Docker(_) => "docker",
+            InputKind::Cri(_) => "cri",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum OutputKind {
     Console(ConsoleOutputConfig),
@@ -625,6 +662,15 @@ impl OutputConfig {
             OutputKind::Logstash(c) => c.backoff,
             OutputKind::Elasticsearch(c) => c.backoff,
             OutputKind::Cloudwatch(c) => c.backoff,
+        }
+    }
+
+    /// The TLS block of a network output, with its hosts.
+    pub fn tls(&self) -> Option<(&TlsConfig, &[String])> {
+        match &self.kind {
+            OutputKind::Logstash(c) => c.tls.as_ref().map(|t| (t, c.hosts.as_slice())),
+            OutputKind::Elasticsearch(c) => c.tls.as_ref().map(|t| (t, c.hosts.as_slice())),
+            _ => None,
         }
     }
 
@@ -657,4 +703,7 @@ pub struct Config {
     pub outputs: Vec<OutputConfig>,
     /// Top-level processors: after each input's own.
     pub processors: Vec<crate::process::config::ProcessorConfig>,
+    /// Things that work but that the user must know (`tls.verify: none`): printed by
+    /// `check-config` and `test-output`, logged by `run` once logging is up.
+    pub warnings: Vec<String>,
 }

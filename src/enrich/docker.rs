@@ -261,7 +261,8 @@ impl DockerEnricher {
         d.delays = backoff();
     }
 
-    fn build(&self, info: bollard::models::ContainerInspectResponse) -> Meta {
+    /// The metadata kept for a container, from its inspect answer.
+    pub fn build(&self, info: bollard::models::ContainerInspectResponse) -> Meta {
         let name = info
             .name
             .as_deref()
@@ -310,6 +311,9 @@ impl DockerEnricher {
         let mut filters = HashMap::new();
         filters.insert("type", vec!["container"]);
         filters.insert("event", vec!["start", "rename", "destroy"]);
+        if crate::fault::task_exits("docker") {
+            return;
+        }
         let mut delays = backoff();
         loop {
             let Some(client) = self.client() else {
@@ -331,21 +335,20 @@ impl DockerEnricher {
                     }
                 };
                 delays = backoff();
-                let Some(id) = msg.actor.and_then(|a| a.id) else {
+                let Some((id, action)) = event_action(msg) else {
                     continue;
                 };
-                match msg.action.as_deref() {
-                    Some("start") | Some("rename") => {
+                match action {
+                    Action::Refresh => {
                         // Refresh: later records get the new name.
                         lock(&self.cache).remove(&id);
                         self.lookup(&id).await;
                     }
-                    Some("destroy") => {
+                    Action::Destroyed => {
                         if let Some(Entry::Found { expires, .. }) = lock(&self.cache).get_mut(&id) {
                             *expires = Some(Instant::now() + DESTROYED_GRACE);
                         }
                     }
-                    _ => {}
                 }
                 self.expire();
             }
@@ -361,6 +364,26 @@ impl DockerEnricher {
             Entry::Missing { retry_at } => now < *retry_at,
         });
     }
+}
+
+/// What a Docker event asks of the cache.
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    /// `start`, `rename`: look the container up again (later records get the new name).
+    Refresh,
+    /// `destroy`: keep its metadata for a grace period, then forget it.
+    Destroyed,
+}
+
+/// The container and what to do, from one event of the daemon's stream (None: not ours).
+pub fn event_action(msg: bollard::models::EventMessage) -> Option<(String, Action)> {
+    let id = msg.actor.and_then(|a| a.id)?;
+    let action = match msg.action.as_deref()? {
+        "start" | "rename" => Action::Refresh,
+        "destroy" => Action::Destroyed,
+        _ => return None,
+    };
+    Some((id, action))
 }
 
 fn docker_container_id(ev: &Event) -> Option<&str> {

@@ -133,7 +133,7 @@ impl FileDecoder {
             );
             syslog.insert(
                 "severity".into(),
-                json!({ "code": sev, "name": SEVERITIES[sev] }),
+                json!({ "code": sev, "name": SEVERITIES.get(sev).copied().unwrap_or("unknown") }),
             );
         }
         let ts = crate::event::timestamp(p.timestamp.with_timezone(&chrono::Utc));

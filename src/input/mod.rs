@@ -4,7 +4,8 @@
 pub mod cri;
 pub mod docker;
 pub mod file;
-mod partial;
+pub mod guard;
+pub mod partial;
 pub mod syslog;
 
 use crate::config::{InputConfig, InputKind};

@@ -9,6 +9,12 @@ pub struct Console {
     out: tokio::sync::Mutex<tokio::io::Stdout>,
 }
 
+impl Default for Console {
+    fn default() -> Console {
+        Console::new()
+    }
+}
+
 impl Console {
     pub fn new() -> Console {
         Console {

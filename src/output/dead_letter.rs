@@ -41,12 +41,9 @@ impl DeadLetter {
 
     fn open(&self) -> std::io::Result<(std::fs::File, u64)> {
         if let Some(dir) = self.path.parent() {
-            std::fs::create_dir_all(dir)?;
+            crate::tail::checkpoint::private_dir(dir)?;
         }
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.path)?;
+        let f = crate::tail::checkpoint::private_file(&self.path, true)?;
         let len = f.metadata()?.len();
         Ok((f, len))
     }

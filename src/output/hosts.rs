@@ -75,6 +75,10 @@ impl<T> Hosts<T> {
         }
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
     pub fn len(&self) -> usize {
         self.hosts.len()
     }

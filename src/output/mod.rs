@@ -105,6 +105,13 @@ async fn deliver(
     health: &Health,
     backoff: BackoffConfig,
 ) {
+    if crate::fault::active() {
+        for ev in &batch.events {
+            if let Some(m) = ev.get("message").and_then(|m| m.as_str()) {
+                crate::fault::task_data("output", m.as_bytes());
+            }
+        }
+    }
     let mut delays = retry::delays(backoff);
     loop {
         match output.send(&batch).await {

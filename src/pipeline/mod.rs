@@ -35,6 +35,13 @@ pub async fn run(
                 if let Some(d) = &docker {
                     d.enrich(&mut chunk).await;
                 }
+                if crate::fault::active() {
+                    for ev in &chunk {
+                        if let Some(m) = ev.get("message").and_then(|m| m.as_str()) {
+                            crate::fault::task_data("pipeline", m.as_bytes());
+                        }
+                    }
+                }
                 let mut skipped = 0;
                 for ev in chunk {
                     if let Some(p) = ev.position {
@@ -48,7 +55,9 @@ pub async fn run(
                     events.push(ev);
                     if events.len() >= max {
                         seq += 1;
-                        emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
+                        if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
+                            return;
+                        }
                         deadline = None;
                     }
                 }
@@ -61,7 +70,9 @@ pub async fn run(
             }
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 seq += 1;
-                emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
+                if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
+                    return;
+                }
                 deadline = None;
             }
         }
@@ -73,6 +84,9 @@ pub async fn run(
     tracing::debug!(batches = seq, "pipeline drained");
 }
 
+/// Registers and hands out one batch; false when an output's worker is gone (its channel
+/// closed). The batch then stays unacknowledged (its offsets are never checkpointed) and the
+/// pipeline ends, which the supervisor reports: a dead output never stalls the agent silently.
 async fn emit(
     seq: u64,
     events: &mut Vec<Event>,
@@ -80,18 +94,24 @@ async fn emit(
     outputs: &[Sender<Arc<Batch>>],
     ledger: &Ledger,
     max: usize,
-) {
+) -> bool {
     let events = std::mem::replace(events, Vec::with_capacity(max));
     if events.is_empty() {
         // Only acknowledgements (filtered lines): nothing for the outputs to write; the ledger
         // applies them in order once every earlier batch is done.
         ledger.register(seq, offsets.drain().collect(), 0);
-        return;
+        return true;
     }
     ledger.register(seq, offsets.drain().collect(), outputs.len());
     let batch = Arc::new(Batch::new(seq, events));
-    for out in outputs {
-        // A closed output channel means that output's task ended: nothing more to do there.
-        let _ = out.send(batch.clone()).await;
+    for (i, out) in outputs.iter().enumerate() {
+        if out.send(batch.clone()).await.is_err() {
+            tracing::error!(
+                output = i,
+                "an output worker is gone; batch {seq} cannot be delivered"
+            );
+            return false;
+        }
     }
+    true
 }

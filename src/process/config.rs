@@ -78,6 +78,10 @@ pub struct DecodeJsonConfig {
     pub add_error_key: bool,
     #[serde(default = "default_max_depth")]
     pub max_depth: usize,
+    /// Dotted keys of the decoded object (`{"a.b": 1}`) become nested objects (as Filebeat's
+    /// `expand_keys`); off by default: they stay literal keys.
+    #[serde(default)]
+    pub expand_keys: bool,
     #[serde(default)]
     pub on_error: OnError,
     #[serde(default)]

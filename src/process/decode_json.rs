@@ -5,13 +5,49 @@
 //! `overwrite_keys`; merged into the root, a `@timestamp` that parses as RFC 3339 replaces the
 //! record's (normalized to UTC) and one that does not is left out (with `add_error_key`, said in
 //! `error.message`); a `message` key replaces the record's message only with `overwrite_keys`.
-//! Objects deeper than `max_depth` stay as JSON text. Text that is not a JSON object never fails
+//! Objects deeper than `max_depth` stay as JSON text. Keys are taken literally (`{"a.b": 1}` is
+//! the key `a.b`) unless `expand_keys`. An object with more than `MAX_FIELDS` fields (counted at
+//! every level) or a key longer than `MAX_KEY_BYTES` is not decoded: the text stays as it was and
+//! the record is flagged `json_limits` (with `error.message`). Text that is not a JSON object never fails
 //! the record: it is kept as it was (`on_error: keep`, with `error.message` and `error.type:
 //! json` if `add_error_key`) or dropped (`on_error: drop`).
 
 use super::config::{DecodeJsonConfig, OnError};
 use crate::event::Event;
 use serde_json::{Map, Value};
+
+/// Most fields one decoded object may bring into a record (every level counted).
+pub const MAX_FIELDS: usize = 1000;
+/// Longest key a decoded object may have.
+pub const MAX_KEY_BYTES: usize = 1024;
+
+/// Why `v` is over the limits, if it is: counts fields iteratively (no recursion on input).
+fn over_limits(v: &Value) -> Option<String> {
+    let mut fields = 0usize;
+    let mut stack = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(m) => {
+                fields += m.len();
+                if let Some(k) = m.keys().find(|k| k.len() > MAX_KEY_BYTES) {
+                    return Some(format!(
+                        "decode_json: a key of {} bytes (more than {MAX_KEY_BYTES}); kept as text",
+                        k.len()
+                    ));
+                }
+                stack.extend(m.values());
+            }
+            Value::Array(a) => stack.extend(a.iter()),
+            _ => {}
+        }
+        if fields > MAX_FIELDS {
+            return Some(format!(
+                "decode_json: more than {MAX_FIELDS} fields; kept as text"
+            ));
+        }
+    }
+    None
+}
 
 pub struct DecodeJson {
     cfg: DecodeJsonConfig,
@@ -82,6 +118,11 @@ impl DecodeJson {
             }
         };
         let mut wrapper = Value::Object(std::mem::take(&mut obj));
+        if let Some(why) = over_limits(&wrapper) {
+            e.add_flag("json_limits");
+            e.set("error.message", Value::String(why));
+            return true;
+        }
         limit_depth(&mut wrapper, self.cfg.max_depth.max(1));
         let Value::Object(obj) = wrapper else {
             return true;
@@ -106,8 +147,12 @@ impl DecodeJson {
                 }
                 continue;
             }
-            if self.cfg.overwrite_keys || e.get(&k).is_none() {
-                e.set(&k, v);
+            if self.cfg.expand_keys {
+                if self.cfg.overwrite_keys || e.get(&k).is_none() {
+                    e.set(&k, v);
+                }
+            } else if self.cfg.overwrite_keys || e.get_key(&k).is_none() {
+                e.insert_key(k, v);
             }
         }
         true
@@ -157,5 +202,46 @@ mod tests {
             .unwrap()
             .contains("not valid JSON"));
         assert!(run("{ on_error: drop }", "[1,2]").is_none());
+    }
+
+    #[test]
+    fn dotted_keys_stay_literal_unless_expanded() {
+        let v = run("{}", r#"{"a.b": 1, "log.level": "info"}"#).unwrap();
+        assert_eq!(v["a.b"], 1);
+        assert_eq!(v["log.level"], "info");
+        assert!(v.get("a").is_none());
+        let v = run("{ expand_keys: true }", r#"{"a.b": 1}"#).unwrap();
+        assert_eq!(v["a"]["b"], 1);
+        // Regression: thousands of dots aborted the process (stack overflow in set_in).
+        let key = "a.".repeat(5000) + "z";
+        let doc = serde_json::to_string(&json!({ key.clone(): 1 })).unwrap();
+        let v = run("{}", &doc).unwrap();
+        assert!(v.get(&key).is_none(), "over MAX_KEY_BYTES: not decoded");
+        assert_eq!(v["log"]["flags"], json!(["json_limits"]));
+        let key = "a.".repeat(400) + "z";
+        let doc = serde_json::to_string(&json!({ key.clone(): 1 })).unwrap();
+        let v = run("{}", &doc).unwrap();
+        assert_eq!(v[&key], 1, "literal key");
+        let v = run("{ expand_keys: true }", &doc).unwrap();
+        assert_eq!(v["log"]["flags"], json!(["path_capped"]));
+    }
+
+    #[test]
+    fn too_many_fields_stay_text() {
+        let many: serde_json::Map<String, Value> =
+            (0..1500).map(|i| (format!("k{i}"), json!(i))).collect();
+        let doc = Value::Object(many).to_string();
+        let v = run("{}", &doc).unwrap();
+        assert_eq!(v["message"], doc.as_str());
+        assert!(v.get("k1").is_none());
+        assert_eq!(v["log"]["flags"], json!(["json_limits"]));
+        assert!(v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1000 fields"));
+        // Deep JSON past serde_json's own limit is not JSON to us: kept, never a crash.
+        let deep = "[".repeat(100_000) + &"]".repeat(100_000);
+        let v = run("{ add_error_key: true }", &format!("{{\"a\":{deep}}}")).unwrap();
+        assert_eq!(v["error"]["type"], "json");
     }
 }

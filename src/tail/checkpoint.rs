@@ -84,7 +84,7 @@ impl CheckpointStore {
     /// Opens (or starts) the store in `data_dir`. A corrupt file is moved aside with a warning,
     /// never fatal.
     pub fn open(data_dir: &Path) -> io::Result<CheckpointStore> {
-        std::fs::create_dir_all(data_dir).map_err(|e| {
+        private_dir(data_dir).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!("cannot create data_dir {}: {e}", data_dir.display()),
@@ -273,7 +273,7 @@ impl CheckpointStore {
     }
 
     #[cfg(test)]
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.lock().slots.len()
     }
 
@@ -303,10 +303,38 @@ impl CheckpointStore {
     }
 }
 
+/// Creates `dir` (and its parents) readable by the agent's user only (0700), and takes group
+/// and other access away from one that exists: checkpoints, dead letters (whole records) and
+/// the spool live there.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let mode = std::fs::metadata(dir)?.permissions().mode();
+    if mode & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode & 0o700))?;
+    }
+    Ok(())
+}
+
+/// Opens `path` for writing (created 0600: readable by the agent's user only).
+pub fn private_file(path: &Path, append: bool) -> io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .mode(0o600)
+        .open(path)
+}
+
 fn write_atomic(path: &Path, data: &OnDisk) -> io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(data).map_err(io::Error::other)?;
-    let mut f = std::fs::File::create(&tmp)?;
+    let mut f = private_file(&tmp, false)?;
     f.write_all(&bytes)?;
     f.sync_all()?;
     drop(f);

@@ -474,6 +474,9 @@ impl Tailer {
                     break;
                 };
                 produced = true;
+                if crate::fault::active() {
+                    crate::fault::task_data("input", line.bytes);
+                }
                 self.chunk_bytes += line.bytes.len();
                 t.decoder.decode(&line, &ctx, &mut self.chunk);
             }

@@ -90,26 +90,29 @@ fn parse_pri(line: &str) -> Option<(Option<u8>, &str)> {
 
 fn parse_rfc3339(s: &str) -> Option<(DateTime<FixedOffset>, &str)> {
     let end = s.find(' ').unwrap_or(s.len());
-    let first = &s[..end];
-    if first.len() < 20 || !first.as_bytes()[0].is_ascii_digit() {
+    let (first, rest) = s.split_at(end);
+    if first.len() < 20 || !first.starts_with(|c: char| c.is_ascii_digit()) {
         return None;
     }
     let t = DateTime::parse_from_rfc3339(first).ok()?;
-    Some((t, &s[end..]))
+    Some((t, rest))
 }
 
 fn parse_traditional(s: &str, now: DateTime<Local>) -> Option<(DateTime<FixedOffset>, &str)> {
-    // "Nov 24 15:17:28" or "Nov  4 15:17:28": 15 bytes.
-    let head = s.get(..15)?;
-    let month = MONTHS.iter().position(|m| *m == &head[..3])? as u32 + 1;
-    let day: u32 = head[4..6].trim_start().parse().ok()?;
+    // "Nov 24 15:17:28" or "Nov  4 15:17:28": 15 ASCII bytes. Every slice below is taken with
+    // `get`, so a multibyte character anywhere in them makes the line "not syslog", never a panic.
+    let head = s.get(..15).filter(|h| h.is_ascii())?;
+    let month = MONTHS.iter().position(|m| Some(*m) == head.get(..3))? as u32 + 1;
     let b = head.as_bytes();
-    if b[3] != b' ' || b[6] != b' ' || b[9] != b':' || b[12] != b':' {
+    if b.get(3) != Some(&b' ')
+        || b.get(6) != Some(&b' ')
+        || b.get(9) != Some(&b':')
+        || b.get(12) != Some(&b':')
+    {
         return None;
     }
-    let hh: u32 = head[7..9].parse().ok()?;
-    let mm: u32 = head[10..12].parse().ok()?;
-    let ss: u32 = head[13..15].parse().ok()?;
+    let num = |r: std::ops::Range<usize>| head.get(r)?.trim_start().parse::<u32>().ok();
+    let (day, hh, mm, ss) = (num(4..6)?, num(7..9)?, num(10..12)?, num(13..15)?);
     let at = |year: i32| {
         let naive = NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(hh, mm, ss)?;
         Local.from_local_datetime(&naive).earliest()
@@ -118,17 +121,16 @@ fn parse_traditional(s: &str, now: DateTime<Local>) -> Option<(DateTime<FixedOff
     if t > now + chrono::Duration::days(7) {
         t = at(now.year() - 1)?;
     }
-    Some((t.fixed_offset(), &s[15..]))
+    Some((t.fixed_offset(), s.get(15..)?))
 }
 
 /// `app[123]: msg`, `app: msg`, or no tag at all.
 fn parse_tag(s: &str) -> (Option<&str>, Option<&str>, &str) {
-    let tag_end = s.find(' ').unwrap_or(s.len());
-    let tag = &s[..tag_end];
+    let (tag, after) = s.split_at(s.find(' ').unwrap_or(s.len()));
     let Some(tag) = tag.strip_suffix(':') else {
         return (None, None, s);
     };
-    let msg = s[tag_end..].strip_prefix(' ').unwrap_or(&s[tag_end..]);
+    let msg = after.strip_prefix(' ').unwrap_or(after);
     match tag.split_once('[') {
         Some((app, pid)) => match pid.strip_suffix(']') {
             Some(pid) if !app.is_empty() => (Some(app), Some(pid), msg),
@@ -189,6 +191,29 @@ mod tests {
         let p = parse("Nov  4 01:02:03 host just text here", now()).unwrap();
         assert_eq!(p.appname, None);
         assert_eq!(p.message, "just text here");
+    }
+
+    #[test]
+    fn multibyte_characters_where_the_parser_slices() {
+        // Regression: `Zoë is here now!` panicked (a byte slice inside `ë`).
+        for line in [
+            "Zoë is here now!",
+            "Noë 24 10:00:01 h a: b",
+            "Nov 2ë 10:00:01 h a: b",
+            "Nov 24 10:00:0ë h a: b",
+            "Nov 24 10:00:01ë h a: b",
+            "<13>ëëëëëëëëëëëëëëëëëëëë",
+            "2026-11-24T15:17:28.123456ë+01:00 h a: b",
+            "Nov 24 10:00:01 hé ap²p[1ë]: mé",
+        ] {
+            let _ = parse(line, now());
+        }
+        let p = parse("Nov 24 10:00:01 hé ap²p[1ë]: mé", now()).unwrap();
+        assert_eq!(
+            (p.hostname, p.appname, p.procid, p.message),
+            ("hé", Some("ap²p"), Some("1ë"), "mé")
+        );
+        assert!(parse("Zoë is here now!", now()).is_none());
     }
 
     #[test]

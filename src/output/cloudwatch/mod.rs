@@ -57,6 +57,61 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 /// The record's `@timestamp` in ms since the epoch (now when it has none).
+/// The events of one call (`(timestamp ms, index in the batch)`, in call order) that
+/// `rejectedLogEventsInfo` names, with the reason, from its three indices (any may be absent,
+/// negative or past the end: they are clamped).
+///
+/// The reference calls the end indices "exclusive"; some implementations (moto) report the last
+/// too-old event instead. The event at the index is taken as too old only if its own timestamp
+/// says so, so neither reading drops a good event or keeps a rejected one unreported.
+pub fn rejected_events(
+    events: &[(i64, usize)],
+    too_old_end: Option<i32>,
+    expired_end: Option<i32>,
+    too_new_start: Option<i32>,
+    now_ms: i64,
+) -> Vec<(usize, String)> {
+    let n = events.len();
+    let old_before = now_ms.saturating_sub(14 * 24 * 3600 * 1000);
+    let upto = |v: Option<i32>, old: bool| {
+        v.map(|x| {
+            let x = usize::try_from(x.max(0)).unwrap_or(0).min(n);
+            let at_is_old = events.get(x).is_some_and(|e| e.0 < old_before);
+            if old && at_is_old {
+                x + 1
+            } else {
+                x
+            }
+        })
+    };
+    let mut rejected: Vec<(usize, String)> = Vec::new();
+    if let Some(end) = upto(too_old_end, true) {
+        for &(_, i) in events.iter().take(end) {
+            rejected.push((i, "rejected by CloudWatch: too old (more than 14 days before now, or older than the group's retention)".to_string()));
+        }
+    }
+    if let Some(end) = upto(expired_end, false) {
+        for &(_, i) in events.iter().take(end) {
+            if !rejected.iter().any(|(j, _)| *j == i) {
+                rejected.push((
+                    i,
+                    "rejected by CloudWatch: expired (older than the log group's retention)"
+                        .to_string(),
+                ));
+            }
+        }
+    }
+    if let Some(start) = upto(too_new_start, false) {
+        for &(_, i) in events.iter().skip(start) {
+            rejected.push((
+                i,
+                "rejected by CloudWatch: too new (more than 2 hours in the future)".to_string(),
+            ));
+        }
+    }
+    rejected
+}
+
 fn timestamp_ms(e: &Event) -> i64 {
     e.get("@timestamp")
         .and_then(|v| v.as_str())
@@ -270,45 +325,16 @@ impl Cloudwatch {
                 .await;
             match r {
                 Ok(out) => {
-                    let mut rejected = Vec::new();
-                    if let Some(info) = out.rejected_log_events_info() {
-                        let n = call.events.len();
-                        // The reference calls the end index "exclusive"; some implementations
-                        // (moto) report the last too-old event instead. The event at the index is
-                        // taken as too old only if its own timestamp says so, so neither reading
-                        // drops a good event or keeps a rejected one unreported.
-                        let old_before =
-                            chrono::Utc::now().timestamp_millis() - 14 * 24 * 3600 * 1000;
-                        let upto = |v: Option<i32>, old: bool| {
-                            v.map(|x| {
-                                let x = (x.max(0) as usize).min(n);
-                                let at_is_old =
-                                    call.events.get(x).is_some_and(|e| e.0 < old_before);
-                                if old && at_is_old {
-                                    x + 1
-                                } else {
-                                    x
-                                }
-                            })
-                        };
-                        if let Some(end) = upto(info.too_old_log_event_end_index(), true) {
-                            for &(_, i) in &call.events[..end] {
-                                rejected.push((i, "rejected by CloudWatch: too old (more than 14 days before now, or older than the group's retention)".to_string()));
-                            }
-                        }
-                        if let Some(end) = upto(info.expired_log_event_end_index(), false) {
-                            for &(_, i) in &call.events[..end] {
-                                if !rejected.iter().any(|(j, _)| *j == i) {
-                                    rejected.push((i, "rejected by CloudWatch: expired (older than the log group's retention)".to_string()));
-                                }
-                            }
-                        }
-                        if let Some(start) = upto(info.too_new_log_event_start_index(), false) {
-                            for &(_, i) in &call.events[start..] {
-                                rejected.push((i, "rejected by CloudWatch: too new (more than 2 hours in the future)".to_string()));
-                            }
-                        }
-                    }
+                    let rejected = match out.rejected_log_events_info() {
+                        Some(info) => rejected_events(
+                            &call.events,
+                            info.too_old_log_event_end_index(),
+                            info.expired_log_event_end_index(),
+                            info.too_new_log_event_start_index(),
+                            chrono::Utc::now().timestamp_millis(),
+                        ),
+                        None => Vec::new(),
+                    };
                     return Ok(rejected);
                 }
                 Err(e)

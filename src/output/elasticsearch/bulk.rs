@@ -65,21 +65,42 @@ struct Item {
 /// `type: reason (caused by: type: reason)`, from an item's error object (or string, in old
 /// versions).
 fn describe(error: &Option<Value>) -> String {
-    fn one(v: &Value) -> String {
+    /// At most this many `caused_by` levels are followed (the body comes from the network).
+    const MAX_CAUSES: usize = 8;
+    let Some(mut v) = error.as_ref() else {
+        return String::new();
+    };
+    let mut out = String::new();
+    let mut opened = 0;
+    for depth in 0..MAX_CAUSES {
         match v {
             Value::Object(o) => {
                 let kind = o.get("type").and_then(Value::as_str).unwrap_or("error");
                 let reason = o.get("reason").and_then(Value::as_str).unwrap_or("");
+                if depth > 0 {
+                    out.push_str(" (caused by ");
+                    opened += 1;
+                }
+                out.push_str(kind);
+                out.push_str(": ");
+                out.push_str(reason);
                 match o.get("caused_by") {
-                    Some(c) => format!("{kind}: {reason} (caused by {})", one(c)),
-                    None => format!("{kind}: {reason}"),
+                    Some(c) => v = c,
+                    None => break,
                 }
             }
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
+            Value::String(s) => {
+                out.push_str(s);
+                break;
+            }
+            other => {
+                out.push_str(&other.to_string());
+                break;
+            }
         }
     }
-    error.as_ref().map(one).unwrap_or_default()
+    out.extend(std::iter::repeat_n(')', opened));
+    out
 }
 
 /// The outcome of each of `sent` records from a 200 response body; an error when the body is

@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex};
 
 /// Why a `hosts` entry is not usable, if it is not.
 pub fn url_problem(h: &str, has_tls: bool) -> Option<String> {
+    let h = &crate::secret::redact_url(h);
     if !h.contains("://") {
         return Some(format!(
             "{h} has no scheme: write http://{h} or https://{h}"
@@ -98,7 +99,8 @@ enum BulkError {
 pub struct Elasticsearch {
     name: String,
     cfg: ElasticsearchOutputConfig,
-    hosts: Hosts<()>,
+    /// Each host's address (without credentials) and the Authorization header its URL carried.
+    hosts: Hosts<Option<HeaderValue>>,
     client: reqwest::Client,
     tls: Option<Arc<TlsClient>>,
     headers: HeaderMap,
@@ -146,18 +148,19 @@ impl Elasticsearch {
         if let Some(a) = &cfg.auth {
             let value = match (&a.username, &a.password, &a.api_key) {
                 (_, _, Some(key)) => {
+                    let key = key.expose();
                     // Elasticsearch hands out `id:key`; the header wants it base64-encoded.
                     let encoded = if key.contains(':') {
                         use base64::Engine;
                         base64::engine::general_purpose::STANDARD.encode(key)
                     } else {
-                        key.clone()
+                        key.to_string()
                     };
                     format!("ApiKey {encoded}")
                 }
                 (Some(u), p, None) => {
                     use base64::Engine;
-                    let pair = format!("{u}:{}", p.as_deref().unwrap_or(""));
+                    let pair = format!("{u}:{}", p.as_ref().map(|p| p.expose()).unwrap_or(""));
                     format!(
                         "Basic {}",
                         base64::engine::general_purpose::STANDARD.encode(pair)
@@ -172,9 +175,27 @@ impl Elasticsearch {
                 headers.insert(AUTHORIZATION, v);
             }
         }
+        // `https://user:pass@es:9200`: the address keeps no credentials (so no message can show
+        // them); they become that host's Authorization header unless `auth` is set.
+        let (clean, mut creds): (Vec<String>, Vec<Option<HeaderValue>>) = cfg
+            .hosts
+            .iter()
+            .map(|h| {
+                let (clean, pair) = crate::secret::split_credentials(h);
+                let header = pair.and_then(|(u, p)| {
+                    use base64::Engine;
+                    let b = base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"));
+                    let mut v = HeaderValue::from_str(&format!("Basic {b}")).ok()?;
+                    v.set_sensitive(true);
+                    Some(v)
+                });
+                (clean, header)
+            })
+            .unzip();
+        creds.reverse();
         Ok(Elasticsearch {
             name: name.to_string(),
-            hosts: Hosts::new(&cfg.hosts, true, |_| ()),
+            hosts: Hosts::new(&clean, true, |_| creds.pop().flatten()),
             cfg: cfg.clone(),
             client,
             tls,
@@ -183,6 +204,18 @@ impl Elasticsearch {
             dead: DeadLetter::new(data_dir, name, cfg.dead_letter.max_size.0),
             pending: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The request headers for a host: the configured ones, plus the credentials its URL had
+    /// when `auth` does not set them.
+    fn headers_for(&self, url_auth: &Option<HeaderValue>) -> HeaderMap {
+        let mut h = self.headers.clone();
+        if let Some(v) = url_auth {
+            if !h.contains_key(AUTHORIZATION) {
+                h.insert(AUTHORIZATION, v.clone());
+            }
+        }
+        h
     }
 
     fn pending(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Vec<usize>>> {
@@ -237,7 +270,7 @@ impl Elasticsearch {
         let mut req = self
             .client
             .post(&url)
-            .headers(self.headers.clone())
+            .headers(self.headers_for(&host.extra))
             .header(CONTENT_TYPE, "application/x-ndjson");
         if let Some(p) = &self.cfg.pipeline {
             req = req.query(&[("pipeline", p)]);
@@ -458,7 +491,7 @@ impl Output for Elasticsearch {
             let resp = match self
                 .client
                 .get(addr)
-                .headers(self.headers.clone())
+                .headers(self.headers_for(&host.extra))
                 .send()
                 .await
             {

@@ -177,6 +177,54 @@ fn on_ack(state: &Mutex<State>, seq: u32) -> Result<(), String> {
     Ok(())
 }
 
+/// Feeds `bytes` as a server's answer to windows of `counts` events through the same frame
+/// parsing and ACK matching the reader task uses. Returns, per window, `Some(Ok)` when it
+/// completed, `Some(Err(acked))` when the connection failed with `acked` of its events safe, or
+/// None while it still waits; and why the connection failed, if it did. For fuzzing and tests.
+pub fn replay_acks(counts: &[u32], bytes: &[u8]) -> (Vec<Option<Result<(), u32>>>, Option<String>) {
+    let state = Mutex::new(State {
+        pending: VecDeque::new(),
+        dead: None,
+        last_progress: Instant::now(),
+    });
+    let mut waiting = Vec::new();
+    for &count in counts {
+        let (done, rx) = oneshot::channel();
+        lock(&state).pending.push_back(Pending {
+            count,
+            acked: 0,
+            done,
+        });
+        waiting.push(rx);
+    }
+    for chunk in bytes.chunks_exact(ACK_LEN) {
+        let Ok(frame) = <[u8; ACK_LEN]>::try_from(chunk) else {
+            break;
+        };
+        if let Err(m) = on_frame(&state, &frame) {
+            fail_all(&state, m);
+            break;
+        }
+    }
+    let ended = waiting
+        .into_iter()
+        .map(|mut rx| rx.try_recv().ok().map(|r| r.map_err(|f| f.acked)))
+        .collect();
+    let dead = lock(&state).dead.clone();
+    (ended, dead)
+}
+
+/// One complete 6-byte frame from the server.
+fn on_frame(state: &Mutex<State>, frame: &[u8; ACK_LEN]) -> Result<(), String> {
+    match parse_ack(frame) {
+        Some(seq) => on_ack(state, seq),
+        None => Err(format!(
+            "protocol error: expected an ACK frame, got {:?}",
+            String::from_utf8_lossy(frame)
+        )),
+    }
+}
+
 async fn read_acks(
     mut rd: ReadHalf<Box<dyn Io>>,
     state: Arc<Mutex<State>>,
@@ -206,11 +254,7 @@ async fn read_acks(
                         continue;
                     }
                     have = 0;
-                    let result = match parse_ack(&frame) {
-                        Some(seq) => on_ack(&state, seq),
-                        None => Err(format!("protocol error: expected an ACK frame, got {:?}", String::from_utf8_lossy(&frame))),
-                    };
-                    if let Err(m) = result {
+                    if let Err(m) = on_frame(&state, &frame) {
                         fail_all(&state, m);
                         return;
                     }

@@ -1,0 +1,424 @@
+//! Entry points for the fuzz targets (`fuzz/fuzz_targets/*.rs`) and the bounded property tests
+//! (`tests/properties.rs`): each takes arbitrary bytes, drives one parser or decoder the way the
+//! agent does, and must return without panicking, whatever the bytes. They are the contract of
+//! "bad input is never fatal": a new parser gets an entry here, a fuzz target and a property test.
+//!
+//! The decoders are driven without the panic guard (`input::guard`), so a panic is found here
+//! instead of being caught.
+
+use crate::config;
+use crate::event::{Event, Fields, Position, SourceId};
+use crate::tail::reader::Line;
+use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder};
+use serde_json::Value;
+use std::path::Path;
+
+/// One entry point: it must return, whatever the bytes.
+pub type Target = fn(&[u8]);
+
+/// The entry points by name, for the fuzz targets and the property tests.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("syslog_line", syslog_line),
+    ("file_lines", file_lines),
+    ("docker_lines", docker_lines),
+    ("cri_lines", cri_lines),
+    ("joiner", joiner),
+    ("multiline", multiline),
+    ("decode_json", decode_json),
+    ("event_paths", event_paths),
+    ("conditions", conditions),
+    ("config", config),
+    ("beats_acks", beats_acks),
+    ("bulk_response", bulk_response),
+    ("cloudwatch_rejected", cloudwatch_rejected),
+    ("docker_api", docker_api),
+    ("line_reader", line_reader),
+];
+
+/// Runs the entry point `name` on `data` (unknown names do nothing).
+pub fn run(name: &str, data: &[u8]) {
+    if let Some((_, f)) = TARGETS.iter().find(|(n, _)| *n == name) {
+        f(data)
+    }
+}
+
+/// A small deterministic reader of the fuzzer's bytes, for structured choices.
+struct Bytes<'a>(&'a [u8]);
+
+impl<'a> Bytes<'a> {
+    fn byte(&mut self) -> u8 {
+        match self.0.split_first() {
+            Some((b, rest)) => {
+                self.0 = rest;
+                *b
+            }
+            None => 0,
+        }
+    }
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.byte(), self.byte(), self.byte(), self.byte()])
+    }
+    fn rest(&mut self) -> &'a [u8] {
+        std::mem::take(&mut self.0)
+    }
+}
+
+fn input_factory(yaml_input: &str, extra: &str) -> Option<DecoderFactory> {
+    let text =
+        format!("inputs:\n  - {yaml_input}\noutputs:\n  - type: console\n{extra}data_dir: /tmp\n");
+    let c = config::parse(&text, |_| None).ok()?;
+    let ic = c.inputs.first()?;
+    let (_, factory) = crate::input::tail_settings(ic, c.max_line_bytes, "fuzz-host");
+    crate::process::with_processors(factory, ic, &c.processors).ok()
+}
+
+/// Feeds `data` to `decoder` as lines (split at `\n`, as the line reader does), flushing now and
+/// then, and serializes every record it produces.
+fn drive(decoder: &mut dyn LineDecoder, data: &[u8]) {
+    let ctx = FileCtx {
+        source: SourceId(1),
+        origin: 7,
+        read_time: "2026-11-24T10:00:00.000000000Z",
+    };
+    let mut out: Vec<Event> = Vec::new();
+    let mut offset = 0u64;
+    let mut buf = Vec::new();
+    for (i, piece) in data.split(|b| *b == b'\n').enumerate() {
+        let end = offset + piece.len() as u64 + 1;
+        let line = Line {
+            offset,
+            end,
+            bytes: piece,
+            truncated: piece.first() == Some(&0xff),
+        };
+        decoder.decode(&line, &ctx, &mut out);
+        if i % 7 == 6 {
+            decoder.flush(false, &mut out);
+        }
+        offset = end;
+    }
+    decoder.flush(true, &mut out);
+    for ev in &out {
+        buf.clear();
+        ev.write_json(&mut buf);
+        if !ev.ack_only {
+            // Every record is one valid JSON object.
+            let parsed: Result<Value, _> = serde_json::from_slice(&buf);
+            assert!(
+                parsed.is_ok(),
+                "record is not JSON: {:?}",
+                String::from_utf8_lossy(&buf)
+            );
+        }
+        if let Some(p) = ev.position {
+            assert!(p.end <= offset.max(1), "position past the input");
+        }
+    }
+}
+
+fn drive_input(yaml_input: &str, extra: &str, data: &[u8]) {
+    if let Some(f) = input_factory(yaml_input, extra) {
+        drive(
+            &mut *f(Path::new("/var/lib/docker/containers/abc/abc-json.log")),
+            data,
+        );
+    }
+}
+
+/// One RFC 3164 line, both timestamp forms, PRI and tag.
+pub fn syslog_line(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let now = chrono::TimeZone::timestamp_opt(&chrono::Local, 1_795_000_000, 0)
+        .single()
+        .unwrap_or_else(chrono::Local::now);
+    let _ = crate::input::syslog::rfc3164::parse(&text, now);
+}
+
+/// The `file` input's decoder, `format: syslog` and `plain`.
+pub fn file_lines(data: &[u8]) {
+    drive_input("type: file\n    paths: [/x]\n    format: syslog", "", data);
+    drive_input("type: file\n    paths: [/x]\n    format: plain", "", data);
+}
+
+/// The Docker json-file decoder with partial-line joining.
+pub fn docker_lines(data: &[u8]) {
+    drive_input("type: docker", "max_line_bytes: 64\n", data);
+}
+
+/// The CRI decoder with `P`/`F` joining.
+pub fn cri_lines(data: &[u8]) {
+    drive_input(
+        "type: cri\n    paths: [/var/log/containers/*.log]",
+        "max_line_bytes: 64\n",
+        data,
+    );
+}
+
+/// The partial-line joiner alone: pieces of two streams, interleaved, with multibyte text.
+pub fn joiner(data: &[u8]) {
+    use crate::config::Stream;
+    let mut b = Bytes(data);
+    let max = usize::from(b.byte() % 64) + 1;
+    let mut j = crate::input::partial::Joiner::new(max);
+    let mut offset = 0u64;
+    while !b.0.is_empty() {
+        let op = b.byte();
+        let len = usize::from(b.byte() % 16);
+        let piece_bytes: Vec<u8> = (0..len).map(|_| b.byte()).collect();
+        let piece = String::from_utf8_lossy(&piece_bytes);
+        let stream = if op & 1 == 0 {
+            Stream::Stdout
+        } else {
+            Stream::Stderr
+        };
+        offset += 1 + len as u64;
+        if op & 2 == 0 {
+            j.partial(stream, offset, &piece);
+        } else {
+            let r = j.finish(stream, offset, &piece);
+            assert!(r.text.len() <= max, "joined past the cap");
+            assert!(r.offset <= offset);
+        }
+        assert!(j.ack_end(offset) <= offset);
+    }
+}
+
+/// `multiline` (both match kinds, a negated pattern, small caps) after the `plain` decoder.
+pub fn multiline(data: &[u8]) {
+    for rule in [
+        "{ pattern: '^\\s', match: after, max_lines: 3, max_bytes: 40 }",
+        "{ pattern: '^\\d', negate: true, match: after, max_lines: 50 }",
+        "{ pattern: '\\\\$', match: before, max_lines: 4 }",
+        "{ preset: java }",
+    ] {
+        drive_input(
+            &format!("type: file\n    paths: [/x]\n    processors:\n      - multiline: {rule}"),
+            "",
+            data,
+        );
+    }
+}
+
+/// `decode_json` into the root, under a target, with `expand_keys`, followed by `rename` and
+/// `add_fields` on the decoded keys.
+pub fn decode_json(data: &[u8]) {
+    for p in [
+        "- decode_json: { target: '', add_error_key: true }",
+        "- decode_json: { target: 'a.b', overwrite_keys: true, max_depth: 2 }",
+        "- decode_json: { target: '', expand_keys: true, overwrite_keys: true }\n      - rename: { fields: { 'a.b': c, message: m } }\n      - add_fields: { fields: { x: 1 }, target: 'a' }",
+    ] {
+        drive_input(
+            &format!("type: file\n    paths: [/x]\n    processors:\n      {p}"),
+            "",
+            data,
+        );
+    }
+}
+
+/// `Event` get, set, remove and serialization on arbitrary dotted keys, with shared fields.
+pub fn event_paths(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let mut shared = Fields::new();
+    shared.insert(
+        "log".into(),
+        serde_json::json!({ "file": { "path": "/a" } }),
+    );
+    shared.insert("host".into(), serde_json::json!({ "name": "h" }));
+    let mut e = Event::with_shared(
+        Fields::new(),
+        std::sync::Arc::new(shared),
+        Some(Position {
+            source: SourceId(1),
+            end: 1,
+            origin: 1,
+        }),
+    );
+    for (i, key) in text.split('\n').enumerate() {
+        match i % 5 {
+            0 | 1 => e.set(key, Value::String(key.to_string())),
+            2 => {
+                let _ = e.get(key);
+            }
+            3 => {
+                let _ = e.remove(key);
+            }
+            _ => e.add_flag(key),
+        }
+    }
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    assert!(serde_json::from_slice::<Value>(&out).is_ok());
+    let _ = e.to_value();
+}
+
+/// Every condition kind, with field names and values from the input, on records decoded from it.
+pub fn conditions(data: &[u8]) {
+    use crate::process::condition::Condition;
+    use crate::process::config::ConditionConfig;
+    let text = String::from_utf8_lossy(data);
+    let (field, rest) = text.split_once('\n').unwrap_or((&text, ""));
+    let yaml = [
+        format!(
+            "equals: {{ {}: 1 }}",
+            serde_json::to_string(field).unwrap_or_default()
+        ),
+        format!(
+            "contains: {{ {}: x }}",
+            serde_json::to_string(field).unwrap_or_default()
+        ),
+        format!(
+            "regexp: {{ message: {} }}",
+            serde_json::to_string(field).unwrap_or_default()
+        ),
+        format!(
+            "has_fields: [{}]",
+            serde_json::to_string(field).unwrap_or_default()
+        ),
+        format!(
+            "range: {{ {}: {{ gte: 1, lt: 9 }} }}",
+            serde_json::to_string(field).unwrap_or_default()
+        ),
+        "or: [ { equals: { stream: stderr } }, { not: { contains: { message: a } } } ]".to_string(),
+        "and: [ { regexp: { message: '^\\d+' } }, { range: { 'n': { gt: 0 } } } ]".to_string(),
+    ];
+    let mut events = Vec::new();
+    for line in rest.split('\n') {
+        let mut e = Event::new(Fields::new(), None);
+        e.set("message", Value::String(line.to_string()));
+        if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(line) {
+            for (k, v) in m {
+                e.insert_key(k, v);
+            }
+        }
+        events.push(e);
+    }
+    for y in &yaml {
+        let Ok(c) = serde_yaml::from_str::<ConditionConfig>(y) else {
+            continue;
+        };
+        let Ok(cond) = Condition::build(&c, "when") else {
+            continue;
+        };
+        for e in &events {
+            let _ = cond.matches(e);
+        }
+    }
+}
+
+/// The configuration loader: `${VAR}` substitution (every variable set to the bytes after the
+/// first NUL), YAML, typing and validation.
+pub fn config(data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (text, value) = text.split_once('\0').unwrap_or((&text, "v"));
+    let value = value.to_string();
+    let _ = config::parse(text, |name| (!name.starts_with('U')).then(|| value.clone()));
+}
+
+/// The beats ACK reader: windows of sizes from the input, then the server's bytes.
+pub fn beats_acks(data: &[u8]) {
+    let mut b = Bytes(data);
+    let windows: Vec<u32> = (0..(b.byte() % 4)).map(|_| b.u32() % 5000 + 1).collect();
+    let (ended, dead) = crate::output::logstash::conn::replay_acks(&windows, b.rest());
+    for r in ended.iter().flatten() {
+        if let Err(acked) = r {
+            assert!(dead.is_some(), "a window failed on a live connection");
+            let _ = acked;
+        }
+    }
+}
+
+/// The `_bulk` response reader for 0 to 7 records.
+pub fn bulk_response(data: &[u8]) {
+    let mut b = Bytes(data);
+    let sent = usize::from(b.byte() % 8);
+    if let Ok(outcomes) = crate::output::elasticsearch::bulk::read_response(b.rest(), sent) {
+        assert_eq!(outcomes.len(), sent);
+    }
+}
+
+/// CloudWatch's `rejectedLogEventsInfo` indices applied to a call.
+pub fn cloudwatch_rejected(data: &[u8]) {
+    let mut b = Bytes(data);
+    let n = usize::from(b.byte() % 32);
+    let events: Vec<(i64, usize)> = (0..n).map(|i| (i64::from(b.u32()) * 1000, i)).collect();
+    let idx = |b: &mut Bytes| {
+        let v = b.u32() as i32;
+        (v % 3 != 0).then_some(v % 40 - 5)
+    };
+    let (old, expired, new) = (idx(&mut b), idx(&mut b), idx(&mut b));
+    let now = i64::from(b.u32()) * 1000;
+    let r = crate::output::cloudwatch::rejected_events(&events, old, expired, new, now);
+    for (i, _) in &r {
+        assert!(*i < n.max(1), "rejected an event not in the call");
+    }
+}
+
+/// The Docker API answers the enricher reads: container inspect and the events stream.
+pub fn docker_api(data: &[u8]) {
+    use crate::config::DockerEnrichConfig;
+    if let Ok(info) = serde_json::from_slice::<bollard::models::ContainerInspectResponse>(data) {
+        let cfg: DockerEnrichConfig = match serde_yaml::from_str(
+            "{ labels: { include: ['*'], exclude: ['secret.*'] }, env: [A, B] }",
+        ) {
+            Ok(c) => c,
+            Err(_) => return,
+        };
+        let e = crate::enrich::docker::DockerEnricher::new(&cfg);
+        let _ = e.build(info);
+    }
+    if let Ok(msg) = serde_json::from_slice::<bollard::models::EventMessage>(data) {
+        let _ = crate::enrich::docker::event_action(msg);
+    }
+}
+
+/// The line reader: a file of the input's bytes read in small blocks, lines capped.
+pub fn line_reader(data: &[u8]) {
+    use std::io::Write;
+    let mut b = Bytes(data);
+    let max = usize::from(b.byte() % 32) + 1;
+    let body = b.rest();
+    let Ok(mut f) = tempfile_in_memory() else {
+        return;
+    };
+    if f.write_all(body).is_err() {
+        return;
+    }
+    let mut r = crate::tail::reader::LineReader::new(0, max);
+    let mut total = 0u64;
+    loop {
+        let n = match r.fill(&f) {
+            Ok(n) => n,
+            Err(_) => return,
+        };
+        while let Some(line) = r.next_line() {
+            assert!(line.bytes.len() <= max, "line past max_line");
+            assert!(line.end > line.offset || line.bytes.is_empty());
+            total = line.end;
+        }
+        if n == 0 {
+            break;
+        }
+    }
+    if let Some(rest) = r.take_rest() {
+        total = rest.end;
+    }
+    assert!(total <= body.len() as u64);
+}
+
+/// An anonymous file (no name on disk).
+fn tempfile_in_memory() -> std::io::Result<std::fs::File> {
+    let dir = std::env::temp_dir();
+    let path = dir.join(format!(
+        "logship-fuzz-{}-{:?}",
+        std::process::id(),
+        std::thread::current().id()
+    ));
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .read(true)
+        .write(true)
+        .open(&path)?;
+    let _ = std::fs::remove_file(&path);
+    Ok(f)
+}

@@ -1,0 +1,22 @@
+//! logship as a library: the binary (`src/main.rs`) is `cli::main`, and the fuzz targets
+//! (`fuzz/`) and property tests reach the parsers through the `fuzzing` module's entry points.
+//! See README.md, ARCHITECTURE notes in the module docs, and ../shared/SPEC.md.
+
+pub mod agent;
+pub mod cli;
+pub mod config;
+pub mod enrich;
+pub mod event;
+pub mod fault;
+pub mod fuzzing;
+pub mod health;
+pub mod http;
+pub mod input;
+pub mod logging;
+pub mod metrics;
+pub mod output;
+pub mod pipeline;
+pub mod process;
+pub mod secret;
+pub mod tail;
+pub mod tls;

@@ -29,6 +29,18 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver, UnboundedSender};
 use tokio::task::JoinHandle;
 
+/// The agent stopped because a part of it failed; already logged (exit 1, nothing more to say).
+#[derive(Debug)]
+pub struct Fatal(pub String);
+
+impl std::fmt::Display for Fatal {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Fatal {}
+
 /// One part of the agent that ended, and how.
 struct Ended {
     what: String,
@@ -50,7 +62,12 @@ impl Supervisor {
     fn report(&self, what: String, result: Result<(), Box<dyn std::any::Any + Send>>) {
         let how = match result {
             Ok(()) => "ended".to_string(),
-            Err(p) => format!("panicked: {}", panic_message(&*p)),
+            Err(p) => {
+                let at = crate::logging::take_last_panic()
+                    .map(|a| format!(" (at {a})"))
+                    .unwrap_or_default();
+                format!("panicked: {}{at}", panic_message(&*p))
+            }
         };
         let _ = self.tx.send(Ended { what, how });
     }
@@ -198,7 +215,21 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     tokio::select! {
         _ = term.recv() => tracing::info!("SIGTERM: stopping"),
         _ = int.recv() => tracing::info!("SIGINT: stopping"),
-        Some(e) = ended.recv() => {
+        Some(first) = ended.recv() => {
+            // A part that dies takes the ones after it along (an input's end closes the
+            // pipeline's channel, which ends the output workers): name the cause, a panic
+            // before a plain end, seen within a moment of the first report.
+            let mut seen = vec![first];
+            let window = tokio::time::sleep(Duration::from_millis(200));
+            tokio::pin!(window);
+            loop {
+                tokio::select! {
+                    Some(e) = ended.recv() => seen.push(e),
+                    _ = &mut window => break,
+                }
+            }
+            let pick = seen.iter().position(|e| e.how.starts_with("panicked")).unwrap_or(0);
+            let e = seen.swap_remove(pick);
             let reason = format!("{} {} unexpectedly; the agent stops and exits 1 (to be restarted)", e.what, e.how);
             tracing::error!("{reason}");
             health.fatal(&reason);
@@ -228,7 +259,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     saver.abort();
     save(&store).await;
     match failure {
-        Some(reason) => Err(anyhow::anyhow!(reason)),
+        Some(reason) => Err(anyhow::Error::new(Fatal(reason))),
         None => {
             tracing::info!("logship stopped");
             Ok(())

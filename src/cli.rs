@@ -73,7 +73,9 @@ pub fn main() -> i32 {
                     match crate::agent::run(c).await {
                         Ok(()) => EXIT_OK,
                         Err(e) => {
-                            tracing::error!("{e:#}");
+                            if e.downcast_ref::<crate::agent::Fatal>().is_none() {
+                                tracing::error!("{e:#}");
+                            }
                             EXIT_RUNTIME
                         }
                     }

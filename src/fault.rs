@@ -3,7 +3,7 @@
 //! (always, in production) every hook is a no-op costing one atomic load.
 //!
 //! - `LOGSHIP_FAULT=decoder_panic:NEEDLE`: a decoder panics on every line containing NEEDLE.
-//! - `LOGSHIP_FAULT=task_panic:TASK:NEEDLE`: TASK (`pipeline`, `output`, `input`) panics when a
+//! - `LOGSHIP_FAULT=task_panic:TASK:NEEDLE`: TASK (`pipeline`, `output NAME`, `input`) panics when a
 //!   record (or, for `input`, a line) containing NEEDLE passes it.
 //! - `LOGSHIP_FAULT=task_exit:TASK`: TASK (`saver`, `http`, `docker`) ends right after it starts.
 

@@ -63,7 +63,21 @@ impl<'a> Bytes<'a> {
     }
 }
 
+/// The decoder factory of an input described in YAML, built once per description.
 fn input_factory(yaml_input: &str, extra: &str) -> Option<DecoderFactory> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<String, Option<DecoderFactory>>>> = OnceLock::new();
+    let key = format!("{yaml_input}\0{extra}");
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let mut cache = cache.lock().unwrap_or_else(|p| p.into_inner());
+    cache
+        .entry(key)
+        .or_insert_with(|| build_factory(yaml_input, extra))
+        .clone()
+}
+
+fn build_factory(yaml_input: &str, extra: &str) -> Option<DecoderFactory> {
     let text =
         format!("inputs:\n  - {yaml_input}\noutputs:\n  - type: console\n{extra}data_dir: /tmp\n");
     let c = config::parse(&text, |_| None).ok()?;

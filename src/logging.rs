@@ -5,18 +5,43 @@ use crate::config::LogFormat;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 
-/// Panics become one `error` log line (thread, place, message) instead of a backtrace on
-/// stderr: a panic caught by a guard (`input::guard`) costs one line of input, and one that ends
-/// a task is reported by the supervisor (`crate::agent`) as well.
+thread_local! {
+    static IN_GUARD: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Where the last panic outside a guard happened, for the supervisor's report.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
+/// Runs `f` as guarded code: a panic in it is caught by the caller (`input::guard`), costs one
+/// line of input and is logged here as one line.
+pub fn in_guard<R>(f: impl FnOnce() -> R) -> R {
+    IN_GUARD.with(|g| g.set(true));
+    let r = f();
+    IN_GUARD.with(|g| g.set(false));
+    r
+}
+
+/// The place of the last panic outside a guard (taken once).
+pub fn take_last_panic() -> Option<String> {
+    LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Panics never print a backtrace to stderr. One caught by a guard is logged as one `error`
+/// line (thread, place, message); one that ends a task is reported by the supervisor
+/// (`crate::agent`) in its one line, with the place recorded here.
 fn log_panics() {
     std::panic::set_hook(Box::new(|info| {
-        let thread = std::thread::current();
         let place = info
             .location()
             .map(|l| format!("{}:{}", l.file(), l.line()))
             .unwrap_or_default();
-        let message = crate::input::guard::panic_message(info.payload());
-        tracing::error!(thread = thread.name().unwrap_or("?"), at = %place, "internal error (caught): {message}");
+        if IN_GUARD.with(|g| g.replace(false)) {
+            let thread = std::thread::current();
+            let message = crate::input::guard::panic_message(info.payload());
+            tracing::error!(thread = thread.name().unwrap_or("?"), at = %place, "internal error (caught; the line is shipped raw): {message}");
+        } else {
+            *LAST_PANIC.lock().unwrap_or_else(|p| p.into_inner()) = Some(place);
+        }
     }));
 }
 

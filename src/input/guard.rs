@@ -36,7 +36,11 @@ impl Guarded {
     fn recover(&mut self, out: &mut Vec<Event>) {
         let before = out.len();
         let inner = &mut self.inner;
-        if catch_unwind(AssertUnwindSafe(|| inner.flush(true, out))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| {
+            crate::logging::in_guard(|| inner.flush(true, out))
+        }))
+        .is_err()
+        {
             out.truncate(before);
         }
         self.inner = (self.factory)(&self.path);
@@ -52,10 +56,12 @@ impl LineDecoder for Guarded {
         let before = out.len();
         let inner = &mut self.inner;
         let result = catch_unwind(AssertUnwindSafe(|| {
-            if crate::fault::active() {
-                crate::fault::decoder_line(line.bytes);
-            }
-            inner.decode(line, file, out)
+            crate::logging::in_guard(|| {
+                if crate::fault::active() {
+                    crate::fault::decoder_line(line.bytes);
+                }
+                inner.decode(line, file, out)
+            })
         }));
         let Err(payload) = result else { return };
         out.truncate(before);
@@ -83,7 +89,11 @@ impl LineDecoder for Guarded {
     fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
         let before = out.len();
         let inner = &mut self.inner;
-        if catch_unwind(AssertUnwindSafe(|| inner.flush(all, out))).is_err() {
+        if catch_unwind(AssertUnwindSafe(|| {
+            crate::logging::in_guard(|| inner.flush(all, out))
+        }))
+        .is_err()
+        {
             out.truncate(before);
             self.inner = (self.factory)(&self.path);
             metrics()

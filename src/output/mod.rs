@@ -108,7 +108,7 @@ async fn deliver(
     if crate::fault::active() {
         for ev in &batch.events {
             if let Some(m) = ev.get("message").and_then(|m| m.as_str()) {
-                crate::fault::task_data("output", m.as_bytes());
+                crate::fault::task_data(&format!("output {name}"), m.as_bytes());
             }
         }
     }

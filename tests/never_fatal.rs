@@ -1,0 +1,409 @@
+//! Never fatal, through the real binary: the two crashes found by hand (a multibyte character
+//! where the syslog parser sliced; a key of thousands of dots through `decode_json`), bad input
+//! across every input type in one run, a decoder that panics anyway (one line pays), and a task
+//! that dies (one log line, `/health` 503 with the reason, exit 1).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// The agent is still running and nothing panicked (a caught panic is logged as
+/// "internal error").
+fn assert_alive_and_calm(agent: &mut Agent) {
+    assert!(
+        agent.child.try_wait().unwrap().is_none(),
+        "the agent exited; log:\n{}",
+        agent.logs()
+    );
+    let logs = agent.logs();
+    assert!(!logs.contains("panicked"), "{logs}");
+    assert!(!logs.contains("internal error"), "{logs}");
+}
+
+fn append(path: &Path, text: &[u8]) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text).unwrap();
+}
+
+#[test]
+fn a_multibyte_character_where_the_syslog_parser_sliced() {
+    let env = Env::new();
+    let log = env.path("syslog");
+    append(
+        &log,
+        "Nov 24 10:00:01 node-1 app[1]: good #0\nZoë is here now!\nNoë 24 10:00:01 h a: x\nNov 24 10:00:02 node-1 app[1]: good #1 Zoë\n"
+            .as_bytes(),
+    );
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    format: syslog\n    read_from: beginning",
+            log.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(30), "the four lines", || {
+        records(&out).len() == 4
+    });
+    // More lines read with and after the bad one still arrive.
+    append(&log, b"Nov 24 10:00:03 node-1 app[1]: good #2\n");
+    wait_for(Duration::from_secs(30), "the line written later", || {
+        counts(&out).contains_key(&2)
+    });
+    let recs = records(&out);
+    assert_eq!(recs[1]["message"], "Zoë is here now!");
+    assert_eq!(
+        recs[1]["error"]["message"],
+        "not a syslog line; shipped as plain text"
+    );
+    assert_eq!(recs[3]["log"]["syslog"]["appname"], "app");
+    assert_eq!(recs[3]["message"], "good #1 Zoë");
+    assert_alive_and_calm(&mut agent);
+}
+
+#[test]
+fn a_key_of_thousands_of_dots_through_decode_json() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let dots = "a.".repeat(20_000) + "z";
+    let shallow = "b.".repeat(300) + "z";
+    append(
+        &log,
+        format!(
+            "{{\"msg\":\"before #0\"}}\n{{\"{dots}\": 1, \"msg\": \"dots #1\"}}\n{{\"{shallow}\": 2, \"msg\": \"literal #2\"}}\n{{\"msg\":\"after #3\"}}\n"
+        )
+        .as_bytes(),
+    );
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning\n    processors:\n      - decode_json: {{ target: '' }}",
+            log.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(30), "the four records", || {
+        records(&out).len() == 4
+    });
+    let recs = records(&out);
+    assert_eq!(recs[0]["msg"], "before #0");
+    // Over the key-length cap: shipped as text, flagged.
+    assert!(recs[1]["message"].as_str().unwrap().contains(&dots));
+    assert_eq!(recs[1]["log"]["flags"], serde_json::json!(["json_limits"]));
+    // Dotted keys from JSON stay literal keys (no expand_keys).
+    assert_eq!(recs[2][&shallow], 2);
+    assert_eq!(recs[3]["msg"], "after #3");
+    assert_alive_and_calm(&mut agent);
+    // A restart reads nothing again and does not crash either.
+    assert_eq!(agent.term(Duration::from_secs(20)), 0);
+    let mut again = env.start(&cfg);
+    append(&log, b"{\"msg\":\"later #4\"}\n");
+    wait_for(
+        Duration::from_secs(30),
+        "the line after the restart",
+        || counts(&out).contains_key(&4),
+    );
+    assert_eq!(records(&out).len(), 5);
+    assert_alive_and_calm(&mut again);
+}
+
+fn docker_line(log: &str, stream: &str) -> String {
+    format!(
+        "{}\n",
+        serde_json::json!({"log": log, "stream": stream, "time": "2026-11-24T10:00:00.000000001Z"})
+    )
+}
+
+#[test]
+fn bad_input_across_every_input_type_in_one_run() {
+    let env = Env::new();
+    // file, plain and syslog.
+    let plain = env.path("plain.log");
+    let syslog = env.path("syslog.log");
+    // docker: <containers>/<id>/<id>-json.log
+    let id = "f".repeat(64);
+    let cdir = env.path("containers").join(&id);
+    std::fs::create_dir_all(&cdir).unwrap();
+    let docker = cdir.join(format!("{id}-json.log"));
+    // cri: /var/log/containers-like names.
+    let pods = env.path("pods");
+    std::fs::create_dir_all(&pods).unwrap();
+    let cri = pods.join(format!("web-1_shop_nginx-{}.log", "c".repeat(64)));
+
+    let deep = "[".repeat(5000) + &"]".repeat(5000);
+    let huge_key = "k".repeat(200_000);
+    let mut expected = 0u64;
+    let good = |n: &mut u64| {
+        *n += 1;
+        *n - 1
+    };
+
+    // Bad plain lines, each followed by a good one.
+    for bad in [
+        &b"multibyte \xc3"[..],
+        b"\xff\xfe\xfd",
+        b"nul \x00\x00 bytes",
+        "é".repeat(5000).as_bytes(),
+        b"",
+    ] {
+        append(&plain, bad);
+        append(
+            &plain,
+            format!("\ngood #{}\n", good(&mut expected)).as_bytes(),
+        );
+    }
+    // Bad syslog lines.
+    for bad in [
+        "Zoë is here now!",
+        "Nov 2ë 10:00:01 h a: b",
+        "<13>ëëëëëëëëëëëëëëëëëë",
+        "<99999999999999999999>Nov 24 10:00:01 h a: b",
+        "Nov 24 25:61:61 h a: b",
+        "2026-13-45T99:99:99Z h a: b",
+    ] {
+        append(&syslog, bad.as_bytes());
+        append(
+            &syslog,
+            format!("\nNov 24 10:00:01 h app: good #{}\n", good(&mut expected)).as_bytes(),
+        );
+    }
+    // Bad Docker lines.
+    for bad in [
+        r#"{"log":"lone \ud800 surrogate\n","stream":"stdout","time":"2026-11-24T10:00:00Z"}"#
+            .to_string(),
+        r#"{"log":"\udc00\ud800\n","stream":"stdout","time":"2026-11-24T10:00:00Z"}"#.to_string(),
+        r#"{"log":17,"stream":"stdout","time":"2026-11-24T10:00:00Z"}"#.to_string(),
+        r#"{"log":"x\n","stream":["stdout"],"time":"2026-11-24T10:00:00Z"}"#.to_string(),
+        r#"{"log":"x\n","stream":"stdout","time":12345}"#.to_string(),
+        r#"{"log":"x\n","stream":"stdout","time":"yesterday"}"#.to_string(),
+        r#"{"log":"truncated"#.to_string(),
+        format!(r#"{{"log":"deep\n","stream":"stdout","x":{deep}}}"#),
+        format!(r#"{{"{huge_key}":1,"log":"huge key\n","stream":"stdout"}}"#),
+        "\u{0}\u{0}\u{0}".to_string(),
+        "ë".repeat(10),
+    ] {
+        append(&docker, bad.as_bytes());
+        append(&docker, b"\n");
+        append(
+            &docker,
+            docker_line(&format!("good #{}\n", good(&mut expected)), "stdout").as_bytes(),
+        );
+    }
+    // Bad CRI lines.
+    for bad in [
+        "2026-11-24T10:00:00Z stdout",
+        "2026-11-24T10:00:00Z stdin F x",
+        "2026-11-24T10:00:00Z stdout X x",
+        "ë ë ë ë",
+        "2026-11-24T10:00:00Z stdout F \u{0}\u{ffff}",
+        "yesterday stdout F no time",
+    ] {
+        append(&cri, bad.as_bytes());
+        append(
+            &cri,
+            format!(
+                "\n2026-11-24T10:00:00.000000001Z stdout F good #{}\n",
+                good(&mut expected)
+            )
+            .as_bytes(),
+        );
+    }
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    name: plain\n    paths: [{}]\n    read_from: beginning\n    processors:\n      - decode_json: {{ target: '' }}\n  - type: file\n    name: syslog\n    paths: [{}]\n    format: syslog\n    read_from: beginning\n  - type: docker\n    containers_path: {}\n    read_from: beginning\n    processors:\n      - decode_json: {{ target: '', field: message }}\n  - type: cri\n    paths: [{}/*.log]\n    read_from: beginning",
+            plain.display(),
+            syslog.display(),
+            env.path("containers").display(),
+            pods.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_all_arrived(&agent, &out, expected, Duration::from_secs(60));
+    let recs = records(&out);
+    for r in &recs {
+        assert!(r["@timestamp"].is_string(), "{r}");
+        assert!(r["message"].is_string(), "{r}");
+    }
+    let raw: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["error"]["message"].is_string())
+        .collect();
+    assert!(
+        raw.len() >= 10,
+        "bad lines are shipped raw with error.message: {raw:?}"
+    );
+    // A lone surrogate escape is not JSON serde accepts: that line is shipped as it was.
+    assert!(recs.iter().any(|r| r["message"]
+        .as_str()
+        .unwrap()
+        .contains(r"lone \ud800 surrogate")
+        && r["error"]["message"].is_string()));
+    assert_alive_and_calm(&mut agent);
+}
+
+#[test]
+fn a_decoder_that_panics_anyway_costs_one_line() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    let text: String = (0..30)
+        .map(|i| {
+            if i % 10 == 5 {
+                format!("BOOM line #{i}\n")
+            } else {
+                line(i)
+            }
+        })
+        .collect();
+    append(&log, text.as_bytes());
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning\n    processors:\n      - multiline: {{ pattern: '^\\s', match: after }}",
+            log.display()
+        ),
+        &format!("http:\n  listen: {addr}\n"),
+    );
+    let out = env.out();
+    let mut agent = env.start_with(&cfg, &[("LOGSHIP_FAULT", "decoder_panic:BOOM")]);
+    wait_all_arrived(&agent, &out, 30, Duration::from_secs(30));
+    let recs = records(&out);
+    assert_eq!(recs.len(), 30);
+    for r in recs
+        .iter()
+        .filter(|r| r["message"].as_str().unwrap().starts_with("BOOM"))
+    {
+        assert_eq!(
+            r["log"]["flags"],
+            serde_json::json!(["decoder_panic"]),
+            "{r}"
+        );
+        assert!(r["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("injected decoder fault"));
+    }
+    wait_for(Duration::from_secs(10), "the panic counter", || {
+        http_get(&addr, "/metrics")
+            .is_some_and(|(_, m)| m.contains("logship_decoder_panics_total{input=\"file\"} 3"))
+    });
+    let logs = agent.logs();
+    assert_eq!(
+        logs.matches("internal error (caught; the line is shipped raw)")
+            .count(),
+        3,
+        "one line per panic:\n{logs}"
+    );
+    assert!(agent.child.try_wait().unwrap().is_none(), "still running");
+    assert_eq!(http_get(&addr, "/health").unwrap().0, 200);
+}
+
+/// Starts an agent with a good and a forever-failing output (so stopping waits for
+/// `shutdown_timeout` and `/health` can be read meanwhile) and `LOGSHIP_FAULT=fault`.
+fn start_faulty(env: &Env, fault: &str, lines: u64) -> (Agent, String) {
+    let log = env.path("app.log");
+    append(&log, (0..lines).map(line).collect::<String>().as_bytes());
+    let blocker = env.path("blocker");
+    std::fs::write(&blocker, "").unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
+        &format!(
+            "http:\n  listen: {addr}\noutputs:\n  - type: file\n    name: good\n    path: {}\n  - type: file\n    name: stuck\n    path: {}/out.ndjson\n    backoff: {{ init: 100ms, max: 200ms }}\n",
+            env.out().display(),
+            blocker.display()
+        ),
+    );
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(
+        &cfg,
+        text.replace("shutdown_timeout: 10s", "shutdown_timeout: 4s"),
+    )
+    .unwrap();
+    let agent = env.start_with(&cfg, &[("LOGSHIP_FAULT", fault)]);
+    (agent, addr)
+}
+
+fn wait_exit(agent: &mut Agent, limit: Duration) -> i32 {
+    let mut code = None;
+    wait_for(limit, "the agent to exit", || {
+        code = agent
+            .child
+            .try_wait()
+            .unwrap()
+            .map(|s| s.code().unwrap_or(-1));
+        code.is_some()
+    });
+    code.unwrap_or(-1)
+}
+
+#[test]
+fn a_task_that_dies_is_noticed_503_then_exit_1() {
+    for (fault, what) in [
+        (
+            "task_panic:pipeline:#999 ",
+            "pipeline panicked: injected pipeline fault",
+        ),
+        (
+            "task_panic:output good:#999 ",
+            "output good worker panicked: injected output good fault",
+        ),
+    ] {
+        let env = Env::new();
+        let (mut agent, addr) = start_faulty(&env, fault, 20);
+        // Batches are in flight at the stuck output when the fault strikes.
+        wait_all_arrived(&agent, &env.out(), 20, Duration::from_secs(20));
+        assert_eq!(http_get(&addr, "/health").unwrap().0, 200);
+        append(&env.path("app.log"), line(999).as_bytes());
+        wait_for(Duration::from_secs(20), "/health to turn 503", || {
+            matches!(http_get(&addr, "/health"), Some((503, _)))
+        });
+        let (_, body) = http_get(&addr, "/health").unwrap();
+        let health: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(health["status"], "unhealthy");
+        assert!(
+            health["reason"].as_str().unwrap().contains(what),
+            "{fault}: {body}"
+        );
+        assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 1, "{fault}");
+        let logs = agent.logs();
+        assert_eq!(
+            logs.lines()
+                .filter(|l| l.contains("ERROR") && l.contains(what) && l.contains("unexpectedly"))
+                .count(),
+            1,
+            "{fault}: one clear line:\n{logs}"
+        );
+    }
+}
+
+#[test]
+fn every_supervised_task_that_ends_makes_the_agent_exit_1() {
+    for (fault, what) in [
+        ("task_exit:saver", "checkpoint saver ended unexpectedly"),
+        ("task_exit:http", "http server ended unexpectedly"),
+        (
+            "task_panic:input:#3 ",
+            "input file panicked: injected input fault",
+        ),
+    ] {
+        let env = Env::new();
+        let (mut agent, _) = start_faulty(&env, fault, 10);
+        assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 1, "{fault}");
+        let logs = agent.logs();
+        assert!(logs.contains(what), "{fault}:\n{logs}");
+    }
+}

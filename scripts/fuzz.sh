@@ -12,12 +12,16 @@ parsers=${FUZZ_SECONDS:-90}
 decoders=${FUZZ_DECODER_SECONDS:-240}
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=($(ls fuzz/fuzz_targets | sed 's/\.rs$//'))
-cargo +nightly fuzz build -O --fuzz-dir fuzz >/dev/null 2>&1 || cargo +nightly fuzz build -O --fuzz-dir fuzz
+cargo +nightly fuzz build -O --fuzz-dir fuzz >/dev/null 2>&1 || cargo +nightly fuzz build -O --fuzz-dir fuzz || exit 1
+bin=fuzz/target/x86_64-unknown-linux-gnu/release
 status=0
 for t in "${targets[@]}"; do
   case $t in docker_lines|cri_lines|file_lines|multiline|decode_json|config) secs=$decoders ;; *) secs=$parsers ;; esac
   log=$(mktemp)
-  cargo +nightly fuzz run -O --fuzz-dir fuzz "$t" -- -max_total_time="$secs" -max_len=4096 -rss_limit_mb=2048 >"$log" 2>&1
+  mkdir -p "fuzz/artifacts/$t"
+  # The binaries built once above, run directly (cargo fuzz run would rebuild on every change).
+  "$bin/$t" -artifact_prefix="fuzz/artifacts/$t/" -max_total_time="$secs" -max_len=4096 \
+    -rss_limit_mb=2048 "fuzz/corpus/$t" >"$log" 2>&1
   rc=$?
   runs=$(grep -a -o 'Done [0-9]* runs in [0-9]* second' "$log" | tail -1)
   if [ $rc -eq 0 ]; then

@@ -19,15 +19,19 @@ pub type Fields = Map<String, Value>;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SourceId(pub u64);
 
-/// The end (exclusive byte offset) of the record in its source: once every output acknowledged
-/// the record, the source may be checkpointed there.
+/// Where a record is in its source. `end` (exclusive byte offset) is what it acknowledges: once
+/// every output acknowledged the record, the source may be checkpointed there (it may be capped
+/// below the record's own end while an earlier record is still being joined). `start` and
+/// `origin` are the record's own identity, for document ids (`output/elasticsearch/bulk.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
     pub source: SourceId,
     pub end: u64,
-    /// The file's identity (device, inode, birth time) hashed: the same across restarts, so a
-    /// record read twice gets the same document id (see `output/elasticsearch/doc_id.rs`).
+    /// The file's identity (device, inode, birth time) and its generation (bumped by a
+    /// truncation or a new file at a reused inode) hashed: the same across restarts.
     pub origin: u64,
+    /// The record's own first byte (for a joined record, its first line's).
+    pub start: u64,
 }
 
 #[derive(Debug, Clone)]

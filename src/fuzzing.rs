@@ -245,6 +245,7 @@ pub fn event_paths(data: &[u8]) {
             source: SourceId(1),
             end: 1,
             origin: 1,
+            start: 0,
         }),
     );
     for (i, key) in text.split('\n').enumerate() {

@@ -67,6 +67,7 @@ impl Common {
                 source: file.source,
                 end: line.end,
                 origin: file.origin,
+                start: line.offset,
             }),
         )
     }

@@ -137,6 +137,7 @@ mod tests {
                 source: file.source,
                 end: line.end,
                 origin: 0,
+                start: line.offset,
             }));
             self.0 += 1;
             if line.bytes.starts_with(b"boom") {

@@ -130,6 +130,7 @@ impl StreamRecords {
                 source: file.source,
                 end,
                 origin: file.origin,
+                start: joined.offset,
             }));
             return;
         }

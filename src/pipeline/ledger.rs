@@ -99,6 +99,7 @@ mod tests {
             fp_len: 0,
             fp_hash: 0,
             offset: 0,
+            generation: 0,
             updated: 0,
         });
         let ledger = Ledger::new(store.clone());

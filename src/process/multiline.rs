@@ -130,8 +130,10 @@ impl Multiline {
         let mut e = p.first;
         let n = p.lines.len();
         e.set("message", Value::String(p.lines.join("\n")));
-        if p.last.is_some() {
-            e.position = p.last;
+        // Acknowledges up to its last line; keeps its first line's start as its identity.
+        if let (Some(mut last), Some(first)) = (p.last, e.position) {
+            last.start = first.start;
+            e.position = Some(last);
         }
         if n > 1 {
             e.add_flag("multiline");

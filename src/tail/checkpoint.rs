@@ -29,6 +29,10 @@ pub struct Entry {
     pub fp_hash: u64,
     /// Acknowledged up to here.
     pub offset: u64,
+    /// Bumped each time the file at this identity is read again from the start (truncated,
+    /// rewritten, a new file at a reused inode): part of every record's document id.
+    #[serde(default)]
+    pub generation: u32,
     /// Unix seconds of the last update, for people reading the file.
     pub updated: i64,
 }
@@ -362,6 +366,7 @@ mod tests {
             fp_len: 0,
             fp_hash: 0,
             offset: 0,
+            generation: 0,
             updated: 0,
         }
     }

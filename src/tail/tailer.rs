@@ -75,6 +75,8 @@ struct Tracked {
     file: File,
     fid: FileId,
     birth: Option<i128>,
+    /// Which reading of this file identity (see `Entry::generation`).
+    generation: u32,
     fp: Fingerprint,
     reader: LineReader,
     decoder: Box<dyn LineDecoder>,
@@ -95,12 +97,13 @@ struct Tracked {
 const CLOCK_SLACK: Duration = Duration::from_secs(2);
 
 impl Tracked {
-    /// Device, inode and birth time hashed: stable across restarts (unlike `id`).
+    /// Device, inode, birth time and generation hashed: stable across restarts (unlike `id`).
     fn origin(&self) -> u64 {
-        let mut key = [0u8; 32];
+        let mut key = [0u8; 36];
         key[..8].copy_from_slice(&self.fid.dev.to_le_bytes());
         key[8..16].copy_from_slice(&self.fid.ino.to_le_bytes());
-        key[16..].copy_from_slice(&self.birth.unwrap_or(0).to_le_bytes());
+        key[16..32].copy_from_slice(&self.birth.unwrap_or(0).to_le_bytes());
+        key[32..].copy_from_slice(&self.generation.to_le_bytes());
         xxhash_rust::xxh3::xxh3_64(&key)
     }
 
@@ -334,6 +337,7 @@ impl Tailer {
         };
         let input = self.settings.input.clone();
         let mut resumed = None;
+        let mut generation = 0;
         for (id, e) in self.store.untracked(&input) {
             if e.file_id() != fid {
                 continue;
@@ -343,14 +347,17 @@ impl Tailer {
                 _ => true,
             };
             if same_birth && e.offset <= size && e.fingerprint().matches(&file).unwrap_or(false) {
-                resumed = Some((id, e.offset));
+                resumed = Some((id, e.offset, e.generation));
             } else {
                 tracing::info!(input = %input, file = %path.display(),
                     "a new file has the inode of a checkpointed one; reading it from the start");
+                // Its records must not get the old content's document ids.
+                generation = generation.max(e.generation.wrapping_add(1));
                 self.store.forget(id);
             }
         }
-        let (id, offset, rotated) = if let Some((id, offset)) = resumed {
+        let (id, offset, rotated) = if let Some((id, offset, g)) = resumed {
+            generation = g;
             self.store.claim(id);
             self.store.update(id, Some(&path), Some(fp), size);
             (id, offset, forced.map(|f| f.1).unwrap_or(false))
@@ -369,6 +376,7 @@ impl Tailer {
                 fp_len: fp.len,
                 fp_hash: fp.hash,
                 offset,
+                generation,
                 updated: 0,
             });
             self.store.update(id, None, None, size);
@@ -386,6 +394,7 @@ impl Tailer {
             file,
             fid,
             birth,
+            generation,
             fp,
             reader: LineReader::new(offset, self.settings.max_line),
             rotated,
@@ -579,6 +588,8 @@ impl Tailer {
         t.reader = LineReader::new(0, self.settings.max_line);
         t.tail.clear();
         t.decoder = (self.decoders)(&t.path);
+        // New content at the same identity: new document ids.
+        t.generation = t.generation.wrapping_add(1);
         t.id = self.store.register(Entry {
             input: self.settings.input.clone(),
             path: t.path.clone(),
@@ -588,6 +599,7 @@ impl Tailer {
             fp_len: fp.len,
             fp_hash: fp.hash,
             offset: 0,
+            generation: t.generation,
             updated: 0,
         });
     }

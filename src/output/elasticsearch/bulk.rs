@@ -7,14 +7,16 @@ use base64::Engine;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// 128 bits of xxh3 over the file's identity, the record's end offset and its message, in
-/// base64url (22 characters). The same line read again (after a restart, from a checkpoint)
-/// gets the same id; another line, or new content at a reused offset, gets another.
-pub fn doc_id(origin: u64, end: u64, message: &[u8]) -> String {
+/// 128 bits of xxh3 over the record's own identity, in base64url (22 characters): its file
+/// (device, inode, birth time and generation: `Position::origin`), its first byte offset and its
+/// stream. The same record read again (after a restart, from a checkpoint) gets the same id;
+/// any other record gets another, even one with the same text, or one acknowledged at the same
+/// (capped) offset as others while a multiline group or a partial line was pending.
+pub fn doc_id(origin: u64, start: u64, stream: &[u8]) -> String {
     let mut h = xxhash_rust::xxh3::Xxh3::new();
     h.update(&origin.to_le_bytes());
-    h.update(&end.to_le_bytes());
-    h.update(message);
+    h.update(&start.to_le_bytes());
+    h.update(stream);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.digest128().to_be_bytes())
 }
 
@@ -143,12 +145,12 @@ mod tests {
 
     #[test]
     fn ids_are_stable_and_distinct() {
-        let a = doc_id(1, 100, b"hello");
-        assert_eq!(a, doc_id(1, 100, b"hello"));
+        let a = doc_id(1, 100, b"stdout");
+        assert_eq!(a, doc_id(1, 100, b"stdout"));
         assert_eq!(a.len(), 22);
-        assert_ne!(a, doc_id(1, 101, b"hello"));
-        assert_ne!(a, doc_id(2, 100, b"hello"));
-        assert_ne!(a, doc_id(1, 100, b"hellO"));
+        assert_ne!(a, doc_id(1, 101, b"stdout"), "another offset");
+        assert_ne!(a, doc_id(2, 100, b"stdout"), "another file or generation");
+        assert_ne!(a, doc_id(1, 100, b"stderr"), "another stream");
     }
 
     #[test]

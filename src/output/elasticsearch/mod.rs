@@ -401,8 +401,8 @@ impl Output for Elasticsearch {
             match index {
                 Ok(index) => {
                     let id = event.position.map(|p| {
-                        let msg = event.get("message").and_then(|m| m.as_str()).unwrap_or("");
-                        bulk::doc_id(p.origin, p.end, msg.as_bytes())
+                        let stream = event.get("stream").and_then(|m| m.as_str()).unwrap_or("");
+                        bulk::doc_id(p.origin, p.start, stream.as_bytes())
                     });
                     ready.push((i, index, id));
                 }

@@ -136,3 +136,161 @@ fn a_record_read_again_after_a_crash_gets_the_same_id() {
     );
     let _ = log;
 }
+
+fn checkpoint_offsets(env: &Env) -> Vec<u64> {
+    let text = std::fs::read_to_string(env.data_dir().join("checkpoints.json")).unwrap_or_default();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+    v["entries"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|e| e["offset"].as_u64()).collect())
+        .unwrap_or_default()
+}
+
+fn append(path: &Path, text: &str) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn docker_env(partial_timeout: &str) -> (Env, PathBuf, PathBuf) {
+    let env = Env::new();
+    let id = "d".repeat(64);
+    let cdir = env.path("containers").join(&id);
+    std::fs::create_dir_all(&cdir).unwrap();
+    let log = cdir.join(format!("{id}-json.log"));
+    let cfg = env.config(
+        &format!(
+            "  - type: docker\n    containers_path: {}\n    read_from: beginning\n    partial_timeout: {partial_timeout}",
+            env.path("containers").display()
+        ),
+        "",
+    );
+    (env, log, cfg)
+}
+
+fn piece(text: &str, stream: &str) -> String {
+    format!(
+        "{}\n",
+        serde_json::json!({"log": text, "stream": stream, "time": "2026-11-24T10:00:00.000000001Z"})
+    )
+}
+
+#[test]
+fn a_last_piece_without_newline_is_shipped_after_the_timeout_and_checkpointed() {
+    let (env, log, cfg) = docker_env("1s");
+    append(&log, &piece("complete #0\n", "stdout"));
+    append(&log, &piece("the container's last echo -n #1", "stdout"));
+    let size = std::fs::metadata(&log).unwrap().len();
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(LIMIT, "the piece without its end", || {
+        counts(&out).contains_key(&1)
+    });
+    let recs = records(&out);
+    let last = recs.iter().find(|r| number(r) == Some(1)).unwrap();
+    assert_eq!(last["message"], "the container's last echo -n #1");
+    assert_eq!(last["log"]["flags"], serde_json::json!(["partial"]));
+    wait_for(LIMIT, "the checkpoint to reach the end", || {
+        checkpoint_offsets(&env) == vec![size]
+    });
+    assert_eq!(agent.term(LIMIT), 0);
+    // Nothing is sent again.
+    let agent = env.start(&cfg);
+    append(&log, &piece("later #2\n", "stdout"));
+    wait_for(LIMIT, "the later line", || counts(&out).contains_key(&2));
+    assert_eq!(records(&out).len(), 3, "{}", agent.logs());
+}
+
+#[test]
+fn a_raw_line_never_moves_the_checkpoint_past_a_pending_piece() {
+    let (env, log, cfg) = docker_env("1h");
+    append(&log, &piece("first half of #0 ", "stdout"));
+    let piece_at = 0;
+    append(&log, "this is not json #1\n");
+    append(&log, &piece("stderr line #2\n", "stderr"));
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(LIMIT, "the raw and the stderr line", || {
+        let c = counts(&out);
+        c.contains_key(&1) && c.contains_key(&2)
+    });
+    // A line of another container written now is acknowledged after the raw line (the ledger
+    // applies batches in order): once its checkpoint is saved, the raw line's was applied too.
+    let other = "b".repeat(64);
+    let odir = env.path("containers").join(&other);
+    std::fs::create_dir_all(&odir).unwrap();
+    let olog = odir.join(format!("{other}-json.log"));
+    append(&olog, &piece("other container #3\n", "stdout"));
+    let osize = std::fs::metadata(&olog).unwrap().len();
+    wait_for(LIMIT, "the other file's checkpoint", || {
+        checkpoint_offsets(&env).contains(&osize)
+    });
+    let mut offsets = checkpoint_offsets(&env);
+    offsets.sort();
+    assert_eq!(offsets, vec![piece_at, osize], "not past the pending piece");
+    agent.kill9();
+    // After the crash the piece is read again, and its end joins it.
+    append(&log, &piece("second half\n", "stdout"));
+    let agent = env.start(&cfg);
+    wait_for(LIMIT, "the joined line", || counts(&out).contains_key(&0));
+    let joined = records(&out)
+        .into_iter()
+        .find(|r| number(r) == Some(0))
+        .unwrap();
+    assert_eq!(
+        joined["message"],
+        "first half of #0 second half",
+        "{}",
+        agent.logs()
+    );
+}
+
+#[test]
+fn a_pending_piece_is_shipped_at_shutdown() {
+    let (env, log, cfg) = docker_env("1h");
+    append(&log, &piece("complete #0\n", "stdout"));
+    append(&log, &piece("pending at shutdown #1", "stderr"));
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(LIMIT, "the complete line", || counts(&out).contains_key(&0));
+    assert!(!counts(&out).contains_key(&1));
+    assert_eq!(agent.term(LIMIT), 0);
+    let recs = records(&out);
+    let last = recs
+        .iter()
+        .find(|r| number(r) == Some(1))
+        .expect("shipped at shutdown");
+    assert_eq!(last["stream"], "stderr");
+    assert_eq!(last["log"]["flags"], serde_json::json!(["partial"]));
+}
+
+#[test]
+fn a_cri_p_piece_without_its_f_is_shipped_after_the_timeout() {
+    let env = Env::new();
+    let pods = env.path("pods");
+    std::fs::create_dir_all(&pods).unwrap();
+    let log = pods.join(format!("web-1_shop_nginx-{}.log", "a".repeat(64)));
+    append(
+        &log,
+        "2026-11-24T10:00:00.1Z stdout F whole #0\n2026-11-24T10:00:00.2Z stdout P exiting mid-line #1\n",
+    );
+    let cfg = env.config(
+        &format!(
+            "  - type: cri\n    paths: [{}/*.log]\n    read_from: beginning\n    partial_timeout: 1s",
+            pods.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let agent = env.start(&cfg);
+    wait_for(LIMIT, "the P piece", || counts(&out).contains_key(&1));
+    let recs = records(&out);
+    let last = recs.iter().find(|r| number(r) == Some(1)).unwrap();
+    assert_eq!(last["message"], "exiting mid-line #1");
+    assert_eq!(last["log"]["flags"], serde_json::json!(["partial"]));
+    assert_eq!(last["@timestamp"], "2026-11-24T10:00:00.200000000Z");
+    drop(agent);
+}

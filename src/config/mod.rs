@@ -423,6 +423,7 @@ impl Ctx<'_> {
                         }
                         self.check_processors(&c.processors, &format!("{path}.processors"), 0);
                         self.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
+                        self.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
                         out.push((c.name.clone(), "docker", InputKind::Docker(c)));
                     }
                 }
@@ -441,6 +442,7 @@ impl Ctx<'_> {
                         }
                         self.check_processors(&c.processors, &format!("{path}.processors"), 0);
                         self.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
+                        self.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
                         out.push((c.name.clone(), "cri", InputKind::Cri(c)));
                     }
                 }

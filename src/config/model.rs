@@ -511,9 +511,17 @@ pub struct DockerInputConfig {
     pub scan_frequency: Dur,
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
+    /// A piece of a line whose last piece does not come (a container's last `echo -n`) is
+    /// shipped after this long (Fluent Bit's `docker_mode_flush`).
+    #[serde(default = "default_partial_timeout")]
+    pub partial_timeout: Dur,
     /// Processors for this input, run before the top-level ones.
     #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
     pub processors: Vec<crate::process::config::ProcessorConfig>,
+}
+
+fn default_partial_timeout() -> Dur {
+    Dur(Duration::from_secs(5))
 }
 
 fn default_containers_path() -> PathBuf {
@@ -557,6 +565,9 @@ pub struct CriInputConfig {
     pub scan_frequency: Dur,
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
+    /// A `P` piece whose `F` does not come is shipped after this long.
+    #[serde(default = "default_partial_timeout")]
+    pub partial_timeout: Dur,
     /// Processors for this input, run before the top-level ones.
     #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
     pub processors: Vec<crate::process::config::ProcessorConfig>,

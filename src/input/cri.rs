@@ -71,6 +71,7 @@ fn parse(line: &str) -> Option<(&str, Stream, bool, &str)> {
 
 struct CriDecoder {
     records: StreamRecords,
+    partial_timeout: std::time::Duration,
 }
 
 impl LineDecoder for CriDecoder {
@@ -84,6 +85,10 @@ impl LineDecoder for CriDecoder {
         self.records
             .piece(line, file, stream, partial, msg, time, bad_utf8, out);
     }
+
+    fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
+        self.records.flush(all, self.partial_timeout, out);
+    }
 }
 
 pub fn tail_settings(
@@ -94,6 +99,7 @@ pub fn tail_settings(
 ) -> (TailSettings, DecoderFactory) {
     let common = Common::new(host_name, "cri");
     let streams = c.streams.clone();
+    let partial_timeout = c.partial_timeout.0;
     let factory: DecoderFactory = Arc::new(move |path| {
         let mut extra = crate::event::Fields::new();
         if let Some(p) = pod_info(path) {
@@ -114,6 +120,7 @@ pub fn tail_settings(
                 joiner: Joiner::new(max_line),
                 format: "CRI log",
             },
+            partial_timeout,
         })
     });
     (

@@ -34,6 +34,7 @@ pub fn container_id(path: &Path) -> Option<String> {
 
 struct DockerDecoder {
     records: StreamRecords,
+    partial_timeout: std::time::Duration,
 }
 
 impl LineDecoder for DockerDecoder {
@@ -58,6 +59,10 @@ impl LineDecoder for DockerDecoder {
         self.records
             .piece(line, file, stream, partial, piece, &entry.time, false, out);
     }
+
+    fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
+        self.records.flush(all, self.partial_timeout, out);
+    }
 }
 
 pub fn tail_settings(
@@ -68,6 +73,7 @@ pub fn tail_settings(
 ) -> (TailSettings, DecoderFactory) {
     let common = Common::new(host_name, "docker");
     let streams = c.streams.clone();
+    let partial_timeout = c.partial_timeout.0;
     let factory: DecoderFactory = Arc::new(move |path| {
         let mut extra = crate::event::Fields::new();
         if let Some(id) = container_id(path) {
@@ -80,6 +86,7 @@ pub fn tail_settings(
                 joiner: Joiner::new(max_line),
                 format: "Docker json-file",
             },
+            partial_timeout,
         })
     });
     // A JSON line carries its escaped message plus ~60 bytes: allow for the escaping so that a

@@ -3,22 +3,35 @@
 //! (stdout and stderr never mix), up to `max_line_bytes`, past which the record is flagged
 //! `truncated` and the rest of its pieces are dropped as they come.
 //!
-//! Acknowledgement: while a record is being joined, no other record of the file may carry an
-//! offset past the joined record's first piece, or a crash in between would lose the pieces
-//! already read. `ack_end` gives that capped offset.
+//! A record whose last piece never comes (a container's last `echo -n`, a process that exited
+//! mid-line) is not held forever: it is shipped, flagged `partial`, once no piece came for
+//! `partial_timeout` (as Fluent Bit's `docker_mode_flush`), when its file is released, and at
+//! shutdown (`flush`).
+//!
+//! Acknowledgement: while a record is being joined, no other record of the file, parsed or raw,
+//! may carry an offset past the joined record's first piece, or a crash in between would lose the
+//! pieces already read. `ack_end` gives that capped offset.
 
 use super::file::{text, Common};
 use crate::config::Stream;
-use crate::event::{Event, Position};
+use crate::event::{Event, Position, SourceId};
 use crate::tail::reader::Line;
 use crate::tail::tailer::FileCtx;
 use serde_json::Value;
+use std::time::{Duration, Instant};
 
 struct Pending {
     /// Offset of the first piece.
     offset: u64,
+    /// End of the last piece.
+    end: u64,
     text: String,
     truncated: bool,
+    /// The last piece's time, and where it was read, to ship the record if nothing follows.
+    time: String,
+    source: SourceId,
+    origin: u64,
+    updated: Instant,
 }
 
 pub struct Joiner {
@@ -50,13 +63,35 @@ impl Joiner {
 
     /// A piece that continues on the next line of the same stream.
     pub fn partial(&mut self, stream: Stream, offset: u64, piece: &str) {
+        self.partial_at(stream, offset, offset, piece, "", SourceId(0), 0);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn partial_at(
+        &mut self,
+        stream: Stream,
+        offset: u64,
+        end: u64,
+        piece: &str,
+        time: &str,
+        source: SourceId,
+        origin: u64,
+    ) {
         let max = self.max;
         let p = self.pending[slot(stream)].get_or_insert_with(|| Pending {
             offset,
+            end,
             text: String::new(),
             truncated: false,
+            time: String::new(),
+            source,
+            origin,
+            updated: Instant::now(),
         });
         append(&mut p.text, &mut p.truncated, piece, max);
+        p.end = end.max(p.end);
+        p.updated = Instant::now();
+        time.clone_into(&mut p.time);
     }
 
     /// The last piece of a record: returns the whole record.
@@ -119,8 +154,16 @@ impl StreamRecords {
         out: &mut Vec<Event>,
     ) {
         if partial {
-            // Held until its last piece; nothing to acknowledge yet.
-            self.joiner.partial(stream, line.offset, piece);
+            // Held until its last piece (or `partial_timeout`); nothing to acknowledge yet.
+            self.joiner.partial_at(
+                stream,
+                line.offset,
+                line.end,
+                piece,
+                time,
+                file.source,
+                file.origin,
+            );
             return;
         }
         let joined = self.joiner.finish(stream, line.offset, piece);
@@ -157,10 +200,15 @@ impl StreamRecords {
         out.push(ev);
     }
 
-    /// A line that is not in the format: shipped as raw text with `error.message`.
+    /// A line that is not in the format: shipped as raw text with `error.message`, its
+    /// acknowledgement capped like every other record's while a piece is pending.
     pub fn raw(&self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
         let (message, bad_utf8) = text(line.bytes);
-        let mut ev = self.common.record(message, line, file);
+        let capped = Line {
+            end: self.joiner.ack_end(line.end),
+            ..*line
+        };
+        let mut ev = self.common.record(message, &capped, file);
         ev.set("@timestamp", Value::String(file.read_time.to_string()));
         ev.set(
             "error.message",
@@ -173,6 +221,56 @@ impl StreamRecords {
             ev.add_flag("invalid_utf8");
         }
         out.push(ev);
+    }
+}
+
+impl StreamRecords {
+    /// Ships the records whose last piece has not come for `timeout` (all with `all`), flagged
+    /// `partial`.
+    pub fn flush(&mut self, all: bool, timeout: Duration, out: &mut Vec<Event>) {
+        for stream in [Stream::Stdout, Stream::Stderr] {
+            let due = self.joiner.pending[slot(stream)]
+                .as_ref()
+                .is_some_and(|p| all || p.updated.elapsed() >= timeout);
+            if !due {
+                continue;
+            }
+            let Some(p) = self.joiner.pending[slot(stream)].take() else {
+                continue;
+            };
+            let end = self.joiner.ack_end(p.end);
+            let position = Position {
+                source: p.source,
+                end,
+                origin: p.origin,
+                start: p.offset,
+            };
+            if !self.streams.contains(&stream) {
+                out.push(Event::ack_only(position));
+                continue;
+            }
+            let at = Line {
+                offset: p.offset,
+                end,
+                bytes: &[],
+                truncated: false,
+            };
+            let ctx = FileCtx {
+                source: p.source,
+                origin: p.origin,
+                read_time: "",
+            };
+            let mut ev = self.common.record(p.text, &at, &ctx);
+            let ts = normalize_time(&p.time)
+                .unwrap_or_else(|| crate::event::timestamp(chrono::Utc::now()));
+            ev.set("@timestamp", Value::String(ts));
+            ev.set("stream", Value::String(stream.as_str().into()));
+            ev.add_flag("partial");
+            if p.truncated {
+                ev.add_flag("truncated");
+            }
+            out.push(ev);
+        }
     }
 }
 

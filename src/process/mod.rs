@@ -243,7 +243,13 @@ impl LineDecoder for Processed {
         }
     }
 
+    /// What the decoder held (a partial line past its timeout) goes through the chain first,
+    /// then what the chain held (a multiline group).
     fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
+        self.inner.flush(all, &mut self.scratch);
+        if !self.scratch.is_empty() {
+            self.chain.process(&mut self.scratch, out);
+        }
         self.chain.flush(all, out);
     }
 }

@@ -167,9 +167,20 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = Vec::new();
-    for ic in &config.inputs {
-        let (settings, decoders) =
-            crate::input::tail_settings(ic, config.max_line_bytes, &config.host_name);
+    let tails: Vec<_> = config
+        .inputs
+        .iter()
+        .map(|ic| crate::input::tail_settings(ic, config.max_line_bytes, &config.host_name))
+        .collect();
+    let owners: Vec<(String, Vec<glob::Pattern>)> = tails
+        .iter()
+        .map(|(s, _)| {
+            let pats = s.paths.iter().filter_map(|p| glob::Pattern::new(p).ok());
+            (s.key.clone(), pats.collect())
+        })
+        .collect();
+    store.adopt(&owners);
+    for (ic, (settings, decoders)) in config.inputs.iter().zip(tails) {
         let decoders = crate::process::with_processors(decoders, ic, &config.processors)?;
         let decoders =
             crate::input::guard::guarded(decoders, &ic.name, ic.type_name(), &config.host_name);

@@ -294,3 +294,120 @@ fn a_cri_p_piece_without_its_f_is_shipped_after_the_timeout() {
     assert_eq!(last["@timestamp"], "2026-11-24T10:00:00.200000000Z");
     drop(agent);
 }
+
+fn file_input(path: &Path, read_from: &str) -> String {
+    format!(
+        "  - type: file\n    paths: [{}]\n    read_from: {read_from}\n",
+        path.display()
+    )
+}
+
+#[test]
+fn checkpoints_stay_with_their_files_when_inputs_are_added_and_reordered() {
+    let env = Env::new();
+    let a = env.path("a.log");
+    let b = env.path("b.log");
+    append(&a, &(0..10).map(line).collect::<String>());
+    let out = env.out();
+    // One unnamed input, read from the end: only what is written while it runs arrives.
+    let cfg = env.config(&file_input(&a, "end"), "");
+    let mut agent = env.start(&cfg);
+    wait_for(LIMIT, "the checkpoint of a.log", || {
+        !checkpoint_offsets(&env).is_empty()
+    });
+    append(&a, &(10..20).map(line).collect::<String>());
+    wait_all_arrived_from(&agent, &out, 10, 20);
+    assert_eq!(agent.term(LIMIT), 0);
+    // Written while the agent is down.
+    append(&a, &(20..30).map(line).collect::<String>());
+    append(&b, &(100..105).map(line).collect::<String>());
+    // A second unnamed file input added *before* the first: `file` would have become `file_2`.
+    let cfg = env.config(
+        &format!("{}{}", file_input(&b, "beginning"), file_input(&a, "end")),
+        "",
+    );
+    let agent = env.start(&cfg);
+    wait_all_arrived_from(&agent, &out, 20, 30);
+    wait_all_arrived_from(&agent, &out, 100, 105);
+    let c = counts(&out);
+    assert!(
+        (0..10).all(|i| !c.contains_key(&i)),
+        "read_from: end still holds"
+    );
+    assert!(c.values().all(|n| *n == 1), "nothing sent twice: {c:?}");
+}
+
+#[test]
+fn a_checkpoint_file_of_the_previous_version_is_taken_over() {
+    let env = Env::new();
+    let a = env.path("a.log");
+    let body: String = (0..20).map(line).collect();
+    append(&a, &body);
+    let half: usize = (0..10).map(line).map(|l| l.len()).sum();
+    // As the previous release wrote it: filed under the label `file`.
+    let meta = std::fs::metadata(&a).unwrap();
+    use std::os::unix::fs::MetadataExt;
+    let fp = {
+        let bytes = std::fs::read(&a).unwrap();
+        let n = bytes.len().min(256);
+        (n, xxhash_rust::xxh3::xxh3_64(&bytes[..n]))
+    };
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    std::fs::write(
+        env.data_dir().join("checkpoints.json"),
+        serde_json::json!({"version": 1, "entries": [{
+            "input": "file", "path": a, "dev": meta.dev(), "ino": meta.ino(),
+            "fp_len": fp.0, "fp_hash": fp.1, "offset": half, "updated": 0
+        }]})
+        .to_string(),
+    )
+    .unwrap();
+    let cfg = env.config(&file_input(&a, "beginning"), "");
+    let out = env.out();
+    let agent = env.start(&cfg);
+    wait_all_arrived_from(&agent, &out, 10, 20);
+    let c = counts(&out);
+    assert!(
+        (0..10).all(|i| !c.contains_key(&i)),
+        "resumed at the old offset: {c:?}"
+    );
+    assert_eq!(c.len(), 10);
+}
+
+#[test]
+fn two_inputs_with_one_name_are_a_configuration_error() {
+    let env = Env::new();
+    let cfg = env.config(
+        "  - type: file\n    name: app\n    paths: [/a]\n  - type: cri\n    name: app\n  - type: file\n    paths: [/b]\n  - type: file\n    paths: [/b]\n",
+        "",
+    );
+    let o = std::process::Command::new(bin())
+        .args(["check-config", "-c"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("two inputs are named `app`"), "{err}");
+    assert!(err.contains("read the same paths (file:/b)"), "{err}");
+}
+
+/// Waits until lines from..to all arrived.
+fn wait_all_arrived_from(agent: &Agent, out: &Path, from: u64, to: u64) {
+    let deadline = std::time::Instant::now() + LIMIT;
+    loop {
+        let c = counts(out);
+        if (from..to).all(|i| c.contains_key(&i)) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "lines {from}..{to} missing: {:?}\n{}",
+            (from..to)
+                .filter(|i| !c.contains_key(i))
+                .collect::<Vec<_>>(),
+            agent.logs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -456,9 +456,33 @@ impl Ctx<'_> {
                 ),
             }
         }
-        label(out)
+        let keys: Vec<String> = out
+            .iter()
+            .map(|(name, t, kind)| match name {
+                Some(n) => n.clone(),
+                None => format!("{t}:{}", sources(kind).join(",")),
+            })
+            .collect();
+        let labelled = label(out);
+        let mut seen_names = std::collections::HashSet::new();
+        let mut seen_keys = std::collections::HashSet::new();
+        for ((name, _), key) in labelled.iter().zip(&keys) {
+            if !seen_names.insert(name.clone()) {
+                self.error(
+                    "inputs",
+                    format!("two inputs are named `{name}`: names must be unique (checkpoints are filed by name)"),
+                );
+            } else if !seen_keys.insert(key.clone()) {
+                self.error(
+                    "inputs",
+                    format!("two inputs of the same type read the same paths ({key}): give each a `name`"),
+                );
+            }
+        }
+        labelled
             .into_iter()
-            .map(|(name, kind)| InputConfig { name, kind })
+            .zip(keys)
+            .map(|((name, kind), key)| InputConfig { name, key, kind })
             .collect()
     }
 
@@ -650,6 +674,17 @@ impl Ctx<'_> {
             .map(|(name, kind)| OutputConfig { name, kind })
             .collect()
     }
+}
+
+/// What an input reads, as it identifies the input's checkpoints.
+fn sources(kind: &InputKind) -> Vec<String> {
+    let mut v = match kind {
+        InputKind::File(c) => c.paths.clone(),
+        InputKind::Docker(c) => vec![c.containers_path.display().to_string()],
+        InputKind::Cri(c) => c.paths.clone(),
+    };
+    v.sort();
+    v
 }
 
 /// Names each element: its `name`, else its type, with `_N` added when the type repeats.

@@ -637,6 +637,9 @@ pub enum InputKind {
 pub struct InputConfig {
     /// Label in metrics, health and logs: `name`, or the type (with its index when repeated).
     pub name: String,
+    /// What its checkpoints are filed under, stable when other inputs are added, removed or
+    /// reordered: `name` when set, else the type and the paths it reads.
+    pub key: String,
     pub kind: InputKind,
 }
 

@@ -93,6 +93,7 @@ impl LineDecoder for CriDecoder {
 
 pub fn tail_settings(
     name: &str,
+    key: &str,
     c: &CriInputConfig,
     max_line: usize,
     host_name: &str,
@@ -126,6 +127,7 @@ pub fn tail_settings(
     (
         TailSettings {
             input: name.to_string(),
+            key: key.to_string(),
             paths: c.paths.clone(),
             exclude: c.exclude.clone(),
             read_from: c.read_from,

@@ -67,6 +67,7 @@ impl LineDecoder for DockerDecoder {
 
 pub fn tail_settings(
     name: &str,
+    key: &str,
     c: &DockerInputConfig,
     max_line: usize,
     host_name: &str,
@@ -96,6 +97,7 @@ pub fn tail_settings(
     (
         TailSettings {
             input: name.to_string(),
+            key: key.to_string(),
             paths: vec![pattern.to_string_lossy().into_owned()],
             exclude: Vec::new(),
             read_from: c.read_from,

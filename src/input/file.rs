@@ -149,6 +149,7 @@ impl FileDecoder {
 /// What the tailer needs to run a `file` input.
 pub fn tail_settings(
     name: &str,
+    key: &str,
     c: &FileInputConfig,
     max_line: usize,
     host_name: &str,
@@ -164,6 +165,7 @@ pub fn tail_settings(
     (
         TailSettings {
             input: name.to_string(),
+            key: key.to_string(),
             paths: c.paths.clone(),
             exclude: c.exclude.clone(),
             read_from: c.read_from,

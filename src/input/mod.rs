@@ -16,9 +16,10 @@ pub fn tail_settings(
     max_line: usize,
     host_name: &str,
 ) -> (TailSettings, DecoderFactory) {
+    let (name, key) = (&input.name, &input.key);
     match &input.kind {
-        InputKind::File(c) => file::tail_settings(&input.name, c, max_line, host_name),
-        InputKind::Docker(c) => docker::tail_settings(&input.name, c, max_line, host_name),
-        InputKind::Cri(c) => cri::tail_settings(&input.name, c, max_line, host_name),
+        InputKind::File(c) => file::tail_settings(name, key, c, max_line, host_name),
+        InputKind::Docker(c) => docker::tail_settings(name, key, c, max_line, host_name),
+        InputKind::Cri(c) => cri::tail_settings(name, key, c, max_line, host_name),
     }
 }

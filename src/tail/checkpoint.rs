@@ -143,6 +143,33 @@ impl CheckpointStore {
         SourceId(self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
+    /// Entries filed under none of `inputs` (a checkpoint file from before inputs had stable
+    /// keys, or an input that was renamed) go to the first input whose path patterns match the
+    /// entry's path, so adding, removing, reordering or renaming inputs keeps every file's
+    /// checkpoint. Returns how many were moved.
+    pub fn adopt(&self, inputs: &[(String, Vec<glob::Pattern>)]) -> usize {
+        let mut inner = self.lock();
+        let mut moved = 0;
+        for slot in inner.slots.values_mut() {
+            if inputs.iter().any(|(k, _)| *k == slot.entry.input) {
+                continue;
+            }
+            let owner = inputs
+                .iter()
+                .find(|(_, pats)| pats.iter().any(|p| p.matches_path(&slot.entry.path)));
+            if let Some((key, _)) = owner {
+                tracing::info!(file = %slot.entry.path.display(), from = %slot.entry.input, to = %key,
+                    "checkpoint taken over by the input that reads this path");
+                slot.entry.input = key.clone();
+                moved += 1;
+            }
+        }
+        if moved > 0 {
+            inner.dirty = true;
+        }
+        moved
+    }
+
     /// Untracked entries of `input` (loaded from disk or released), to match files against.
     pub fn untracked(&self, input: &str) -> Vec<(SourceId, Entry)> {
         self.lock()

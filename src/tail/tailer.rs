@@ -50,7 +50,10 @@ pub trait LineDecoder: Send {
 pub type DecoderFactory = Arc<dyn Fn(&Path) -> Box<dyn LineDecoder> + Send + Sync>;
 
 pub struct TailSettings {
+    /// The input's name, for logs and metrics.
     pub input: String,
+    /// The input's checkpoint identity (`InputConfig::key`).
+    pub key: String,
     pub paths: Vec<String>,
     pub exclude: Vec<String>,
     pub read_from: ReadFrom,
@@ -335,7 +338,7 @@ impl Tailer {
                 return;
             }
         };
-        let input = self.settings.input.clone();
+        let input = self.settings.key.clone();
         let mut resumed = None;
         let mut generation = 0;
         for (id, e) in self.store.untracked(&input) {
@@ -423,7 +426,7 @@ impl Tailer {
     /// After a restart: checkpoints whose path now names another file were rotated while the
     /// agent was down; finish them where they are now.
     fn recover_rotated_while_down(&mut self) {
-        for (_, e) in self.store.untracked(&self.settings.input) {
+        for (_, e) in self.store.untracked(&self.settings.key) {
             let Some(path) = find_by_id(&e.path, e.file_id()) else {
                 continue;
             };
@@ -591,7 +594,7 @@ impl Tailer {
         // New content at the same identity: new document ids.
         t.generation = t.generation.wrapping_add(1);
         t.id = self.store.register(Entry {
-            input: self.settings.input.clone(),
+            input: self.settings.key.clone(),
             path: t.path.clone(),
             dev: t.fid.dev,
             ino: t.fid.ino,

@@ -411,3 +411,135 @@ fn wait_all_arrived_from(agent: &Agent, out: &Path, from: u64, to: u64) {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+fn es_env(faults: Faults, options: &str, lines: &str) -> (Env, BulkServer, PathBuf, String) {
+    let env = Env::new();
+    let server = BulkServer::start(&env.path("indexed.ndjson"), None, faults);
+    let log = env.path("app.log");
+    append(&log, lines);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = env.config(
+        &file_input(&log, "beginning"),
+        &format!(
+            "http:\n  listen: {addr}\noutputs:\n  - type: elasticsearch\n    name: es\n    hosts: [\"{}\"]\n    backoff: {{ init: 50ms, max: 300ms }}\n{options}",
+            server.url
+        ),
+    );
+    (env, server, cfg, addr)
+}
+
+#[test]
+fn a_413_splits_the_request_and_a_single_record_too_large_is_a_dead_letter() {
+    let mut text: String = (0..200).map(line).collect();
+    text.push_str(&format!("huge #200 {}\n", "x".repeat(20_000)));
+    let (env, server, cfg, _) = es_env(
+        Faults {
+            max_body: Some(8_000),
+            ..Faults::default()
+        },
+        "    bulk_max_size: 100\n    compression_level: 0\n",
+        &text,
+    );
+    let agent = env.start(&cfg);
+    wait_all_arrived(&agent, &server.out, 200, LIMIT);
+    let dead = env.data_dir().join("dead_letter").join("es.ndjson");
+    wait_for(LIMIT, "the huge record in the dead letters", || {
+        std::fs::read_to_string(&dead).is_ok_and(|t| t.contains("huge #200"))
+    });
+    let letters = std::fs::read_to_string(&dead).unwrap();
+    assert_eq!(
+        letters.lines().count(),
+        1,
+        "only the record too large: {letters}"
+    );
+    assert!(letters.contains("\"status\":413"), "{letters}");
+    assert_eq!(records(&server.out).len(), 200, "each once");
+    assert!(
+        agent.logs().contains("sending it in two halves"),
+        "{}",
+        agent.logs()
+    );
+}
+
+#[test]
+fn a_whole_request_404_or_400_is_retried_not_dead_lettered() {
+    for status in [404u16, 400] {
+        let text: String = (0..50).map(line).collect();
+        let (env, server, cfg, addr) = es_env(
+            Faults {
+                whole: Some((status, 4)),
+                ..Faults::default()
+            },
+            "",
+            &text,
+        );
+        let agent = env.start(&cfg);
+        wait_all_arrived(&agent, &server.out, 50, LIMIT);
+        assert!(
+            !env.data_dir()
+                .join("dead_letter")
+                .join("es.ndjson")
+                .exists(),
+            "{status}: nothing dead-lettered"
+        );
+        let logs = agent.logs();
+        assert!(
+            logs.contains(&format!("HTTP {status} for the whole _bulk request")),
+            "{status}: reported: {logs}"
+        );
+        let (_, m) = http_get(&addr, "/metrics").unwrap();
+        assert!(
+            m.contains("logship_events_dropped_total{reason=\"rejected\"} 0"),
+            "{status}: {m}"
+        );
+    }
+}
+
+#[test]
+fn a_dead_letter_write_that_fails_holds_the_batch_until_it_works() {
+    let text: String = (0..30).map(line).collect();
+    let (env, server, cfg, addr) = es_env(
+        Faults {
+            reject_containing: Some("request #7 ".into()),
+            ..Faults::default()
+        },
+        "",
+        &text,
+    );
+    // The dead-letter directory cannot be made: a file is in its way.
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    let blocker = env.data_dir().join("dead_letter");
+    std::fs::write(&blocker, "").unwrap();
+    let size = std::fs::metadata(env.path("app.log")).unwrap().len();
+    let agent = env.start(&cfg);
+    wait_for(
+        LIMIT,
+        "the failing dead-letter write to be reported",
+        || {
+            agent
+                .logs()
+                .contains("cannot write 1 rejected records to the dead-letter file")
+        },
+    );
+    wait_for(LIMIT, "the other records", || {
+        records(&server.out).len() == 29
+    });
+    // Not acknowledged while the rejected record is not written.
+    wait_for(LIMIT, "a checkpoint", || {
+        !checkpoint_offsets(&env).is_empty()
+    });
+    assert!(checkpoint_offsets(&env).iter().all(|o| *o < size));
+    let (_, m) = http_get(&addr, "/metrics").unwrap();
+    assert!(
+        m.contains("logship_output_errors_total{kind=\"dead_letter\",output=\"es\"}"),
+        "{m}"
+    );
+    std::fs::remove_file(&blocker).unwrap();
+    wait_for(LIMIT, "the checkpoint at the end", || {
+        checkpoint_offsets(&env) == vec![size]
+    });
+    let letters = std::fs::read_to_string(env.data_dir().join("dead_letter/es.ndjson")).unwrap();
+    assert_eq!(letters.lines().count(), 1);
+    assert!(letters.contains("request #7 "));
+    assert_eq!(records(&server.out).len(), 29);
+}

@@ -48,17 +48,13 @@ impl DeadLetter {
         Ok((f, len))
     }
 
-    /// Appends the records (and flushes them to disk) before the batch is acknowledged. An
-    /// error writing is logged with the file and the records are still counted: the stream
-    /// must go on.
-    pub fn write(&self, rejected: &[Rejected<'_>]) {
+    /// Appends the records (and flushes them to disk) before the batch is acknowledged. When
+    /// that fails the error says so and the caller must not acknowledge the batch: the records
+    /// are written again when it is retried (nothing is lost because a disk is full).
+    pub fn write(&self, rejected: &[Rejected<'_>]) -> Result<(), String> {
         if rejected.is_empty() {
-            return;
+            return Ok(());
         }
-        metrics()
-            .events_dropped
-            .with_label_values(&["rejected"])
-            .inc_by(rejected.len() as u64);
         let now = crate::event::timestamp(chrono::Utc::now());
         let mut text = Vec::new();
         for r in rejected {
@@ -75,9 +71,18 @@ impl DeadLetter {
         let mut slot = self.file.lock().unwrap_or_else(|p| p.into_inner());
         if let Err(e) = self.append(&mut slot, &text) {
             *slot = None;
-            tracing::error!(file = %self.path.display(), error = %e, records = rejected.len(), "cannot write dead letters; the records are lost");
+            return Err(format!(
+                "cannot write {} rejected records to the dead-letter file {}: {e}; the batch is kept until they are written",
+                rejected.len(),
+                self.path.display()
+            ));
         }
+        metrics()
+            .events_dropped
+            .with_label_values(&["rejected"])
+            .inc_by(rejected.len() as u64);
         tracing::warn!(output = %self.output, records = rejected.len(), file = %self.path().display(), first_reason = %rejected[0].reason, "records rejected by the destination were written to the dead-letter file");
+        Ok(())
     }
 
     fn append(&self, slot: &mut Option<(std::fs::File, u64)>, text: &[u8]) -> std::io::Result<()> {
@@ -117,7 +122,8 @@ mod tests {
                 record,
                 status: 400,
                 reason: "mapper_parsing_exception: failed to parse [n]".into(),
-            }]);
+            }])
+            .unwrap();
         }
         let text = std::fs::read_to_string(dl.path()).unwrap();
         let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();

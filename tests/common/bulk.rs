@@ -31,6 +31,8 @@ pub struct Faults {
     pub drop_mid_response: usize,
     /// Required `Authorization` header value.
     pub authorization: Option<String>,
+    /// `_bulk` bodies longer than this (uncompressed) are answered 413 as a whole.
+    pub max_body: Option<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +192,10 @@ fn one_request(r: &mut BufReader<Box<dyn Stream>>, shared: &Shared) -> Option<bo
             let err = json!({"error": {"type": "unavailable", "reason": format!("injected {status}")}, "status": status});
             return respond(w, status, &err).ok().map(|_| true);
         }
+    }
+    if faults.max_body.is_some_and(|max| body.len() > max) {
+        let err = json!({"error": {"type": "content_too_long_exception", "reason": "request too large"}, "status": 413});
+        return respond(w, 413, &err).ok().map(|_| true);
     }
     let text = String::from_utf8(body).expect("utf-8 body");
     let mut lines = text.lines();

@@ -50,6 +50,8 @@ pub struct Cloudwatch {
     known_streams: Mutex<HashSet<(String, String)>>,
     /// Calls of a batch (by batch seq) already accepted, by call number.
     done: Mutex<HashMap<u64, HashSet<usize>>>,
+    /// Per batch: events CloudWatch rejected whose dead-letter write failed (written on retry).
+    owed: Mutex<HashMap<u64, Vec<(usize, String)>>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -164,6 +166,7 @@ impl Cloudwatch {
             known_groups: Mutex::new(HashSet::new()),
             known_streams: Mutex::new(HashSet::new()),
             done: Mutex::new(HashMap::new()),
+            owed: Mutex::new(HashMap::new()),
         })
     }
 
@@ -359,6 +362,23 @@ impl Cloudwatch {
 impl Output for Cloudwatch {
     async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
         let docs: Vec<&[u8]> = batch.lines();
+        let owed = lock(&self.owed).remove(&batch.seq);
+        if let Some(owed) = owed {
+            let dead: Vec<Rejected> = owed
+                .iter()
+                .filter_map(|(i, reason)| {
+                    Some(Rejected {
+                        record: docs.get(*i)?,
+                        status: 0,
+                        reason: reason.clone(),
+                    })
+                })
+                .collect();
+            if let Err(e) = self.dead.write(&dead) {
+                lock(&self.owed).insert(batch.seq, owed);
+                return Err(OutputError::new("dead_letter", e));
+            }
+        }
         // Group by stream, sort by time, cut to the limits: the same calls on every attempt.
         let mut streams: BTreeMap<(String, String), Vec<(i64, usize)>> = BTreeMap::new();
         let mut messages = Vec::with_capacity(docs.len());
@@ -433,7 +453,13 @@ impl Output for Cloudwatch {
                 reason: reason.clone(),
             })
             .collect();
-        self.dead.write(&dead);
+        if let Err(e) = self.dead.write(&dead) {
+            // The calls were accepted (not sent again); what they rejected is owed to the
+            // dead-letter file, and the batch is not acknowledged until it is written.
+            lock(&self.owed).insert(batch.seq, rejected);
+            lock(&self.done).insert(batch.seq, done);
+            return Err(OutputError::new("dead_letter", e));
+        }
         match first_error {
             None => Ok(()),
             Some(e) => {

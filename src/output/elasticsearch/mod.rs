@@ -90,10 +90,12 @@ fn body_reason(body: &[u8]) -> String {
 }
 
 enum BulkError {
-    /// Nothing of the request was done: retry it.
+    /// Nothing of the request was done: retry it. Every whole-request failure is one (a 404 or
+    /// 400 for the whole request is a proxy or a wrong path, not the records' fault: retried and
+    /// reported, never dead-lettered in bulk).
     Retry(OutputError),
-    /// The whole request refused for good (a 4xx other than 401/403/408/413/429).
-    Rejected(u16, String),
+    /// 413: the request is larger than the server takes (`http.max_content_length`).
+    TooLarge(OutputError),
 }
 
 pub struct Elasticsearch {
@@ -307,11 +309,10 @@ impl Elasticsearch {
                 "throttled",
                 format!("{addr}: 429 Too Many Requests: {}", body_reason(&body)),
             ))),
-            413 => Err(BulkError::Retry(OutputError::new(
+            413 => Err(BulkError::TooLarge(OutputError::new(
                 "http",
                 format!(
-                    "{addr}: 413 request too large: lower bulk_max_size (now {})",
-                    self.cfg.bulk_max_size
+                    "{addr}: 413 request too large for the server (its http.max_content_length)"
                 ),
             ))),
             408 | 500..=599 => {
@@ -321,10 +322,16 @@ impl Elasticsearch {
                     format!("{addr}: HTTP {status}: {}", body_reason(&body)),
                 )))
             }
-            s => Err(BulkError::Rejected(
-                s,
-                format!("{addr}: HTTP {s}: {}", body_reason(&body)),
-            )),
+            s => {
+                host.failed(self.cfg.backoff);
+                Err(BulkError::Retry(OutputError::new(
+                    "http",
+                    format!(
+                        "{addr}: HTTP {s} for the whole _bulk request (a proxy, or a wrong path in hosts?): {}",
+                        body_reason(&body)
+                    ),
+                )))
+            }
         }
     }
 
@@ -413,13 +420,20 @@ impl Output for Elasticsearch {
                 }),
             }
         }
-        self.dead.write(&rejected);
-
         let mut retry: Vec<usize> = Vec::new();
         let mut retry_reason = String::new();
-        let chunks: Vec<&[(usize, Arc<str>, Option<String>)]> =
+        let mut dead_letter_failed = None;
+        if let Err(e) = self.dead.write(&rejected) {
+            // Not acknowledged: the batch comes back and these are rejected (and written) again.
+            self.pending().insert(batch.seq, todo);
+            return Err(OutputError::new("dead_letter", e));
+        }
+        // Requests of at most bulk_max_size records; one answered 413 is split in halves (a
+        // single record too large for the server goes to the dead letters).
+        type Item = (usize, Arc<str>, Option<String>);
+        let mut work: std::collections::VecDeque<&[Item]> =
             ready.chunks(self.cfg.bulk_max_size.max(1)).collect();
-        for (c, chunk) in chunks.iter().enumerate() {
+        while let Some(chunk) = work.pop_front() {
             let mut body = Vec::new();
             for (i, index, id) in chunk.iter() {
                 bulk::push_create(&mut body, index, id.as_deref(), docs[*i]);
@@ -440,21 +454,28 @@ impl Output for Elasticsearch {
             let outcomes = match answer {
                 Ok(resp) => bulk::read_response(&resp, chunk.len())
                     .map_err(|m| OutputError::new("protocol", m)),
+                Err(BulkError::TooLarge(_)) if chunk.len() > 1 => {
+                    let (a, b) = chunk.split_at(chunk.len() / 2);
+                    tracing::warn!(output = %self.name, records = chunk.len(),
+                        "request too large (413); sending it in two halves");
+                    work.push_front(b);
+                    work.push_front(a);
+                    continue;
+                }
+                Err(BulkError::TooLarge(e)) => Ok(vec![Outcome::Reject(413, e.message)]),
                 Err(BulkError::Retry(e)) => Err(e),
-                Err(BulkError::Rejected(status, reason)) => Ok(chunk
-                    .iter()
-                    .map(|_| Outcome::Reject(status, reason.clone()))
-                    .collect()),
             };
             let outcomes = match outcomes {
                 Ok(o) => o,
                 Err(e) => {
-                    retry.extend(chunks[c..].iter().flat_map(|ch| ch.iter().map(|r| r.0)));
+                    retry.extend(chunk.iter().map(|r| r.0));
+                    retry.extend(work.iter().flat_map(|ch| ch.iter().map(|r| r.0)));
                     self.pending().insert(batch.seq, retry);
                     return Err(e);
                 }
             };
             let mut rejected = Vec::new();
+            let mut rejected_at = Vec::new();
             for ((i, _, _), outcome) in chunk.iter().zip(outcomes) {
                 match outcome {
                     Outcome::Done => {}
@@ -462,14 +483,25 @@ impl Output for Elasticsearch {
                         retry.push(*i);
                         retry_reason = why;
                     }
-                    Outcome::Reject(status, reason) => rejected.push(Rejected {
-                        record: docs[*i],
-                        status,
-                        reason,
-                    }),
+                    Outcome::Reject(status, reason) => {
+                        rejected_at.push(*i);
+                        rejected.push(Rejected {
+                            record: docs[*i],
+                            status,
+                            reason,
+                        })
+                    }
                 }
             }
-            self.dead.write(&rejected);
+            if let Err(e) = self.dead.write(&rejected) {
+                // Sent again, rejected again, and written then.
+                retry.extend(rejected_at);
+                dead_letter_failed = Some(e);
+            }
+        }
+        if let Some(e) = dead_letter_failed {
+            self.pending().insert(batch.seq, retry);
+            return Err(OutputError::new("dead_letter", e));
         }
         if retry.is_empty() {
             return Ok(());

@@ -27,11 +27,20 @@ const INSPECT_TIMEOUT: Duration = Duration::from_secs(3);
 const MISSING_RETRY: Duration = Duration::from_secs(30);
 /// A destroyed container's metadata is kept this long for its unread lines.
 const DESTROYED_GRACE: Duration = Duration::from_secs(600);
+/// Any container's metadata is looked up again after this long, so a missed `destroy` or
+/// `rename` (the events stream reconnected) never keeps an entry forever or a stale name.
+const CACHE_TTL: Duration = Duration::from_secs(600);
+/// Most containers remembered; past it expired entries go, then any.
+const CACHE_MAX: usize = 4096;
+/// How often records trigger a sweep of expired entries.
+const SWEEP_EVERY: Duration = Duration::from_secs(30);
 
 enum Entry {
     Found {
         meta: Arc<Meta>,
-        expires: Option<Instant>,
+        /// Looked up again (or dropped) after this: `CACHE_TTL`, or `DESTROYED_GRACE` after
+        /// a destroy event.
+        expires: Instant,
     },
     Missing {
         retry_at: Instant,
@@ -60,6 +69,7 @@ pub struct DockerEnricher {
     exclude: Vec<glob::Pattern>,
     env: Vec<String>,
     cache: Mutex<HashMap<String, Entry>>,
+    last_sweep: Mutex<Instant>,
     daemon: Mutex<DaemonState>,
     warned: AtomicBool,
 }
@@ -116,6 +126,7 @@ impl DockerEnricher {
             exclude: globs(&cfg.labels.exclude),
             env: cfg.env.clone(),
             cache: Mutex::new(HashMap::new()),
+            last_sweep: Mutex::new(Instant::now()),
             daemon: Mutex::new(DaemonState {
                 down_until: None,
                 delays: backoff(),
@@ -165,17 +176,30 @@ impl DockerEnricher {
         }
     }
 
-    /// Cached metadata, or one inspect.
+    /// Cached metadata, or one inspect (an expired entry is used while the daemon does not
+    /// answer).
     async fn meta(&self, id: &str) -> Option<Arc<Meta>> {
+        let now = Instant::now();
         {
-            let cache = lock(&self.cache);
-            match cache.get(id) {
-                Some(Entry::Found { meta, .. }) => return Some(meta.clone()),
-                Some(Entry::Missing { retry_at }) if Instant::now() < *retry_at => return None,
-                _ => {}
+            let mut last = lock(&self.last_sweep);
+            if now.duration_since(*last) >= SWEEP_EVERY {
+                *last = now;
+                drop(last);
+                self.expire_at(now);
             }
         }
-        self.lookup(id).await
+        let stale = {
+            let cache = lock(&self.cache);
+            match cache.get(id) {
+                Some(Entry::Found { meta, expires }) if now < *expires => {
+                    return Some(meta.clone())
+                }
+                Some(Entry::Found { meta, .. }) => Some(meta.clone()),
+                Some(Entry::Missing { retry_at }) if now < *retry_at => return None,
+                _ => None,
+            }
+        };
+        self.lookup(id).await.or(stale)
     }
 
     /// The client, connecting first if needed; None while the daemon is in backoff.
@@ -208,11 +232,11 @@ impl DockerEnricher {
             Ok(Ok(info)) => {
                 self.daemon_up();
                 let meta = Arc::new(self.build(info));
-                lock(&self.cache).insert(
-                    id.to_string(),
+                self.insert(
+                    id,
                     Entry::Found {
                         meta: meta.clone(),
-                        expires: None,
+                        expires: Instant::now() + CACHE_TTL,
                     },
                 );
                 Some(meta)
@@ -222,8 +246,8 @@ impl DockerEnricher {
             })) => {
                 self.daemon_up();
                 tracing::debug!(container = id, "container not known to the daemon");
-                lock(&self.cache).insert(
-                    id.to_string(),
+                self.insert(
+                    id,
                     Entry::Missing {
                         retry_at: Instant::now() + MISSING_RETRY,
                     },
@@ -346,7 +370,7 @@ impl DockerEnricher {
                     }
                     Action::Destroyed => {
                         if let Some(Entry::Found { expires, .. }) = lock(&self.cache).get_mut(&id) {
-                            *expires = Some(Instant::now() + DESTROYED_GRACE);
+                            *expires = (*expires).min(Instant::now() + DESTROYED_GRACE);
                         }
                     }
                 }
@@ -358,11 +382,30 @@ impl DockerEnricher {
     }
 
     fn expire(&self) {
-        let now = Instant::now();
+        self.expire_at(Instant::now());
+    }
+
+    /// Drops the entries expired at `now`.
+    fn expire_at(&self, now: Instant) {
         lock(&self.cache).retain(|_, e| match e {
-            Entry::Found { expires, .. } => expires.is_none_or(|t| now < t),
+            Entry::Found { expires, .. } => now < *expires,
             Entry::Missing { retry_at } => now < *retry_at,
         });
+    }
+
+    /// Adds an entry, keeping the cache within `CACHE_MAX` (expired entries go first).
+    fn insert(&self, id: &str, entry: Entry) {
+        if lock(&self.cache).len() >= CACHE_MAX {
+            self.expire();
+        }
+        let mut cache = lock(&self.cache);
+        while cache.len() >= CACHE_MAX {
+            let Some(k) = cache.keys().next().cloned() else {
+                break;
+            };
+            cache.remove(&k);
+        }
+        cache.insert(id.to_string(), entry);
     }
 }
 
@@ -395,4 +438,51 @@ fn docker_container_id(ev: &Event) -> Option<&str> {
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn enricher() -> Arc<DockerEnricher> {
+        let cfg: DockerEnrichConfig = serde_yaml::from_str("{}").unwrap();
+        DockerEnricher::new(&cfg)
+    }
+
+    fn meta() -> Arc<Meta> {
+        Arc::new(Meta {
+            name: Value::Null,
+            image: Value::Null,
+            labels: Value::Null,
+            env: None,
+            kubernetes: None,
+        })
+    }
+
+    #[test]
+    fn entries_expire_by_time_without_a_destroy_event_and_the_cache_is_bounded() {
+        let e = enricher();
+        e.insert(
+            "live",
+            Entry::Found {
+                meta: meta(),
+                expires: Instant::now() + CACHE_TTL,
+            },
+        );
+        e.expire();
+        assert_eq!(lock(&e.cache).len(), 1);
+        // Its destroy event was missed: it still goes once its time is up.
+        e.expire_at(Instant::now() + CACHE_TTL + Duration::from_secs(1));
+        assert!(lock(&e.cache).is_empty());
+        for i in 0..CACHE_MAX * 2 {
+            e.insert(
+                &format!("c{i}"),
+                Entry::Missing {
+                    retry_at: Instant::now() + MISSING_RETRY,
+                },
+            );
+            assert!(lock(&e.cache).len() <= CACHE_MAX);
+        }
+        assert!(lock(&e.cache).contains_key(&format!("c{}", CACHE_MAX * 2 - 1)));
+    }
 }

@@ -114,6 +114,20 @@ pub fn rejected_events(
     rejected
 }
 
+/// Streams of one batch sent at once (each stream's calls stay in order).
+const STREAMS_AT_ONCE: usize = 8;
+/// Groups and streams remembered as existing; past this the memory starts over (one
+/// `Create*` answered "already exists" per name brings it back).
+const KNOWN_MAX: usize = 10_000;
+
+/// Adds `key` to a bounded set of names known to exist.
+fn remember<K: std::hash::Hash + Eq>(set: &mut HashSet<K>, key: K) {
+    if set.len() >= KNOWN_MAX {
+        set.clear();
+    }
+    set.insert(key);
+}
+
 fn timestamp_ms(e: &Event) -> i64 {
     e.get("@timestamp")
         .and_then(|v| v.as_str())
@@ -272,7 +286,7 @@ impl Cloudwatch {
                     .await
                     .map_err(|e| self.explain(&format!("PutRetentionPolicy {group}"), &e))?;
             }
-            lock(&self.known_groups).insert(group.to_string());
+            remember(&mut lock(&self.known_groups), group.to_string());
         }
         let key = (group.to_string(), stream.to_string());
         if !lock(&self.known_streams).contains(&key) {
@@ -291,7 +305,7 @@ impl Cloudwatch {
                     return Err(self.explain(&format!("CreateLogStream {group}/{stream}"), &e))
                 }
             }
-            lock(&self.known_streams).insert(key);
+            remember(&mut lock(&self.known_streams), key);
         }
         Ok(())
     }
@@ -416,7 +430,9 @@ impl Output for Cloudwatch {
                 by_stream.entry((&c.group, &c.stream)).or_default().push(n);
             }
         }
-        let results = futures_util::future::join_all(by_stream.into_values().map(|nums| {
+        // At most STREAMS_AT_ONCE streams at a time, however many a batch touches.
+        use futures_util::stream::StreamExt;
+        let results: Vec<_> = futures_util::stream::iter(by_stream.into_values().map(|nums| {
             let calls = &calls;
             let messages = &messages;
             async move {
@@ -434,6 +450,8 @@ impl Output for Cloudwatch {
                 (ok, rejected, None)
             }
         }))
+        .buffer_unordered(STREAMS_AT_ONCE)
+        .collect()
         .await;
         let mut done = already;
         let mut first_error = None;
@@ -495,5 +513,20 @@ impl Output for Cloudwatch {
             "region {region}: credentials accepted; {n}{} log group(s) with prefix {prefix:?}",
             if out.next_token().is_some() { "+" } else { "" }
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_names_are_bounded() {
+        let mut set = HashSet::new();
+        for i in 0..(KNOWN_MAX * 3 + 7) {
+            remember(&mut set, i);
+            assert!(set.len() <= KNOWN_MAX);
+        }
+        assert!(set.contains(&(KNOWN_MAX * 3 + 6)));
     }
 }

@@ -543,3 +543,86 @@ fn a_dead_letter_write_that_fails_holds_the_batch_until_it_works() {
     assert!(letters.contains("request #7 "));
     assert_eq!(records(&server.out).len(), 29);
 }
+
+#[test]
+fn a_file_rewritten_while_down_with_the_same_header_is_read_from_its_start() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    // A long fixed header: the fingerprint (first 256 bytes) is the same in both versions.
+    let header = format!("# {}\n", "fixed header ".repeat(30));
+    append(&log, &header);
+    append(&log, &(0..20).map(line).collect::<String>());
+    let cfg = env.config(&file_input(&log, "beginning"), "");
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_all_arrived(&agent, &out, 20, LIMIT);
+    let size = std::fs::metadata(&log).unwrap().len();
+    wait_for(LIMIT, "the checkpoint at the end", || {
+        checkpoint_offsets(&env) == vec![size]
+    });
+    assert_eq!(agent.term(LIMIT), 0);
+    // Rewritten in place (same inode) while the agent is down: same header, longer lines.
+    let body: String = (1000..1030)
+        .map(|n| {
+            format!(
+                "rewritten line #{n} with much longer text than before {}\n",
+                "y".repeat(40)
+            )
+        })
+        .collect();
+    std::fs::write(&log, format!("{header}{body}")).unwrap();
+    assert!(std::fs::metadata(&log).unwrap().len() > size);
+    let agent = env.start(&cfg);
+    wait_all_arrived_from(&agent, &out, 1000, 1030);
+    for r in records(&out) {
+        let m = r["message"].as_str().unwrap();
+        assert!(
+            m.starts_with("2026-") || m.starts_with("rewritten line") || m.starts_with("# fixed"),
+            "a line read from its middle: {m:?}"
+        );
+    }
+}
+
+#[test]
+fn kill_9_after_a_copytruncate_with_acks_in_flight_loses_nothing() {
+    use common::beats::{BeatsServer, Mode};
+    let env = Env::new();
+    let server = BeatsServer::start(&env.path("received.ndjson"), None);
+    server.set_mode(Mode::Withhold);
+    let log = env.path("app.log");
+    append(&log, &(0..300).map(line).collect::<String>());
+    let cfg = env.config(
+        // The copy's name is not in the globs: it is found as the truncated file's copy.
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning\n",
+            log.display()
+        ),
+        &format!(
+            "outputs:\n  - type: logstash\n    hosts: ['{}']\n    timeout: 60s\n    backoff: {{ init: 50ms, max: 500ms }}\n",
+            server.addr
+        ),
+    );
+    let mut agent = env.start(&cfg);
+    // Read and sent, not acknowledged.
+    wait_for(LIMIT, "the lines at the server", || {
+        server.events_received() >= 300
+    });
+    // copytruncate: copy, then truncate the original.
+    std::fs::copy(&log, env.path("app.log.1")).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&log)
+        .unwrap();
+    append(&log, &(300..310).map(line).collect::<String>());
+    let copy = env.path("app.log.1");
+    wait_for(LIMIT, "the copy's checkpoint", || {
+        let text =
+            std::fs::read_to_string(env.data_dir().join("checkpoints.json")).unwrap_or_default();
+        text.contains(&*copy.to_string_lossy())
+    });
+    agent.kill9();
+    server.set_mode(Mode::Normal);
+    let agent = env.start(&cfg);
+    wait_all_arrived(&agent, &server.out, 310, LIMIT);
+}

@@ -100,6 +100,7 @@ mod tests {
             fp_hash: 0,
             offset: 0,
             generation: 0,
+            tail_hash: None,
             updated: 0,
         });
         let ledger = Ledger::new(store.clone());

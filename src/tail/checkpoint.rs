@@ -12,9 +12,11 @@ use super::identity::{FileId, Fingerprint};
 use crate::event::SourceId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -33,6 +35,12 @@ pub struct Entry {
     /// rewritten, a new file at a reused inode): part of every record's document id.
     #[serde(default)]
     pub generation: u32,
+    /// xxh3 of the bytes just before `offset` (`rotation::BEFORE_BYTES` of them): a restart
+    /// resumes at `offset` only if they are still there, so a file rewritten while the agent
+    /// was down (even with the same first bytes) is read from its start, never from the middle
+    /// of a line. Absent in files written by older versions (then only the fingerprint counts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tail_hash: Option<u64>,
     /// Unix seconds of the last update, for people reading the file.
     pub updated: i64,
 }
@@ -66,11 +74,17 @@ struct Slot {
     released_at: Option<u64>,
     /// Size of the file at the last look (for the checkpoint lag metric).
     size: u64,
+    /// The open file while it is read, to hash the bytes before the offset at save time.
+    file: Option<Arc<File>>,
+    /// The offset `entry.tail_hash` was computed at.
+    hashed_at: Option<u64>,
 }
 
 #[derive(Default)]
 struct Inner {
     slots: HashMap<SourceId, Slot>,
+    /// Sources taken over by another (a copytruncate copy): their acks go to the new one.
+    moved: HashMap<SourceId, SourceId>,
     dirty: bool,
 }
 
@@ -78,6 +92,8 @@ pub struct CheckpointStore {
     file: PathBuf,
     inner: Mutex<Inner>,
     next_id: AtomicU64,
+    /// One writer of the file at a time: the saver and the final save never interleave.
+    writing: Mutex<()>,
 }
 
 fn now() -> i64 {
@@ -99,6 +115,7 @@ impl CheckpointStore {
             file: file.clone(),
             inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(1),
+            writing: Mutex::new(()),
         };
         match std::fs::read(&file) {
             Ok(bytes) => match serde_json::from_slice::<OnDisk>(&bytes) {
@@ -113,6 +130,8 @@ impl CheckpointStore {
                                 tracked: false,
                                 released_at: None,
                                 size: 0,
+                                file: None,
+                                hashed_at: None,
                             },
                         );
                     }
@@ -200,15 +219,43 @@ impl CheckpointStore {
                 tracked: true,
                 released_at: None,
                 size: 0,
+                file: None,
+                hashed_at: None,
             },
         );
         inner.dirty = true;
         id
     }
 
+    /// The file being read for `id`, so saves can hash the bytes before its offset.
+    pub fn attach(&self, id: SourceId, file: Arc<File>) {
+        if let Some(s) = self.lock().slots.get_mut(&id) {
+            s.file = Some(file);
+        }
+    }
+
+    /// `to` (a copy of the file `from` was reading, found after a copytruncate) takes over:
+    /// its checkpoint starts at what `from` had acknowledged (not at what it had read), and the
+    /// acknowledgements still in flight for `from` now move `to`. A crash in between re-reads
+    /// the copy from the acknowledged offset: nothing is lost.
+    pub fn transfer(&self, from: SourceId, to: SourceId) {
+        let mut inner = self.lock();
+        let Some(old) = inner.slots.remove(&from) else {
+            return;
+        };
+        if let Some(s) = inner.slots.get_mut(&to) {
+            s.entry.offset = s.entry.offset.min(old.entry.offset);
+            s.hashed_at = None;
+        }
+        inner.moved.retain(|_, v| *v != from);
+        inner.moved.insert(from, to);
+        inner.dirty = true;
+    }
+
     /// The ledger: everything before `offset` of `id` is acknowledged by every output.
     pub fn ack(&self, id: SourceId, offset: u64) {
         let mut inner = self.lock();
+        let id = inner.moved.get(&id).copied().unwrap_or(id);
         if let Some(s) = inner.slots.get_mut(&id) {
             if offset > s.entry.offset {
                 s.entry.offset = offset;
@@ -247,10 +294,12 @@ impl CheckpointStore {
         let mut inner = self.lock();
         if gone {
             inner.slots.remove(&id);
+            inner.moved.retain(|_, v| *v != id);
             inner.dirty = true;
         } else if let Some(s) = inner.slots.get_mut(&id) {
             s.tracked = false;
             s.released_at = Some(read_to);
+            s.file = None;
         }
     }
 
@@ -287,6 +336,13 @@ impl CheckpointStore {
         }
     }
 
+    /// What `id` has acknowledged (following a takeover).
+    pub fn acked(&self, id: SourceId) -> Option<u64> {
+        let inner = self.lock();
+        let id = inner.moved.get(&id).copied().unwrap_or(id);
+        inner.slots.get(&id).map(|s| s.entry.offset)
+    }
+
     /// Acknowledged offset of a source.
     #[cfg(test)]
     pub fn offset(&self, id: SourceId) -> Option<u64> {
@@ -308,14 +364,22 @@ impl CheckpointStore {
         self.lock().slots.len()
     }
 
-    /// Writes the store if it changed since the last save.
+    /// Writes the store if it changed since the last save. One save at a time: a second caller
+    /// waits for the first, then writes what changed meanwhile.
     pub fn save(&self) -> io::Result<()> {
+        let _one_writer = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         let entries: Vec<Entry> = {
             let mut inner = self.lock();
             if !inner.dirty {
                 return Ok(());
             }
             inner.dirty = false;
+            for s in inner.slots.values_mut() {
+                if let (Some(f), false) = (&s.file, s.hashed_at == Some(s.entry.offset)) {
+                    s.entry.tail_hash = super::rotation::hash_before(f, s.entry.offset);
+                    s.hashed_at = Some(s.entry.offset);
+                }
+            }
             let mut v: Vec<Entry> = inner.slots.values().map(|s| s.entry.clone()).collect();
             v.sort_by(|a, b| a.path.cmp(&b.path));
             v
@@ -394,6 +458,7 @@ mod tests {
             fp_hash: 0,
             offset: 0,
             generation: 0,
+            tail_hash: None,
             updated: 0,
         }
     }
@@ -439,5 +504,50 @@ mod tests {
         store.ack(id, 2);
         store.prune();
         assert_eq!(store.len(), 0);
+    }
+
+    #[test]
+    fn concurrent_saves_never_tear_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(CheckpointStore::open(dir.path()).unwrap());
+        let ids: Vec<SourceId> = (0..50)
+            .map(|i| store.register(entry(Path::new(&format!("/f{i}")), i)))
+            .collect();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let reader = {
+            let (file, stop) = (dir.path().join("checkpoints.json"), stop.clone());
+            std::thread::spawn(move || {
+                let mut reads = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(bytes) = std::fs::read(&file) {
+                        serde_json::from_slice::<OnDisk>(&bytes).expect("a whole file");
+                        reads += 1;
+                    }
+                }
+                reads
+            })
+        };
+        let writers: Vec<_> = (0..4u64)
+            .map(|w| {
+                let (store, ids) = (store.clone(), ids.clone());
+                std::thread::spawn(move || {
+                    for n in 0..200u64 {
+                        for id in &ids {
+                            store.ack(*id, n * 4 + w);
+                        }
+                        store.save().unwrap();
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        assert!(reader.join().unwrap() > 0);
+        let disk: OnDisk =
+            serde_json::from_slice(&std::fs::read(dir.path().join("checkpoints.json")).unwrap())
+                .unwrap();
+        assert!(disk.entries.iter().all(|e| e.offset == 199 * 4 + 3));
     }
 }

@@ -24,6 +24,20 @@ pub fn holds_at(file: &File, bytes: &[u8], end: u64) -> bool {
     file.read_exact_at(buf, start).is_ok() && buf == bytes
 }
 
+/// How many bytes before a checkpointed offset are hashed into the checkpoint (`Entry::tail_hash`).
+pub const BEFORE_BYTES: usize = 64;
+
+/// xxh3 of the (up to) `BEFORE_BYTES` bytes that end at `offset`; None if they cannot be read.
+pub fn hash_before(file: &File, offset: u64) -> Option<u64> {
+    let n = usize::try_from(offset)
+        .unwrap_or(usize::MAX)
+        .min(BEFORE_BYTES);
+    let mut buf = [0u8; BEFORE_BYTES];
+    let buf = buf.get_mut(..n)?;
+    file.read_exact_at(buf, offset - n as u64).ok()?;
+    Some(xxhash_rust::xxh3::xxh3_64(buf))
+}
+
 pub fn file_id(path: &Path) -> Option<FileId> {
     std::fs::metadata(path).ok().map(|m| FileId::of(&m))
 }

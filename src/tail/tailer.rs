@@ -75,7 +75,8 @@ const MIN_SCAN_GAP: Duration = Duration::from_millis(50);
 struct Tracked {
     id: SourceId,
     path: PathBuf,
-    file: File,
+    /// Shared with the checkpoint store (it hashes the bytes before the acked offset).
+    file: Arc<File>,
     fid: FileId,
     birth: Option<i128>,
     /// Which reading of this file identity (see `Entry::generation`).
@@ -235,7 +236,9 @@ impl Tailer {
                 continue;
             }
             match File::open(&path) {
-                Ok(file) => self.start(path, file, initial, None),
+                Ok(file) => {
+                    self.start(path, file, initial, None);
+                }
                 Err(e) => {
                     tracing::warn!(input = %self.settings.input, file = %path.display(), error = %e, "cannot open file")
                 }
@@ -320,12 +323,19 @@ impl Tailer {
     }
 
     /// Starts reading `file`. `forced_offset` (rotation and copy recovery) overrides the rules.
-    fn start(&mut self, path: PathBuf, file: File, initial: bool, forced: Option<(u64, bool)>) {
+    /// Returns the new source, or None when the file could not be looked at.
+    fn start(
+        &mut self,
+        path: PathBuf,
+        file: File,
+        initial: bool,
+        forced: Option<(u64, bool)>,
+    ) -> Option<SourceId> {
         let meta = match file.metadata() {
             Ok(m) => m,
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "cannot stat file");
-                return;
+                return None;
             }
         };
         let fid = FileId::of(&meta);
@@ -335,7 +345,7 @@ impl Tailer {
             Ok(fp) => fp,
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "cannot read file");
-                return;
+                return None;
             }
         };
         let input = self.settings.key.clone();
@@ -349,7 +359,16 @@ impl Tailer {
                 (Some(a), Some(b)) => a == b,
                 _ => true,
             };
-            if same_birth && e.offset <= size && e.fingerprint().matches(&file).unwrap_or(false) {
+            // The bytes just before the offset must still be the ones acknowledged: a file
+            // rewritten with the same first bytes is not resumed in the middle of a line.
+            let before_ok = e
+                .tail_hash
+                .is_none_or(|h| super::rotation::hash_before(&file, e.offset) == Some(h));
+            if same_birth
+                && e.offset <= size
+                && before_ok
+                && e.fingerprint().matches(&file).unwrap_or(false)
+            {
                 resumed = Some((id, e.offset, e.generation));
             } else {
                 tracing::info!(input = %input, file = %path.display(),
@@ -365,10 +384,16 @@ impl Tailer {
             self.store.update(id, Some(&path), Some(fp), size);
             (id, offset, forced.map(|f| f.1).unwrap_or(false))
         } else {
-            let (offset, rotated) = match forced {
-                Some(f) => f,
-                None if initial && self.settings.read_from == ReadFrom::End => (size, false),
-                None => (self.copy_offset(&file, fp, fid, size).unwrap_or(0), false),
+            // Where reading starts, and where the checkpoint starts: a copy found next to the
+            // file it copies is read from where that one's reading is, but checkpointed from
+            // what that one had acknowledged (a crash in between re-reads, never skips).
+            let (offset, acked, rotated) = match forced {
+                Some((o, r)) => (o, o, r),
+                None if initial && self.settings.read_from == ReadFrom::End => (size, size, false),
+                None => match self.copy_offset(&file, fp, fid, size) {
+                    Some((read, acked)) => (read, acked, false),
+                    None => (0, 0, false),
+                },
             };
             let id = self.store.register(Entry {
                 input,
@@ -378,14 +403,17 @@ impl Tailer {
                 birth,
                 fp_len: fp.len,
                 fp_hash: fp.hash,
-                offset,
+                offset: acked,
                 generation,
+                tail_hash: None,
                 updated: 0,
             });
             self.store.update(id, None, None, size);
             (id, offset, rotated)
         };
         tracing::info!(input = %self.settings.input, file = %path.display(), offset, "reading file");
+        let file = Arc::new(file);
+        self.store.attach(id, file.clone());
         if self.seen.len() >= SEEN_MAX {
             self.seen.pop_front();
         }
@@ -406,12 +434,20 @@ impl Tailer {
             checked: std::time::SystemTime::now(),
             tail: Vec::new(),
         });
+        Some(id)
     }
 
     /// A file found mid-run that is a copy of one being read (copytruncate into a name the globs
     /// also match): it starts where the original's reading is, not at 0, when the bytes before
     /// that point are the same in both.
-    fn copy_offset(&self, file: &File, fp: Fingerprint, fid: FileId, size: u64) -> Option<u64> {
+    /// Returns (where to read from, what the original had acknowledged).
+    fn copy_offset(
+        &self,
+        file: &File,
+        fp: Fingerprint,
+        fid: FileId,
+        size: u64,
+    ) -> Option<(u64, u64)> {
         if !fp.is_complete() {
             return None;
         }
@@ -420,7 +456,8 @@ impl Tailer {
             .iter()
             .find(|t| t.fid != fid && t.fp == fp && t.reader.consumed() <= size)?;
         let at = t.reader.consumed();
-        (same_window(file, &t.file, at)).then_some(at)
+        let acked = self.store.acked(t.id).unwrap_or(0).min(at);
+        (same_window(file, &t.file, at)).then_some((at, acked))
     }
 
     /// After a restart: checkpoints whose path now names another file were rotated while the
@@ -574,17 +611,26 @@ impl Tailer {
         };
         tracing::warn!(input = %self.settings.input, file = %path.display(), read_to = consumed,
             "file truncated (copytruncate?); reading it again from the start");
+        let mut heir = None;
         if let Some(copy) = find_copy(&path, fid, fp, consumed, &tail, read_pos) {
-            if !self.files.iter().any(|t| Some(t.fid) == file_id(&copy)) {
+            let copy_id = file_id(&copy);
+            if let Some(t) = self.files.iter().find(|t| Some(t.fid) == copy_id) {
+                // Already read (the scan found it first): it still inherits the acks.
+                heir = Some(t.id);
+            } else {
                 if let Ok(f) = File::open(&copy) {
                     tracing::info!(file = %copy.display(), offset = consumed,
                         "reading the lines not yet read from the rotated copy");
-                    self.start(copy, f, false, Some((consumed, true)));
+                    heir = self.start(copy, f, false, Some((consumed, true)));
                 }
             }
         }
         self.read_missed_rotations(&path, since);
-        self.store.release(old_id, consumed, true);
+        match heir {
+            // The copy takes over what was acknowledged and the acks in flight.
+            Some(copy) => self.store.transfer(old_id, copy),
+            None => self.store.release(old_id, consumed, true),
+        }
         let t = &mut self.files[i];
         let fp = Fingerprint::of(&t.file).unwrap_or(Fingerprint { len: 0, hash: 0 });
         t.fp = fp;
@@ -603,6 +649,7 @@ impl Tailer {
             fp_hash: fp.hash,
             offset: 0,
             generation: t.generation,
+            tail_hash: None,
             updated: 0,
         });
     }

@@ -304,6 +304,18 @@ mod tests {
     }
 
     #[test]
+    fn a_key_that_is_serde_jsons_private_token_still_serializes_as_json() {
+        // Found by the `event_paths` fuzz target: the record is valid JSON, but serde_json's
+        // own `Value` parser refuses it (its raw-value token as a key).
+        let mut e = Event::new(Map::new(), None);
+        e.set("$serde_json::private::RawValue", json!("x"));
+        let mut out = Vec::new();
+        e.write_json(&mut out);
+        serde_json::from_slice::<serde::de::IgnoredAny>(&out).unwrap();
+        assert_eq!(out, br#"{"$serde_json::private::RawValue":"x"}"#);
+    }
+
+    #[test]
     fn shared_fields_are_copied_on_write_and_serialized_once() {
         let mut shared = Fields::new();
         shared.insert("host".into(), json!({"name": "n1"}));

@@ -6,6 +6,7 @@ use notify::{RecursiveMode, Watcher};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
+#[derive(Clone)]
 pub struct Discovery {
     patterns: Vec<String>,
     exclude: Vec<glob::Pattern>,
@@ -46,12 +47,29 @@ impl Discovery {
         out
     }
 
+    /// True when `path` matches a pattern and no exclude (the path itself, not the disk).
+    pub fn matches(&self, path: &Path) -> bool {
+        self.patterns
+            .iter()
+            .filter_map(|p| glob::Pattern::new(p).ok())
+            .any(|p| p.matches_path(path))
+            && !self.exclude.iter().any(|x| x.matches_path(path))
+    }
+
     /// Watches the fixed directory part of each pattern; any event there wakes the tailer.
     /// Returns None (with a warning) when watching is impossible: the periodic scan still works.
+    #[allow(dead_code)] // the opener watches with `watch_with`
     pub fn watch(&self, wake: SyncSender<()>) -> Option<notify::RecommendedWatcher> {
-        let handler = move |_res: notify::Result<notify::Event>| {
+        self.watch_with(move |_res: notify::Result<notify::Event>| {
             let _ = wake.try_send(());
-        };
+        })
+    }
+
+    /// Watches the fixed directory part of each pattern, calling `handler` with each event.
+    pub fn watch_with(
+        &self,
+        handler: impl notify::EventHandler,
+    ) -> Option<notify::RecommendedWatcher> {
         let mut watcher = match notify::recommended_watcher(handler) {
             Ok(w) => w,
             Err(e) => {

@@ -4,6 +4,7 @@
 pub mod checkpoint;
 pub mod discover;
 pub mod identity;
+pub mod opener;
 pub mod reader;
 pub mod rotation;
 pub mod tailer;

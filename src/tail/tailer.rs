@@ -172,11 +172,32 @@ impl Tailer {
     /// Runs until `stop` is set or the pipeline goes away.
     pub fn run(mut self) {
         let (wake_tx, wake_rx) = sync_channel::<()>(1);
-        let _watcher = self.discovery.watch(wake_tx);
         self.scan(true);
+        // New files are opened by the opener thread as they appear, whatever this thread is
+        // doing (it may be waiting on a full pipeline); it wakes this one for each.
+        let present = self.files.iter().map(|t| t.path.clone()).collect();
+        let opened = match super::opener::spawn(
+            self.discovery.clone(),
+            self.settings.scan_frequency,
+            wake_tx,
+            self.stop.clone(),
+            present,
+        ) {
+            Ok(rx) => Some(rx),
+            Err(e) => {
+                tracing::warn!(input = %self.settings.input, error = %e, "cannot start the file opener; relying on scans");
+                None
+            }
+        };
         let mut last_scan = Instant::now();
         let mut woken = false;
         while !self.stopping() {
+            if let Some(rx) = &opened {
+                let ready: Vec<super::opener::Opened> = rx.try_iter().collect();
+                for o in ready {
+                    self.take_opened(o);
+                }
+            }
             if last_scan.elapsed() >= self.settings.scan_frequency
                 || (woken && last_scan.elapsed() >= MIN_SCAN_GAP)
             {
@@ -207,6 +228,30 @@ impl Tailer {
         self.flush_chunk();
         metrics().files_tailed.sub(self.counted_files);
         tracing::debug!(input = %self.settings.input, "tailer stopped");
+    }
+
+    /// A file the opener opened: read it unless it is read already. One whose path names another
+    /// file by now (rotated before this thread got to it) is read to its end and released.
+    fn take_opened(&mut self, o: super::opener::Opened) {
+        if self.files.iter().any(|t| t.fid == o.fid) {
+            return;
+        }
+        let moved = file_id(&o.path) != Some(o.fid);
+        let path = o.path.clone();
+        let Some(id) = self.start(o.path, o.file, false, None) else {
+            return;
+        };
+        if moved {
+            if let Some(t) = self.files.iter_mut().find(|t| t.id == id) {
+                t.rotated = true;
+                let now_at = find_by_id(&path, t.fid);
+                tracing::info!(input = %self.settings.input, file = %path.display(), now_at = ?now_at,
+                    "a file rotated before it could be read; reading it to its end");
+                if let Some(p) = now_at {
+                    self.store.update(id, Some(&p), None, 0);
+                }
+            }
+        }
     }
 
     fn stopping(&self) -> bool {

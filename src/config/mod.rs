@@ -751,44 +751,34 @@ fn remove(root: &mut Value, path: &[Seg]) -> bool {
     let Some((last, parents)) = path.split_last() else {
         return false;
     };
-    let mut node = root;
-    for seg in parents {
-        node = match (seg, node) {
-            (Seg::Key(k), Value::Mapping(m)) => match m.get_mut(k.as_str()) {
-                Some(n) => n,
-                None => return false,
-            },
-            (Seg::Index(i), Value::Sequence(s)) => match s.get_mut(*i) {
-                Some(n) => n,
-                None => return false,
-            },
-            _ => return false,
-        };
-    }
-    match (last, node) {
-        (Seg::Key(k), Value::Mapping(m)) => m.remove(k.as_str()).is_some(),
+    match (last, node_mut(root, parents)) {
+        (Seg::Key(k), Some(Value::Mapping(m))) => m.remove(k.as_str()).is_some(),
         _ => false,
     }
 }
 
-/// Replaces the node at `path` with `v`; false when there is no such node.
-fn replace(root: &mut Value, path: &[Seg], v: Value) -> bool {
+/// The node at `path`, if there is one.
+fn node_mut<'a>(root: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
     let mut node = root;
     for seg in path {
         node = match (seg, node) {
-            (Seg::Key(k), Value::Mapping(m)) => match m.get_mut(k.as_str()) {
-                Some(n) => n,
-                None => return false,
-            },
-            (Seg::Index(i), Value::Sequence(s)) => match s.get_mut(*i) {
-                Some(n) => n,
-                None => return false,
-            },
-            _ => return false,
+            (Seg::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str())?,
+            (Seg::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            _ => return None,
         };
     }
-    *node = v;
-    true
+    Some(node)
+}
+
+/// Replaces the node at `path` with `v`; false when there is no such node.
+fn replace(root: &mut Value, path: &[Seg], v: Value) -> bool {
+    match node_mut(root, path) {
+        Some(node) => {
+            *node = v;
+            true
+        }
+        None => false,
+    }
 }
 
 /// serde's wording, made to read like a config checker's.

@@ -32,22 +32,33 @@ pub fn panic_message(p: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl Guarded {
-    /// After a panic: keep what the old decoder held if it can still give it, then start over.
-    fn recover(&mut self, out: &mut Vec<Event>) {
+    /// The decoder's `flush`, guarded: false (and nothing added to `out`) if it panicked.
+    fn try_flush(&mut self, all: bool, out: &mut Vec<Event>) -> bool {
         let before = out.len();
         let inner = &mut self.inner;
-        if catch_unwind(AssertUnwindSafe(|| {
-            crate::logging::in_guard(|| inner.flush(true, out))
+        let ok = catch_unwind(AssertUnwindSafe(|| {
+            crate::logging::in_guard(|| inner.flush(all, out))
         }))
-        .is_err()
-        {
+        .is_ok();
+        if !ok {
             out.truncate(before);
         }
+        ok
+    }
+
+    /// Starts over with a new decoder for the file, and counts the panic.
+    fn restart(&mut self) {
         self.inner = (self.factory)(&self.path);
         metrics()
             .decoder_panics
             .with_label_values(&[&self.input])
             .inc();
+    }
+
+    /// After a panic: keep what the old decoder held if it can still give it, then start over.
+    fn recover(&mut self, out: &mut Vec<Event>) {
+        self.try_flush(true, out);
+        self.restart();
     }
 }
 
@@ -87,19 +98,8 @@ impl LineDecoder for Guarded {
     }
 
     fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
-        let before = out.len();
-        let inner = &mut self.inner;
-        if catch_unwind(AssertUnwindSafe(|| {
-            crate::logging::in_guard(|| inner.flush(all, out))
-        }))
-        .is_err()
-        {
-            out.truncate(before);
-            self.inner = (self.factory)(&self.path);
-            metrics()
-                .decoder_panics
-                .with_label_values(&[&self.input])
-                .inc();
+        if !self.try_flush(all, out) {
+            self.restart();
         }
     }
 }

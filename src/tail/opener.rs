@@ -165,23 +165,22 @@ pub fn spawn(
                 EventKind::Create(CreateKind::Folder) => {
                     o.scan();
                 }
-                EventKind::Create(_) | EventKind::Modify(ModifyKind::Name(_)) => {
+                EventKind::Create(_) => {
                     for path in ev.paths {
                         if path.is_dir() {
                             o.scan();
-                        } else if o.wanted(&path) {
-                            // The rotated generations next to it too: events missed under load
-                            // (or merged) must not cost one that is still on disk.
-                            let dir = path.parent().map(std::path::Path::to_path_buf);
+                        } else if o.discovery.matches(&path) {
                             o.offer(path);
-                            if let Some(entries) = dir.and_then(|d| std::fs::read_dir(d).ok()) {
-                                for e in entries.flatten() {
-                                    let p = e.path();
-                                    if o.wanted(&p) {
-                                        o.offer(p);
-                                    }
-                                }
-                            }
+                        }
+                    }
+                }
+                // A generation renamed before it could be opened under its first name is still
+                // caught under its next one (`-json.log.1`), before it is deleted. (Files
+                // created under a rotated name are copytruncate copies: not offered.)
+                EventKind::Modify(ModifyKind::Name(_)) => {
+                    for path in ev.paths {
+                        if o.wanted(&path) {
+                            o.offer(path);
                         }
                     }
                 }

@@ -236,6 +236,17 @@ impl Tailer {
         if self.files.iter().any(|t| t.fid == o.fid) {
             return;
         }
+        // A rotated name (`app.log.1`) holding a new file that starts like one being read is a
+        // copytruncate copy: the truncation of the original finds it and reads only what was
+        // not read yet. Taking it here would read it again from 0.
+        if !self.discovery.matches(&o.path)
+            && self
+                .files
+                .iter()
+                .any(|t| t.fp.len > 0 && t.fp.matches(&o.file).unwrap_or(false))
+        {
+            return;
+        }
         let moved = file_id(&o.path) != Some(o.fid);
         let path = o.path.clone();
         let Some(id) = self.start(o.path, o.file, false, None) else {

@@ -10,25 +10,7 @@ use common::bulk::{BulkServer, Faults};
 use common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
-
-fn logship(cmd: &str, cfg: &Path, envs: &[(&str, &str)]) -> (i32, String) {
-    let o = Command::new(bin())
-        .args([cmd, "-c"])
-        .arg(cfg)
-        .envs(envs.iter().copied())
-        .output()
-        .expect("run logship");
-    (
-        o.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
-}
 
 fn basic(user: &str, pass: &str) -> String {
     format!(
@@ -61,9 +43,9 @@ fn secrets_that_look_like_yaml_reach_the_peer_exactly_and_are_never_printed() {
             ),
         );
         let envs = [("ES_PASSWORD", secret)];
-        let (code, out) = logship("check-config", &cfg, &envs);
+        let (code, out) = logship_with("check-config", &cfg, &envs);
         assert_eq!(code, 0, "{secret:?}: {out}");
-        let (code, out) = logship("test-output", &cfg, &envs);
+        let (code, out) = logship_with("test-output", &cfg, &envs);
         assert_eq!(code, 0, "{secret:?}: {out}");
         assert!(!out.contains(secret), "{secret:?}: {out}");
         let agent = env.start_with(&cfg, &envs);
@@ -98,7 +80,7 @@ fn credentials_in_a_host_url_are_used_and_redacted_everywhere() {
     };
     // Right credentials: used.
     let cfg = write(secret);
-    let (code, out) = logship("test-output", &cfg, &[]);
+    let (code, out) = logship_with("test-output", &cfg, &[]);
     assert_eq!(code, 0, "{out}");
     assert!(!out.contains(secret), "{out}");
     assert!(out.contains(&format!("es: OK (http://{host}")), "{out}");
@@ -108,7 +90,7 @@ fn credentials_in_a_host_url_are_used_and_redacted_everywhere() {
     // Wrong ones: every message names the host without them.
     let wrong = "Wr0ng-Pa55";
     let cfg = write(wrong);
-    let (code, out) = logship("test-output", &cfg, &[]);
+    let (code, out) = logship_with("test-output", &cfg, &[]);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("authentication failed (401)"), "{out}");
     assert!(!out.contains(wrong), "{out}");
@@ -133,13 +115,13 @@ fn check_config_names_the_variable_never_its_value() {
         "outputs:\n  - type: elasticsearch\n    hosts: ['ftp://elastic:${ES_PASSWORD}@es:9200', '${ES_PASSWORD}']\n    compression_level: ${ES_PASSWORD}\n    index: '${ES_PASSWORD}-%{+yyyy'\n",
     );
     let secret = "Sup3r-Secret";
-    let (code, out) = logship("check-config", &cfg, &[("ES_PASSWORD", secret)]);
+    let (code, out) = logship_with("check-config", &cfg, &[("ES_PASSWORD", secret)]);
     assert_eq!(code, 2, "{out}");
     assert!(out.matches("(line ").count() >= 4, "every problem: {out}");
     assert!(!out.contains(secret), "{out}");
     assert!(!out.contains("Sup3r"), "{out}");
     assert!(out.contains("${ES_PASSWORD}"), "{out}");
-    let (code, out) = logship("run", &cfg, &[("ES_PASSWORD", secret)]);
+    let (code, out) = logship_with("run", &cfg, &[("ES_PASSWORD", secret)]);
     assert_eq!(code, 2);
     assert!(!out.contains(secret), "{out}");
 }
@@ -157,7 +139,7 @@ fn zero_durations_are_configuration_errors() {
         text.replace("checkpoint_interval: 100ms", "checkpoint_interval: 0s"),
     )
     .unwrap();
-    let (code, out) = logship("check-config", &cfg, &[]);
+    let (code, out) = logship_with("check-config", &cfg, &[]);
     assert_eq!(code, 2, "{out}");
     for key in [
         "pipeline.checkpoint_interval",
@@ -172,7 +154,7 @@ fn zero_durations_are_configuration_errors() {
         );
     }
     // `run` refuses it too instead of starting a saver that would panic.
-    let (code, _) = logship("run", &cfg, &[]);
+    let (code, _) = logship_with("run", &cfg, &[]);
     assert_eq!(code, 2);
 }
 
@@ -188,11 +170,11 @@ fn verify_none_is_warned_about_by_name_wherever_a_user_looks() {
             free_port()
         ),
     );
-    let (code, out) = logship("check-config", &cfg, &[]);
+    let (code, out) = logship_with("check-config", &cfg, &[]);
     assert_eq!(code, 0, "{out}");
     let warning = "output ls: tls.verify is none: the certificate of 127.0.0.1:";
     assert!(out.contains(warning), "{out}");
-    let (_, out) = logship("test-output", &cfg, &[]);
+    let (_, out) = logship_with("test-output", &cfg, &[]);
     assert!(out.contains(warning), "{out}");
     let agent = env.start(&cfg);
     wait_for(

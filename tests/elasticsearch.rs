@@ -12,7 +12,6 @@ use common::certs::pki;
 use common::osmem::Osmem;
 use common::*;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 const LIMIT: Duration = Duration::from_secs(60);
@@ -32,22 +31,6 @@ fn es_output(url: &str, options: &str) -> String {
 
 fn write_lines(log: &Path, from: u64, to: u64) {
     append(log, &(from..to).map(line).collect::<String>());
-}
-
-fn logship(cmd: &str, cfg: &Path) -> (i32, String) {
-    let o = Command::new(bin())
-        .args([cmd, "-c"])
-        .arg(cfg)
-        .output()
-        .expect("run logship");
-    (
-        o.status.code().unwrap_or(-1),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&o.stdout),
-            String::from_utf8_lossy(&o.stderr)
-        ),
-    )
 }
 
 fn dead_letters(env: &Env) -> Vec<serde_json::Value> {

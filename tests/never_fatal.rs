@@ -6,8 +6,6 @@
 mod common;
 use common::*;
 use serde_json::Value;
-use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 /// The agent is still running and nothing panicked (a caught panic is logged as
@@ -23,20 +21,11 @@ fn assert_alive_and_calm(agent: &mut Agent) {
     assert!(!logs.contains("internal error"), "{logs}");
 }
 
-fn append(path: &Path, text: &[u8]) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text).unwrap();
-}
-
 #[test]
 fn a_multibyte_character_where_the_syslog_parser_sliced() {
     let env = Env::new();
     let log = env.path("syslog");
-    append(
+    append_bytes(
         &log,
         "Nov 24 10:00:01 node-1 app[1]: good #0\nZoë is here now!\nNoë 24 10:00:01 h a: x\nNov 24 10:00:02 node-1 app[1]: good #1 Zoë\n"
             .as_bytes(),
@@ -54,7 +43,7 @@ fn a_multibyte_character_where_the_syslog_parser_sliced() {
         records(&out).len() == 4
     });
     // More lines read with and after the bad one still arrive.
-    append(&log, b"Nov 24 10:00:03 node-1 app[1]: good #2\n");
+    append_bytes(&log, b"Nov 24 10:00:03 node-1 app[1]: good #2\n");
     wait_for(Duration::from_secs(30), "the line written later", || {
         counts(&out).contains_key(&2)
     });
@@ -75,7 +64,7 @@ fn a_key_of_thousands_of_dots_through_decode_json() {
     let log = env.path("app.log");
     let dots = "a.".repeat(20_000) + "z";
     let shallow = "b.".repeat(300) + "z";
-    append(
+    append_bytes(
         &log,
         format!(
             "{{\"msg\":\"before #0\"}}\n{{\"{dots}\": 1, \"msg\": \"dots #1\"}}\n{{\"{shallow}\": 2, \"msg\": \"literal #2\"}}\n{{\"msg\":\"after #3\"}}\n"
@@ -106,7 +95,7 @@ fn a_key_of_thousands_of_dots_through_decode_json() {
     // A restart reads nothing again and does not crash either.
     assert_eq!(agent.term(Duration::from_secs(20)), 0);
     let mut again = env.start(&cfg);
-    append(&log, b"{\"msg\":\"later #4\"}\n");
+    append_bytes(&log, b"{\"msg\":\"later #4\"}\n");
     wait_for(
         Duration::from_secs(30),
         "the line after the restart",
@@ -155,8 +144,8 @@ fn bad_input_across_every_input_type_in_one_run() {
         "é".repeat(5000).as_bytes(),
         b"",
     ] {
-        append(&plain, bad);
-        append(
+        append_bytes(&plain, bad);
+        append_bytes(
             &plain,
             format!("\ngood #{}\n", good(&mut expected)).as_bytes(),
         );
@@ -170,8 +159,8 @@ fn bad_input_across_every_input_type_in_one_run() {
         "Nov 24 25:61:61 h a: b",
         "2026-13-45T99:99:99Z h a: b",
     ] {
-        append(&syslog, bad.as_bytes());
-        append(
+        append_bytes(&syslog, bad.as_bytes());
+        append_bytes(
             &syslog,
             format!("\nNov 24 10:00:01 h app: good #{}\n", good(&mut expected)).as_bytes(),
         );
@@ -191,9 +180,9 @@ fn bad_input_across_every_input_type_in_one_run() {
         "\u{0}\u{0}\u{0}".to_string(),
         "ë".repeat(10),
     ] {
-        append(&docker, bad.as_bytes());
-        append(&docker, b"\n");
-        append(
+        append_bytes(&docker, bad.as_bytes());
+        append_bytes(&docker, b"\n");
+        append_bytes(
             &docker,
             docker_line(&format!("good #{}\n", good(&mut expected)), "stdout").as_bytes(),
         );
@@ -207,8 +196,8 @@ fn bad_input_across_every_input_type_in_one_run() {
         "2026-11-24T10:00:00Z stdout F \u{0}\u{ffff}",
         "yesterday stdout F no time",
     ] {
-        append(&cri, bad.as_bytes());
-        append(
+        append_bytes(&cri, bad.as_bytes());
+        append_bytes(
             &cri,
             format!(
                 "\n2026-11-24T10:00:00.000000001Z stdout F good #{}\n",
@@ -265,7 +254,7 @@ fn a_decoder_that_panics_anyway_costs_one_line() {
             }
         })
         .collect();
-    append(&log, text.as_bytes());
+    append_bytes(&log, text.as_bytes());
     let addr = format!("127.0.0.1:{}", free_port());
     let cfg = env.config(
         &format!(
@@ -312,7 +301,7 @@ fn a_decoder_that_panics_anyway_costs_one_line() {
 /// `shutdown_timeout` and `/health` can be read meanwhile) and `LOGSHIP_FAULT=fault`.
 fn start_faulty(env: &Env, fault: &str, lines: u64) -> (Agent, String) {
     let log = env.path("app.log");
-    append(&log, (0..lines).map(line).collect::<String>().as_bytes());
+    append_bytes(&log, (0..lines).map(line).collect::<String>().as_bytes());
     let blocker = env.path("blocker");
     std::fs::write(&blocker, "").unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
@@ -367,7 +356,7 @@ fn a_task_that_dies_is_noticed_503_then_exit_1() {
         // Batches are in flight at the stuck output when the fault strikes.
         wait_all_arrived(&agent, &env.out(), 20, Duration::from_secs(20));
         assert_eq!(http_get(&addr, "/health").unwrap().0, 200);
-        append(&env.path("app.log"), line(999).as_bytes());
+        append_bytes(&env.path("app.log"), line(999).as_bytes());
         wait_for(Duration::from_secs(20), "/health to turn 503", || {
             matches!(http_get(&addr, "/health"), Some((503, _)))
         });

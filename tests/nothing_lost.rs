@@ -146,15 +146,6 @@ fn checkpoint_offsets(env: &Env) -> Vec<u64> {
         .unwrap_or_default()
 }
 
-fn append(path: &Path, text: &str) {
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)
-        .unwrap();
-    f.write_all(text.as_bytes()).unwrap();
-}
-
 fn docker_env(partial_timeout: &str) -> (Env, PathBuf, PathBuf) {
     let env = Env::new();
     let id = "d".repeat(64);

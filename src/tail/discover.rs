@@ -9,6 +9,8 @@ use std::sync::mpsc::SyncSender;
 #[derive(Clone)]
 pub struct Discovery {
     patterns: Vec<String>,
+    /// `patterns` compiled, for `matches`.
+    globs: Vec<glob::Pattern>,
     exclude: Vec<glob::Pattern>,
 }
 
@@ -16,6 +18,10 @@ impl Discovery {
     pub fn new(patterns: &[String], exclude: &[String]) -> Discovery {
         Discovery {
             patterns: patterns.to_vec(),
+            globs: patterns
+                .iter()
+                .filter_map(|p| glob::Pattern::new(p).ok())
+                .collect(),
             exclude: exclude
                 .iter()
                 .filter_map(|p| glob::Pattern::new(p).ok())
@@ -49,10 +55,7 @@ impl Discovery {
 
     /// True when `path` matches a pattern and no exclude (the path itself, not the disk).
     pub fn matches(&self, path: &Path) -> bool {
-        self.patterns
-            .iter()
-            .filter_map(|p| glob::Pattern::new(p).ok())
-            .any(|p| p.matches_path(path))
+        self.globs.iter().any(|p| p.matches_path(path))
             && !self.exclude.iter().any(|x| x.matches_path(path))
     }
 

@@ -260,13 +260,41 @@ pub fn line(n: u64) -> String {
 }
 
 pub fn append(path: &Path, text: &str) {
+    append_bytes(path, text.as_bytes())
+}
+
+/// Appends raw bytes (invalid UTF-8 included) to `path`, creating it.
+pub fn append_bytes(path: &Path, bytes: &[u8]) {
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(path)
         .expect("open for append");
-    f.write_all(text.as_bytes()).expect("append");
+    f.write_all(bytes).expect("append");
+}
+
+/// Runs `logship CMD -c CFG`; (exit code, stdout then stderr).
+pub fn logship(cmd: &str, cfg: &Path) -> (i32, String) {
+    logship_with(cmd, cfg, &[])
+}
+
+/// `logship` with extra environment variables.
+pub fn logship_with(cmd: &str, cfg: &Path, envs: &[(&str, &str)]) -> (i32, String) {
+    let o = Command::new(bin())
+        .args([cmd, "-c"])
+        .arg(cfg)
+        .envs(envs.iter().copied())
+        .output()
+        .expect("run logship");
+    (
+        o.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
 }
 
 /// The acknowledged offset the checkpoint file holds for `path`.

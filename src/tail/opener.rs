@@ -159,7 +159,7 @@ pub fn spawn(
         let opener = opener.clone();
         move |res: notify::Result<notify::Event>| {
             let Ok(ev) = res else { return };
-            use notify::event::{CreateKind, EventKind, ModifyKind};
+            use notify::event::{CreateKind, EventKind, ModifyKind, RenameMode};
             let mut o = lock(&opener);
             match ev.kind {
                 EventKind::Create(CreateKind::Folder) => {
@@ -177,6 +177,10 @@ pub fn spawn(
                 // A generation renamed before it could be opened under its first name is still
                 // caught under its next one (`-json.log.1`), before it is deleted. (Files
                 // created under a rotated name are copytruncate copies: not offered.)
+                // Only the name a file was renamed *to*: inotify also reports the name it left
+                // (`From`), and by the time that event is handled a copytruncate may have made a
+                // new copy under it, which must not be taken as a new file. (`Both` repeats `To`.)
+                EventKind::Modify(ModifyKind::Name(RenameMode::From | RenameMode::Both)) => {}
                 EventKind::Modify(ModifyKind::Name(_)) => {
                     for path in ev.paths {
                         if o.wanted(&path) {

@@ -96,6 +96,27 @@ pub fn find_copy(
     found.pop()
 }
 
+/// True when `a` starts as `b` does: the same first `FINGERPRINT_BYTES` bytes, or, when `b` is
+/// shorter than that, the same whole content (a short prefix such as a timestamp shared by every
+/// line proves nothing).
+pub fn same_start(a: &File, b: &File) -> bool {
+    use super::identity::FINGERPRINT_BYTES;
+    let (Ok(ma), Ok(mb)) = (a.metadata(), b.metadata()) else {
+        return false;
+    };
+    let full = FINGERPRINT_BYTES as u64;
+    if mb.len() == 0 || (mb.len() < full && ma.len() != mb.len()) || ma.len() < mb.len().min(full) {
+        return false;
+    }
+    let n = mb.len().min(full) as usize;
+    let mut x = [0u8; FINGERPRINT_BYTES];
+    let mut y = [0u8; FINGERPRINT_BYTES];
+    let (Some(x), Some(y)) = (x.get_mut(..n), y.get_mut(..n)) else {
+        return false;
+    };
+    a.read_exact_at(x, 0).is_ok() && b.read_exact_at(y, 0).is_ok() && x == y
+}
+
 /// True when the 4 KiB before `at` are the same in both files.
 pub fn same_window(a: &File, b: &File, at: u64) -> bool {
     let start = at.saturating_sub(4096);
@@ -103,4 +124,35 @@ pub fn same_window(a: &File, b: &File, at: u64) -> bool {
     let mut x = vec![0u8; len];
     let mut y = vec![0u8; len];
     a.read_exact_at(&mut x, start).is_ok() && b.read_exact_at(&mut y, start).is_ok() && x == y
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(dir: &Path, name: &str, content: &[u8]) -> File {
+        let p = dir.join(name);
+        std::fs::write(&p, content).unwrap();
+        File::open(p).unwrap()
+    }
+
+    #[test]
+    fn same_start_needs_a_full_fingerprint_or_the_whole_short_file() {
+        let d = tempfile::tempdir().unwrap();
+        let line = |n: u32| format!("2026-11-24T10:00:00Z INFO app: request #{n}\n");
+        let gen: String = (0..20).map(line).collect();
+        let next: String = (20..40).map(line).collect();
+        let current = file(d.path(), "app.log", gen.as_bytes());
+        let copy = file(d.path(), "app.log.1", gen.as_bytes());
+        let older = file(d.path(), "app.log.2", next.as_bytes());
+        assert!(same_start(&copy, &current));
+        assert!(!same_start(&older, &current));
+        // A short file shares only the timestamp prefix with an older copy: not the same.
+        let short = file(d.path(), "short", &line(99).as_bytes()[..30]);
+        assert!(!same_start(&older, &short));
+        let short_copy = file(d.path(), "short.1", &line(99).as_bytes()[..30]);
+        assert!(same_start(&short_copy, &short));
+        let empty = file(d.path(), "empty", b"");
+        assert!(!same_start(&copy, &empty));
+    }
 }

@@ -2,6 +2,12 @@
 //! sends events to the pipeline in chunks. `blocking_send` on the bounded channel is the
 //! backpressure: when outputs are slow this thread waits and the files are the buffer.
 //!
+//! Where things are: new files are opened by the opener thread (`opener.rs`) and taken here;
+//! `scan` re-evaluates the globs and notices renamed or deleted files; `start` decides where a
+//! file is read from (`resume.rs` for a checkpointed one); `poll` reads a file's new lines into
+//! the decoder and the chunk; `recovery.rs` handles truncation and files rotated unseen;
+//! `release_finished` closes rotated files once read and quiet.
+//!
 //! Rotation, as this loop sees it:
 //! - rename (logrotate `create`, Docker `max-size`): the path now names another file (or none);
 //!   the old file stays open and is read to its end, then released after `rotate_wait` without
@@ -13,54 +19,24 @@
 //!   by inode in the same directory and finished there.
 
 use super::checkpoint::{CheckpointStore, Entry};
+pub use super::decoder::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use super::discover::Discovery;
 use super::identity::{birth_time, FileId, Fingerprint};
-use super::reader::{Line, LineReader, READ_BLOCK};
-use super::rotation::{file_id, find_by_id, find_copy, holds_at, same_window, TAIL_BYTES};
+use super::reader::{LineReader, READ_BLOCK};
+use super::resume::{decide, Found, Resume};
+use super::rotation::{file_id, find_by_id, holds_at, TAIL_BYTES};
+use super::tracked::Tracked;
 use crate::config::ReadFrom;
 use crate::event::{Event, SourceId};
 use crate::metrics::metrics;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
-
-/// What a decoder knows about the line's file.
-pub struct FileCtx<'a> {
-    pub source: SourceId,
-    /// Stable identity of the file (see `Position::origin`).
-    pub origin: u64,
-    /// When this block was read, RFC 3339: the `@timestamp` of formats that carry none.
-    pub read_time: &'a str,
-}
-
-/// Turns lines of one file into events (one decoder per file, so it may keep state such as a
-/// partial Docker line).
-pub trait LineDecoder: Send {
-    fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>);
-    /// Records held back (a pending multiline group): those due (idle past their timeout), or
-    /// all of them with `all` (the file is released, the agent stops).
-    fn flush(&mut self, _all: bool, _out: &mut Vec<Event>) {}
-}
-
-pub type DecoderFactory = Arc<dyn Fn(&Path) -> Box<dyn LineDecoder> + Send + Sync>;
-
-pub struct TailSettings {
-    /// The input's name, for logs and metrics.
-    pub input: String,
-    /// The input's checkpoint identity (`InputConfig::key`).
-    pub key: String,
-    pub paths: Vec<String>,
-    pub exclude: Vec<String>,
-    pub read_from: ReadFrom,
-    pub scan_frequency: Duration,
-    pub rotate_wait: Duration,
-    pub max_line: usize,
-}
 
 /// Events per chunk sent to the pipeline, and message bytes per chunk.
 const CHUNK_EVENTS: usize = 1024;
@@ -72,73 +48,24 @@ const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Closest two scans triggered by notifications may be.
 const MIN_SCAN_GAP: Duration = Duration::from_millis(50);
 
-struct Tracked {
-    id: SourceId,
-    path: PathBuf,
-    /// Shared with the checkpoint store (it hashes the bytes before the acked offset).
-    file: Arc<File>,
-    fid: FileId,
-    birth: Option<i128>,
-    /// Which reading of this file identity (see `Entry::generation`).
-    generation: u32,
-    fp: Fingerprint,
-    reader: LineReader,
-    decoder: Box<dyn LineDecoder>,
-    /// The path no longer names this file: read to the end, then release.
-    rotated: bool,
-    at_eof: bool,
-    last_data: Instant,
-    /// Last time the file was found consistent (not truncated): copies born after it that the
-    /// tailer never saw hold lines it did not read.
-    checked: std::time::SystemTime,
-    /// The last bytes read (ending at the reader's `read_pos`): while they are still there, the
-    /// file was not truncated and refilled behind our back, and they identify the right copy.
-    tail: Vec<u8>,
-}
-
-/// File-system timestamps lag the system clock by up to a tick; birth times are compared with
-/// this much slack (files already read are excluded by identity, so slack cannot cause re-reads).
-const CLOCK_SLACK: Duration = Duration::from_secs(2);
-
-impl Tracked {
-    /// Device, inode, birth time and generation hashed: stable across restarts (unlike `id`).
-    fn origin(&self) -> u64 {
-        let mut key = [0u8; 36];
-        key[..8].copy_from_slice(&self.fid.dev.to_le_bytes());
-        key[8..16].copy_from_slice(&self.fid.ino.to_le_bytes());
-        key[16..32].copy_from_slice(&self.birth.unwrap_or(0).to_le_bytes());
-        key[32..].copy_from_slice(&self.generation.to_le_bytes());
-        xxhash_rust::xxh3::xxh3_64(&key)
-    }
-
-    /// True while the file still starts with its fingerprint and still holds the bytes last read
-    /// where they were read.
-    fn unchanged(&self) -> bool {
-        if self.fp.len > 0 && !self.fp.matches(&self.file).unwrap_or(true) {
-            return false;
-        }
-        holds_at(&self.file, &self.tail, self.reader.read_pos())
-    }
-}
-
 pub struct Tailer {
-    settings: TailSettings,
-    discovery: Discovery,
-    store: Arc<CheckpointStore>,
-    decoders: DecoderFactory,
-    tx: Sender<Vec<Event>>,
-    stop: Arc<AtomicBool>,
-    files: Vec<Tracked>,
-    chunk: Vec<Event>,
-    chunk_bytes: usize,
-    counted_files: i64,
-    closed: bool,
+    pub(super) settings: TailSettings,
+    pub(super) discovery: Discovery,
+    pub(super) store: Arc<CheckpointStore>,
+    pub(super) decoders: DecoderFactory,
+    pub(super) tx: Sender<Vec<Event>>,
+    pub(super) stop: Arc<AtomicBool>,
+    pub(super) files: Vec<Tracked>,
+    pub(super) chunk: Vec<Event>,
+    pub(super) chunk_bytes: usize,
+    pub(super) counted_files: i64,
+    pub(super) closed: bool,
     /// When the previous scan ran: files born after it that were rotated away before this scan
     /// saw them are still read (a busy writer can rotate faster than the scan interval).
-    last_scan: std::time::SystemTime,
+    pub(super) last_scan: std::time::SystemTime,
     /// Files this tailer has read (identity and birth), most recent last, so the missed-rotation
     /// sweep never reads one again after its checkpoint entry was pruned.
-    seen: std::collections::VecDeque<(FileId, Option<i128>)>,
+    pub(super) seen: std::collections::VecDeque<(FileId, Option<i128>)>,
 }
 
 /// How many read files `seen` remembers.
@@ -265,7 +192,7 @@ impl Tailer {
         }
     }
 
-    fn stopping(&self) -> bool {
+    pub(super) fn stopping(&self) -> bool {
         self.closed || self.stop.load(Ordering::Relaxed)
     }
 
@@ -327,60 +254,9 @@ impl Tailer {
         self.store.prune();
     }
 
-    /// Rotated names of `original` (`app.log.1`, `app.log.2`, ...) born after `since` and unknown:
-    /// they were created and rotated (or copied and truncated) while the tailer was not looking.
-    /// Read them whole.
-    fn read_missed_rotations(&mut self, original: &Path, since: std::time::SystemTime) {
-        let (Some(dir), Some(name)) = (original.parent(), original.file_name()) else {
-            return;
-        };
-        let name = name.to_string_lossy().into_owned();
-        let Ok(entries) = std::fs::read_dir(dir) else {
-            return;
-        };
-        let known: Vec<(FileId, Option<i128>)> = self
-            .store
-            .untracked(&self.settings.input)
-            .iter()
-            .map(|(_, e)| (e.file_id(), e.birth))
-            .collect();
-        for entry in entries.flatten() {
-            let path = entry.path();
-            let fname = entry.file_name().to_string_lossy().into_owned();
-            if fname == name || !fname.starts_with(&name) {
-                continue;
-            }
-            let Ok(meta) = std::fs::symlink_metadata(&path) else {
-                continue;
-            };
-            let fid = FileId::of(&meta);
-            let birth = birth_time(&meta);
-            if !meta.is_file()
-                || known.contains(&(fid, birth))
-                || self.files.iter().any(|t| t.fid == fid)
-                || self.seen.contains(&(fid, birth))
-            {
-                tracing::debug!(file = %path.display(), ?fid, ?birth, "sweep: known file");
-                continue;
-            }
-            let born = meta.created().or_else(|_| meta.modified());
-            // File-system timestamps come from a coarse clock: allow for it.
-            let since = since - CLOCK_SLACK;
-            if born.as_ref().map(|b| *b < since).unwrap_or(true) {
-                tracing::debug!(file = %path.display(), ?born, ?since, "sweep: older than the last look");
-                continue;
-            }
-            if let Ok(file) = File::open(&path) {
-                tracing::info!(input = %self.settings.input, file = %path.display(),
-                    "found a file rotated before it was seen; reading it");
-                self.start(path, file, false, Some((0, true)));
-            }
-        }
-    }
-
     /// Starts reading `file`. `forced_offset` (rotation and copy recovery) overrides the rules.
     /// Returns the new source, or None when the file could not be looked at.
-    fn start(
+    pub(super) fn start(
         &mut self,
         path: PathBuf,
         file: File,
@@ -407,31 +283,23 @@ impl Tailer {
         let input = self.settings.key.clone();
         let mut resumed = None;
         let mut generation = 0;
+        let found = Found {
+            fid,
+            birth,
+            size,
+            probe: &file,
+        };
         for (id, e) in self.store.untracked(&input) {
-            if e.file_id() != fid {
-                continue;
-            }
-            let same_birth = match (e.birth, birth) {
-                (Some(a), Some(b)) => a == b,
-                _ => true,
-            };
-            // The bytes just before the offset must still be the ones acknowledged: a file
-            // rewritten with the same first bytes is not resumed in the middle of a line.
-            let before_ok = e
-                .tail_hash
-                .is_none_or(|h| super::rotation::hash_before(&file, e.offset) == Some(h));
-            if same_birth
-                && e.offset <= size
-                && before_ok
-                && e.fingerprint().matches(&file).unwrap_or(false)
-            {
-                resumed = Some((id, e.offset, e.generation));
-            } else {
-                tracing::info!(input = %input, file = %path.display(),
-                    "a new file has the inode of a checkpointed one; reading it from the start");
-                // Its records must not get the old content's document ids.
-                generation = generation.max(e.generation.wrapping_add(1));
-                self.store.forget(id);
+            match decide(&e, &found) {
+                Resume::Unrelated => {}
+                Resume::At { offset, generation } => resumed = Some((id, offset, generation)),
+                Resume::Replaced { next_generation } => {
+                    tracing::info!(input = %input, file = %path.display(),
+                        "a new file has the inode of a checkpointed one; reading it from the start");
+                    // Its records must not get the old content's document ids.
+                    generation = generation.max(next_generation);
+                    self.store.forget(id);
+                }
             }
         }
         let (id, offset, rotated) = if let Some((id, offset, g)) = resumed {
@@ -493,50 +361,8 @@ impl Tailer {
         Some(id)
     }
 
-    /// A file found mid-run that is a copy of one being read (copytruncate into a name the globs
-    /// also match): it starts where the original's reading is, not at 0, when the bytes before
-    /// that point are the same in both.
-    /// Returns (where to read from, what the original had acknowledged).
-    fn copy_offset(
-        &self,
-        file: &File,
-        fp: Fingerprint,
-        fid: FileId,
-        size: u64,
-    ) -> Option<(u64, u64)> {
-        if !fp.is_complete() {
-            return None;
-        }
-        let t = self
-            .files
-            .iter()
-            .find(|t| t.fid != fid && t.fp == fp && t.reader.consumed() <= size)?;
-        let at = t.reader.consumed();
-        let acked = self.store.acked(t.id).unwrap_or(0).min(at);
-        (same_window(file, &t.file, at)).then_some((at, acked))
-    }
-
-    /// After a restart: checkpoints whose path now names another file were rotated while the
-    /// agent was down; finish them where they are now.
-    fn recover_rotated_while_down(&mut self) {
-        for (_, e) in self.store.untracked(&self.settings.key) {
-            let Some(path) = find_by_id(&e.path, e.file_id()) else {
-                continue;
-            };
-            let Ok(file) = File::open(&path) else {
-                continue;
-            };
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > e.offset {
-                tracing::info!(input = %self.settings.input, file = %path.display(),
-                    "finishing a file rotated while the agent was stopped");
-                self.start(path, file, false, Some((e.offset, true)));
-            }
-        }
-    }
-
     /// Reads what is new in file `i`; true when something was read.
-    fn poll(&mut self, i: usize) -> bool {
+    pub(super) fn poll(&mut self, i: usize) -> bool {
         let now = std::time::SystemTime::now();
         let meta = match self.files[i].file.metadata() {
             Ok(m) => m,
@@ -646,70 +472,6 @@ impl Tailer {
         true
     }
 
-    /// File `i` shrank (or its first bytes changed): recover unread lines from a copy, then read
-    /// it again from 0 as a new source.
-    fn truncated(&mut self, i: usize) {
-        // Records held back (multiline) belong to the old content: out they go first.
-        self.files[i].decoder.flush(true, &mut self.chunk);
-        let (path, fid, fp, consumed, old_id, since, tail, read_pos) = {
-            let t = &self.files[i];
-            let (tail, read_pos) = (t.tail.clone(), t.reader.read_pos());
-            (
-                t.path.clone(),
-                t.fid,
-                t.fp,
-                t.reader.consumed(),
-                t.id,
-                t.checked,
-                tail,
-                read_pos,
-            )
-        };
-        tracing::warn!(input = %self.settings.input, file = %path.display(), read_to = consumed,
-            "file truncated (copytruncate?); reading it again from the start");
-        let mut heir = None;
-        if let Some(copy) = find_copy(&path, fid, fp, consumed, &tail, read_pos) {
-            let copy_id = file_id(&copy);
-            if let Some(t) = self.files.iter().find(|t| Some(t.fid) == copy_id) {
-                // Already read (the scan found it first): it still inherits the acks.
-                heir = Some(t.id);
-            } else {
-                if let Ok(f) = File::open(&copy) {
-                    tracing::info!(file = %copy.display(), offset = consumed,
-                        "reading the lines not yet read from the rotated copy");
-                    heir = self.start(copy, f, false, Some((consumed, true)));
-                }
-            }
-        }
-        self.read_missed_rotations(&path, since);
-        match heir {
-            // The copy takes over what was acknowledged and the acks in flight.
-            Some(copy) => self.store.transfer(old_id, copy),
-            None => self.store.release(old_id, consumed, true),
-        }
-        let t = &mut self.files[i];
-        let fp = Fingerprint::of(&t.file).unwrap_or(Fingerprint { len: 0, hash: 0 });
-        t.fp = fp;
-        t.reader = LineReader::new(0, self.settings.max_line);
-        t.tail.clear();
-        t.decoder = (self.decoders)(&t.path);
-        // New content at the same identity: new document ids.
-        t.generation = t.generation.wrapping_add(1);
-        t.id = self.store.register(Entry {
-            input: self.settings.key.clone(),
-            path: t.path.clone(),
-            dev: t.fid.dev,
-            ino: t.fid.ino,
-            birth: t.birth,
-            fp_len: fp.len,
-            fp_hash: fp.hash,
-            offset: 0,
-            generation: t.generation,
-            tail_hash: None,
-            updated: 0,
-        });
-    }
-
     /// Releases rotated files that were read to the end and stayed quiet for `rotate_wait`.
     fn release_finished(&mut self) {
         let wait = self.settings.rotate_wait;
@@ -738,7 +500,7 @@ impl Tailer {
         }
     }
 
-    fn flush_chunk(&mut self) {
+    pub(super) fn flush_chunk(&mut self) {
         if self.chunk.is_empty() || self.closed {
             return;
         }

@@ -17,8 +17,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-pub fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_logship")
+/// The agent binary: cargo's, or `LOGSHIP_TEST_BIN` (soak runs of a frozen build while the
+/// tree changes: copy the test binary and the agent elsewhere and point this at the copy).
+pub fn bin() -> String {
+    std::env::var("LOGSHIP_TEST_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_logship").to_string())
 }
 
 /// A temp dir holding the config, the data dir, the output file and the agent's stderr.

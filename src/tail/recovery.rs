@@ -1,0 +1,191 @@
+//! Rotation recovery, the part of the tailer that finds where unread lines went:
+//! - a truncated file (copytruncate): the copy next to it is found by fingerprint and by the last
+//!   bytes read, read from where reading stopped, and takes over the original's acknowledged
+//!   offset and acks in flight; the truncated file starts over as a new generation at 0;
+//! - rotated names born since the tailer last looked and never seen (a writer that rotates
+//!   faster than the tailer reads): read whole;
+//! - a copy found by a scan under a name the globs match: read from where the original is;
+//! - after a restart, checkpoints whose path now names another file: finished where they are.
+
+use super::checkpoint::Entry;
+use super::identity::{birth_time, FileId, Fingerprint};
+use super::reader::LineReader;
+use super::rotation::{file_id, find_by_id, find_copy, same_start, same_window};
+use super::tailer::Tailer;
+use std::fs::File;
+use std::path::Path;
+use std::time::Duration;
+
+/// File-system timestamps lag the system clock by up to a tick; birth times are compared with
+/// this much slack (files already read are excluded by identity, so slack cannot cause re-reads).
+const CLOCK_SLACK: Duration = Duration::from_secs(2);
+
+impl Tailer {
+    /// Rotated names of `original` (`app.log.1`, `app.log.2`, ...) born after `since` and unknown:
+    /// they were created and rotated (or copied and truncated) while the tailer was not looking.
+    /// Read them whole.
+    pub(super) fn read_missed_rotations(&mut self, original: &Path, since: std::time::SystemTime) {
+        let (Some(dir), Some(name)) = (original.parent(), original.file_name()) else {
+            return;
+        };
+        let name = name.to_string_lossy().into_owned();
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        // What the file at the original name holds now: a copytruncate copies before it
+        // truncates, so a copy of the content still being read there is not a missed rotation
+        // (the truncation, when it comes, hands it over from where reading stopped).
+        let current = File::open(original).ok();
+        let known: Vec<(FileId, Option<i128>)> = self
+            .store
+            .untracked(&self.settings.key)
+            .iter()
+            .map(|(_, e)| (e.file_id(), e.birth))
+            .collect();
+        for entry in entries.flatten() {
+            let path = entry.path();
+            let fname = entry.file_name().to_string_lossy().into_owned();
+            if fname == name || !fname.starts_with(&name) {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
+            let fid = FileId::of(&meta);
+            let birth = birth_time(&meta);
+            if !meta.is_file()
+                || known.contains(&(fid, birth))
+                || self.files.iter().any(|t| t.fid == fid)
+                || self.seen.contains(&(fid, birth))
+            {
+                tracing::debug!(file = %path.display(), ?fid, ?birth, "sweep: known file");
+                continue;
+            }
+            let born = meta.created().or_else(|_| meta.modified());
+            // File-system timestamps come from a coarse clock: allow for it.
+            let since = since - CLOCK_SLACK;
+            if born.as_ref().map(|b| *b < since).unwrap_or(true) {
+                tracing::debug!(file = %path.display(), ?born, ?since, "sweep: older than the last look");
+                continue;
+            }
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            if current.as_ref().is_some_and(|c| same_start(&file, c)) {
+                tracing::debug!(file = %path.display(), "sweep: a copy of the content still at the original name");
+                continue;
+            }
+            {
+                tracing::info!(input = %self.settings.input, file = %path.display(),
+                    "found a file rotated before it was seen; reading it");
+                self.start(path, file, false, Some((0, true)));
+            }
+        }
+    }
+
+    /// A file found mid-run that is a copy of one being read (copytruncate into a name the globs
+    /// also match): it starts where the original's reading is, not at 0, when the bytes before
+    /// that point are the same in both.
+    /// Returns (where to read from, what the original had acknowledged).
+    pub(super) fn copy_offset(
+        &self,
+        file: &File,
+        fp: Fingerprint,
+        fid: FileId,
+        size: u64,
+    ) -> Option<(u64, u64)> {
+        if !fp.is_complete() {
+            return None;
+        }
+        let t = self
+            .files
+            .iter()
+            .find(|t| t.fid != fid && t.fp == fp && t.reader.consumed() <= size)?;
+        let at = t.reader.consumed();
+        let acked = self.store.acked(t.id).unwrap_or(0).min(at);
+        (same_window(file, &t.file, at)).then_some((at, acked))
+    }
+
+    /// After a restart: checkpoints whose path now names another file were rotated while the
+    /// agent was down; finish them where they are now.
+    pub(super) fn recover_rotated_while_down(&mut self) {
+        for (_, e) in self.store.untracked(&self.settings.key) {
+            let Some(path) = find_by_id(&e.path, e.file_id()) else {
+                continue;
+            };
+            let Ok(file) = File::open(&path) else {
+                continue;
+            };
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            if size > e.offset {
+                tracing::info!(input = %self.settings.input, file = %path.display(),
+                    "finishing a file rotated while the agent was stopped");
+                self.start(path, file, false, Some((e.offset, true)));
+            }
+        }
+    }
+
+    /// File `i` shrank (or its first bytes changed): recover unread lines from a copy, then read
+    /// it again from 0 as a new source.
+    pub(super) fn truncated(&mut self, i: usize) {
+        // Records held back (multiline) belong to the old content: out they go first.
+        self.files[i].decoder.flush(true, &mut self.chunk);
+        let (path, fid, fp, consumed, old_id, since, tail, read_pos) = {
+            let t = &self.files[i];
+            let (tail, read_pos) = (t.tail.clone(), t.reader.read_pos());
+            (
+                t.path.clone(),
+                t.fid,
+                t.fp,
+                t.reader.consumed(),
+                t.id,
+                t.checked,
+                tail,
+                read_pos,
+            )
+        };
+        tracing::warn!(input = %self.settings.input, file = %path.display(), read_to = consumed,
+            "file truncated (copytruncate?); reading it again from the start");
+        let mut heir = None;
+        if let Some(copy) = find_copy(&path, fid, fp, consumed, &tail, read_pos) {
+            let copy_id = file_id(&copy);
+            if let Some(t) = self.files.iter().find(|t| Some(t.fid) == copy_id) {
+                // Already read (the scan found it first): it still inherits the acks.
+                heir = Some(t.id);
+            } else {
+                if let Ok(f) = File::open(&copy) {
+                    tracing::info!(file = %copy.display(), offset = consumed,
+                        "reading the lines not yet read from the rotated copy");
+                    heir = self.start(copy, f, false, Some((consumed, true)));
+                }
+            }
+        }
+        self.read_missed_rotations(&path, since);
+        match heir {
+            // The copy takes over what was acknowledged and the acks in flight.
+            Some(copy) => self.store.transfer(old_id, copy),
+            None => self.store.release(old_id, consumed, true),
+        }
+        let t = &mut self.files[i];
+        let fp = Fingerprint::of(&t.file).unwrap_or(Fingerprint { len: 0, hash: 0 });
+        t.fp = fp;
+        t.reader = LineReader::new(0, self.settings.max_line);
+        t.tail.clear();
+        t.decoder = (self.decoders)(&t.path);
+        // New content at the same identity: new document ids.
+        t.generation = t.generation.wrapping_add(1);
+        t.id = self.store.register(Entry {
+            input: self.settings.key.clone(),
+            path: t.path.clone(),
+            dev: t.fid.dev,
+            ino: t.fid.ino,
+            birth: t.birth,
+            fp_len: fp.len,
+            fp_hash: fp.hash,
+            offset: 0,
+            generation: t.generation,
+            tail_hash: None,
+            updated: 0,
+        });
+    }
+}

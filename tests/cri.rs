@@ -60,3 +60,138 @@ fn cri_files_give_kubernetes_fields_and_joined_partials() {
         .contains("not a CRI log line"));
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }
+
+/// A kubelet-like tree: `/var/log/pods/<ns>_<pod>_<uid>/<container>/0.log` and its link in
+/// `/var/log/containers`. Returns (target, link).
+fn kubelet_tree(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let id = "feed".repeat(16);
+    let pod_dir = root.join("pods/shop_api-5c6d_9a8b7c6d-0000-1111-2222-333344445555/api");
+    std::fs::create_dir_all(&pod_dir).unwrap();
+    std::fs::create_dir_all(root.join("containers")).unwrap();
+    let target = pod_dir.join("0.log");
+    std::fs::write(&target, "").unwrap();
+    let link = root.join(format!("containers/api-5c6d_shop_api-{id}.log"));
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    (target, link)
+}
+
+fn cri_line(n: u64) -> String {
+    format!("2026-11-24T10:00:00.{n:09}Z stdout F request #{n} handled\n")
+}
+
+/// Rotates as the kubelet does: `0.log` → `0.log.<stamp>`, a new `0.log` (the runtime reopens),
+/// and the rotated file before that one compressed (`.gz`, the uncompressed one deleted).
+fn kubelet_rotate(target: &std::path::Path, stamp: u32, compress_previous: Option<u32>) {
+    let rotated = |s: u32| target.with_file_name(format!("0.log.20261202-10{s:04}"));
+    std::fs::rename(target, rotated(stamp)).unwrap();
+    std::fs::write(target, "").unwrap();
+    if let Some(prev) = compress_previous {
+        let p = rotated(prev);
+        let content = std::fs::read(&p).unwrap();
+        let gz = std::fs::File::create(
+            p.with_file_name(format!("{}.gz", p.file_name().unwrap().to_string_lossy())),
+        )
+        .unwrap();
+        let mut enc = flate2::write::GzEncoder::new(gz, flate2::Compression::fast());
+        std::io::Write::write_all(&mut enc, &content).unwrap();
+        enc.finish().unwrap();
+        std::fs::remove_file(p).unwrap();
+    }
+}
+
+fn assert_every_record_is_whole_with_pod_fields(out: &std::path::Path, n: u64) {
+    let recs = records(out);
+    for r in &recs {
+        assert!(
+            r["error"].is_null(),
+            "a record not parsed (a .gz read?): {r}"
+        );
+        assert_eq!(r["kubernetes"]["pod"]["name"], "api-5c6d", "{r}");
+        assert_eq!(r["kubernetes"]["namespace"], "shop", "{r}");
+    }
+    assert_eq!(recs.len() as u64, n, "records: every line once");
+}
+
+#[test]
+fn kubelet_rotation_is_followed_through_the_link_target() {
+    let env = Env::new();
+    let root = env.dir.path();
+    let (target, _link) = kubelet_tree(root);
+    // Scans every 60 s: new generations must be found through the target directory's events.
+    let cfg = env.config(
+        &format!(
+            "  - type: cri\n    paths: ['{}/containers/*.log']\n    read_from: beginning\n    scan_frequency: 60s\n    rotate_wait: 300ms",
+            root.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(10), "agent to open the link", || {
+        agent.logs().contains("reading file")
+    });
+    const N: u64 = 20_000;
+    const EVERY: u64 = 2_000;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&target)
+        .unwrap();
+    for n in 0..N {
+        std::io::Write::write_all(&mut f, cri_line(n).as_bytes()).unwrap();
+        if n % EVERY == EVERY - 1 {
+            let stamp = (n / EVERY) as u32;
+            kubelet_rotate(&target, stamp, stamp.checked_sub(1));
+            f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&target)
+                .unwrap();
+        }
+    }
+    wait_all_arrived(&agent, &out, N, Duration::from_secs(60));
+    assert_no_duplicates(&agent, &out);
+    assert_every_record_is_whole_with_pod_fields(&out, N);
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
+#[test]
+fn kubelet_rotations_while_the_agent_was_stopped_are_recovered() {
+    let env = Env::new();
+    let root = env.dir.path();
+    let (target, _link) = kubelet_tree(root);
+    // Default `read_from: end`: lines written while the agent was stopped must still come.
+    let cfg = env.config(
+        &format!(
+            "  - type: cri\n    paths: ['{}/containers/*.log']\n    rotate_wait: 300ms",
+            root.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(10), "agent to open the link", || {
+        agent.logs().contains("reading file")
+    });
+    for n in 0..100 {
+        append(&target, &cri_line(n));
+    }
+    wait_all_arrived(&agent, &out, 100, Duration::from_secs(20));
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+    // While stopped: 50 more lines, a rotation, 30 lines, another rotation (the first rotated
+    // file is compressed then), 20 lines in the current file.
+    for n in 100..150 {
+        append(&target, &cri_line(n));
+    }
+    kubelet_rotate(&target, 1, None);
+    for n in 150..180 {
+        append(&target, &cri_line(n));
+    }
+    kubelet_rotate(&target, 2, None);
+    for n in 180..200 {
+        append(&target, &cri_line(n));
+    }
+    let mut agent = env.start(&cfg);
+    wait_all_arrived(&agent, &out, 200, Duration::from_secs(20));
+    assert_no_duplicates(&agent, &out);
+    assert_every_record_is_whole_with_pod_fields(&out, 200);
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

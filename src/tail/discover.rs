@@ -59,6 +59,11 @@ impl Discovery {
             && !self.exclude.iter().any(|x| x.matches_path(path))
     }
 
+    /// True when an exclude pattern matches `path`.
+    pub fn excluded(&self, path: &Path) -> bool {
+        self.exclude.iter().any(|x| x.matches_path(path))
+    }
+
     /// Watches the fixed directory part of each pattern; any event there wakes the tailer.
     /// Returns None (with a warning) when watching is impossible: the periodic scan still works.
     #[allow(dead_code)] // the opener watches with `watch_with`

@@ -10,12 +10,18 @@
 //! readable after Docker deletes it. At most `OPEN_AHEAD` files wait for the tailer; past that
 //! the opener waits too (file descriptors are bounded; the read path is then more than 256
 //! generations behind).
+//!
+//! Symlinked files (Kubernetes `/var/log/containers/*.log` → `/var/log/pods/…/<container>/0.log`)
+//! are followed where the kubelet rotates them: the directories of the link targets are watched
+//! too, a new file at a link's target is handed over under the link's name, and a rotated name of
+//! a target (`0.log.20261202-101500`) under the link's name as well, so the decoder sees the name
+//! the Kubernetes fields come from.
 
 use super::discover::Discovery;
 use super::identity::FileId;
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs::File;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -28,9 +34,22 @@ const SEEN_MAX: usize = 65_536;
 
 /// A file opened by the opener, for the tailer to read.
 pub struct Opened {
+    /// The name the input knows the file by (a link, or the name before a rotation).
     pub path: PathBuf,
+    /// The name it was opened under, when that is another (a rotated name, a link's target).
+    pub opened_as: Option<PathBuf>,
     pub file: File,
     pub fid: FileId,
+}
+
+/// `base` of a rotated name `base.N` (logrotate, Docker) or `base.YYYYMMDD-hhmmss` (kubelet);
+/// None for other names, compressed ones included (`0.log.20261202-101500.gz`).
+pub fn rotated_base(path: &Path) -> Option<PathBuf> {
+    let name = path.file_name()?.to_str()?;
+    let (base, n) = name.rsplit_once('.')?;
+    let digits = n.bytes().filter(u8::is_ascii_digit).count();
+    (digits > 0 && n.bytes().all(|b| b.is_ascii_digit() || b == b'-'))
+        .then(|| path.with_file_name(base))
 }
 
 /// A file as the opener remembers it: identity and birth (or change) time, since a deleted
@@ -52,11 +71,18 @@ struct Opener {
     stop: Arc<AtomicBool>,
     seen: HashSet<Seen>,
     order: VecDeque<Seen>,
+    /// Link targets of the files the patterns match, to the link (rebuilt at each scan).
+    targets: HashMap<PathBuf, PathBuf>,
+    /// Target directories being watched, and those still to watch (the watcher is touched only
+    /// from the opener's own thread: notify's thread would deadlock on it).
+    watched: HashSet<PathBuf>,
+    unwatched: Vec<PathBuf>,
 }
 
 impl Opener {
-    /// Opens `path` if it is a file not handed over yet; false when the tailer is gone.
-    fn offer(&mut self, path: PathBuf) -> bool {
+    /// Opens `path` if it is a file not handed over yet, to be known as `known_as`; false when
+    /// the tailer is gone.
+    fn offer(&mut self, path: PathBuf, known_as: &Path) -> bool {
         let Ok(file) = File::open(&path) else {
             return true;
         };
@@ -77,7 +103,13 @@ impl Opener {
                 self.seen.remove(&old);
             }
         }
-        let mut item = Opened { path, file, fid };
+        let opened_as = (path != known_as).then_some(path);
+        let mut item = Opened {
+            path: known_as.to_path_buf(),
+            opened_as,
+            file,
+            fid,
+        };
         loop {
             match self.tx.try_send(item) {
                 Ok(()) => break,
@@ -96,30 +128,47 @@ impl Opener {
         true
     }
 
-    /// A path the patterns match, or a rotated name of one (`app.log.1`, `<id>-json.log.2`):
-    /// a generation renamed before it could be opened under its first name is still caught
-    /// under its next one, before it is deleted.
-    fn wanted(&self, path: &std::path::Path) -> bool {
+    /// The name the input knows `path` by, if it wants it: a path the patterns match, a link's
+    /// target, or a rotated name of either (`app.log.1`, `<id>-json.log.2`, `0.log.<stamp>`): a
+    /// generation renamed before it could be opened under its first name is still caught under
+    /// its next one, before it is deleted.
+    fn known_as(&self, path: &Path, rotated: bool) -> Option<PathBuf> {
         if self.discovery.matches(path) {
-            return true;
+            return Some(path.to_path_buf());
         }
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
-            return false;
-        };
-        match name.rsplit_once('.') {
-            Some((base, n)) if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => {
-                self.discovery.matches(&path.with_file_name(base))
-            }
-            _ => false,
+        if let Some(link) = self.targets.get(path) {
+            return Some(link.clone());
         }
+        if !rotated {
+            return None;
+        }
+        let base = rotated_base(path)?;
+        if self.discovery.matches(&base) {
+            return Some(base);
+        }
+        self.targets.get(&base).cloned()
     }
 
     fn scan(&mut self) -> bool {
+        let mut targets = HashMap::new();
         for path in self.discovery.scan() {
-            if !self.offer(path) {
+            let is_link = std::fs::symlink_metadata(&path)
+                .map(|m| m.file_type().is_symlink())
+                .unwrap_or(false);
+            if is_link {
+                let real = super::rotation::resolved(&path);
+                if let Some(dir) = real.parent() {
+                    if !self.watched.contains(dir) && !self.unwatched.iter().any(|d| d == dir) {
+                        self.unwatched.push(dir.to_path_buf());
+                    }
+                }
+                targets.insert(real, path.clone());
+            }
+            if !self.offer(path.clone(), &path) {
                 return false;
             }
         }
+        self.targets = targets;
         true
     }
 }
@@ -151,6 +200,9 @@ pub fn spawn(
         stop,
         seen: present.iter().copied().collect(),
         order: present.into_iter().collect(),
+        targets: HashMap::new(),
+        watched: HashSet::new(),
+        unwatched: Vec::new(),
     };
     // Events are handled on notify's own thread, the moment inotify reports them: a thread
     // hop more would let a generation that lives a few milliseconds slip by under load.
@@ -169,8 +221,8 @@ pub fn spawn(
                     for path in ev.paths {
                         if path.is_dir() {
                             o.scan();
-                        } else if o.discovery.matches(&path) {
-                            o.offer(path);
+                        } else if let Some(known) = o.known_as(&path, false) {
+                            o.offer(path, &known);
                         }
                     }
                 }
@@ -183,8 +235,8 @@ pub fn spawn(
                 EventKind::Modify(ModifyKind::Name(RenameMode::From | RenameMode::Both)) => {}
                 EventKind::Modify(ModifyKind::Name(_)) => {
                     for path in ev.paths {
-                        if o.wanted(&path) {
-                            o.offer(path);
+                        if let Some(known) = o.known_as(&path, true) {
+                            o.offer(path, &known);
                         }
                     }
                 }
@@ -192,11 +244,10 @@ pub fn spawn(
             }
         }
     };
-    let watcher = lock(&opener).discovery.watch_with(on_event);
+    let mut watcher = lock(&opener).discovery.watch_with(on_event);
     std::thread::Builder::new()
         .name("file-opener".into())
         .spawn(move || {
-            let _watcher = watcher;
             // Files created between the tailer's first scan and the watch, then a scan every
             // `scan_frequency` for what notifications missed.
             let mut last_scan: Option<Instant> = None;
@@ -211,8 +262,49 @@ pub fn spawn(
                     }
                     last_scan = Some(Instant::now());
                 }
+                let dirs = std::mem::take(&mut lock(&opener).unwatched);
+                if !dirs.is_empty() {
+                    watch_targets(watcher.as_mut(), &dirs);
+                    let mut o = lock(&opener);
+                    o.watched.extend(dirs);
+                    // Files created there before the watch: a scan finds them.
+                    if !o.scan() {
+                        return;
+                    }
+                }
                 std::thread::sleep(Duration::from_millis(100).min(scan_frequency));
             }
         })?;
     Ok(rx)
+}
+
+/// Watches the directories link targets live in (non-recursively: the kubelet's rotated names
+/// are siblings of the target).
+fn watch_targets(watcher: Option<&mut notify::RecommendedWatcher>, dirs: &[PathBuf]) {
+    use notify::Watcher;
+    let Some(w) = watcher else { return };
+    for dir in dirs {
+        if let Err(e) = w.watch(dir, notify::RecursiveMode::NonRecursive) {
+            tracing::debug!(dir = %dir.display(), error = %e, "cannot watch a link target's directory; scans will find its files");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotated_names() {
+        let b = |p: &str| rotated_base(Path::new(p)).map(|p| p.display().to_string());
+        assert_eq!(b("/l/app.log.1").as_deref(), Some("/l/app.log"));
+        assert_eq!(b("/c/x-json.log.12").as_deref(), Some("/c/x-json.log"));
+        assert_eq!(
+            b("/p/c/0.log.20261202-101500").as_deref(),
+            Some("/p/c/0.log")
+        );
+        assert_eq!(b("/p/c/0.log.20261202-101500.gz"), None);
+        assert_eq!(b("/l/app.log"), None);
+        assert_eq!(b("/l/app.log.-"), None);
+    }
 }

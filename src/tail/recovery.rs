@@ -10,7 +10,9 @@
 use super::checkpoint::Entry;
 use super::identity::{birth_time, FileId, Fingerprint};
 use super::reader::LineReader;
-use super::rotation::{file_id, find_by_id, find_copy, same_start, same_window};
+use super::rotation::{
+    file_id, find_by_id, find_copy, is_compressed, resolved, same_start, same_window,
+};
 use super::tailer::Tailer;
 use std::fs::File;
 use std::path::Path;
@@ -25,7 +27,9 @@ impl Tailer {
     /// they were created and rotated (or copied and truncated) while the tailer was not looking.
     /// Read them whole.
     pub(super) fn read_missed_rotations(&mut self, original: &Path, since: std::time::SystemTime) {
-        let (Some(dir), Some(name)) = (original.parent(), original.file_name()) else {
+        // Beside the file, not the link to it (the kubelet rotates `…/0.log` to `0.log.<stamp>`).
+        let real = resolved(original);
+        let (Some(dir), Some(name)) = (real.parent(), real.file_name()) else {
             return;
         };
         let name = name.to_string_lossy().into_owned();
@@ -45,7 +49,11 @@ impl Tailer {
         for entry in entries.flatten() {
             let path = entry.path();
             let fname = entry.file_name().to_string_lossy().into_owned();
-            if fname == name || !fname.starts_with(&name) {
+            if fname == name
+                || !fname.starts_with(&name)
+                || is_compressed(&path)
+                || self.discovery.excluded(&path)
+            {
                 continue;
             }
             let Ok(meta) = std::fs::symlink_metadata(&path) else {
@@ -78,7 +86,8 @@ impl Tailer {
             {
                 tracing::info!(input = %self.settings.input, file = %path.display(),
                     "found a file rotated before it was seen; reading it");
-                self.start(path, file, false, Some((0, true)));
+                // Known by the name it was written under (a link's name keeps its fields).
+                self.start(original.to_path_buf(), file, false, Some((0, true)));
             }
         }
     }
@@ -120,7 +129,14 @@ impl Tailer {
             if size > e.offset {
                 tracing::info!(input = %self.settings.input, file = %path.display(),
                     "finishing a file rotated while the agent was stopped");
-                self.start(path, file, false, Some((e.offset, true)));
+                // Known by its checkpointed name (a link's name keeps its Kubernetes fields).
+                self.start(e.path.clone(), file, false, Some((e.offset, true)));
+            }
+            if path != e.path {
+                // Generations created and rotated while the agent was stopped, after this one.
+                let since = std::time::UNIX_EPOCH
+                    + Duration::from_secs(u64::try_from(e.updated).unwrap_or(0));
+                self.read_missed_rotations(&e.path, since);
             }
         }
     }

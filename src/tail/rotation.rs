@@ -42,21 +42,54 @@ pub fn file_id(path: &Path) -> Option<FileId> {
     std::fs::metadata(path).ok().map(|m| FileId::of(&m))
 }
 
-/// Where the file `fid` is now: its old path, or another name in the same directory.
+/// Where a symlink leads (links followed, at most 8), or `path` itself: rotation happens beside
+/// the file, not beside the link (`/var/log/containers/x.log` → `/var/log/pods/…/0.log`).
+pub fn resolved(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..8 {
+        let Ok(target) = std::fs::read_link(&p) else {
+            break;
+        };
+        p = match p.parent() {
+            Some(dir) if target.is_relative() => dir.join(target),
+            _ => target,
+        };
+    }
+    p
+}
+
+/// Where the file `fid` is now: its old path, or another name in the same directory (the
+/// directory of the link's target, for a link).
 pub fn find_by_id(old: &Path, fid: FileId) -> Option<PathBuf> {
     if file_id(old) == Some(fid) {
         return Some(old.to_path_buf());
     }
-    let dir = old.parent()?;
-    std::fs::read_dir(dir)
-        .ok()?
-        .flatten()
-        .map(|e| e.path())
-        .find(|p| {
-            std::fs::symlink_metadata(p)
-                .map(|m| m.is_file() && FileId::of(&m) == fid)
-                .unwrap_or(false)
-        })
+    let real = resolved(old);
+    let mut dirs = vec![real.parent()?.to_path_buf()];
+    if let Some(d) = old.parent() {
+        if !dirs.iter().any(|x| x == d) {
+            dirs.push(d.to_path_buf());
+        }
+    }
+    dirs.iter().find_map(|dir| {
+        std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                std::fs::symlink_metadata(p)
+                    .map(|m| m.is_file() && FileId::of(&m) == fid)
+                    .unwrap_or(false)
+            })
+    })
+}
+
+/// Compressed rotated files (`.gz`, `.bz2`, `.xz`, `.zst`, `.lz4`, `.zip`) are not text to read.
+pub fn is_compressed(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("gz" | "bz2" | "xz" | "zst" | "lz4" | "zip" | "Z")
+    )
 }
 
 /// A copy of a truncated file next to it: another file that starts with the original's
@@ -72,7 +105,8 @@ pub fn find_copy(
     if fp.len == 0 && tail.is_empty() {
         return None;
     }
-    let dir = path.parent()?;
+    let real = resolved(path);
+    let dir = real.parent()?;
     let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
         .ok()?
         .flatten()

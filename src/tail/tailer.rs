@@ -166,7 +166,9 @@ impl Tailer {
         // A rotated name (`app.log.1`) holding a new file that starts like one being read is a
         // copytruncate copy: the truncation of the original finds it and reads only what was
         // not read yet. Taking it here would read it again from 0.
-        if !self.discovery.matches(&o.path)
+        if o.opened_as
+            .as_ref()
+            .is_some_and(|p| !self.discovery.matches(p))
             && self
                 .files
                 .iter()
@@ -289,7 +291,11 @@ impl Tailer {
             size,
             probe: &file,
         };
-        for (id, e) in self.store.untracked(&input) {
+        let entries = self.store.untracked(&input);
+        // A new file at a path the agent was reading (rotated, or replaced, while it was
+        // stopped) holds lines written since: read from its start whatever `read_from` says.
+        let path_known = entries.iter().any(|(_, e)| e.path == path);
+        for (id, e) in entries {
             match decide(&e, &found) {
                 Resume::Unrelated => {}
                 Resume::At { offset, generation } => resumed = Some((id, offset, generation)),
@@ -313,7 +319,9 @@ impl Tailer {
             // what that one had acknowledged (a crash in between re-reads, never skips).
             let (offset, acked, rotated) = match forced {
                 Some((o, r)) => (o, o, r),
-                None if initial && self.settings.read_from == ReadFrom::End => (size, size, false),
+                None if initial && !path_known && self.settings.read_from == ReadFrom::End => {
+                    (size, size, false)
+                }
                 None => match self.copy_offset(&file, fp, fid, size) {
                     Some((read, acked)) => (read, acked, false),
                     None => (0, 0, false),

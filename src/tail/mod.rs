@@ -3,9 +3,10 @@
 //! (one thread per input) reads them with `reader` into the input's `decoder`, and sends events
 //! in chunks to the pipeline; `tracked` is one file being read; `identity` and `resume` decide
 //! whether a file is one already checkpointed; `rotation` and `recovery` follow renames,
-//! truncations and copies; `checkpoint` stores what every output acknowledged.
+//! truncations and copies (`copies` judges files created under rotated names); `checkpoint` stores what every output acknowledged.
 
 pub mod checkpoint;
+mod copies;
 pub mod decoder;
 pub mod discover;
 pub mod identity;

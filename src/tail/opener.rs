@@ -16,6 +16,10 @@
 //! too, a new file at a link's target is handed over under the link's name, and a rotated name of
 //! a target (`0.log.20261202-101500`) under the link's name as well, so the decoder sees the name
 //! the Kubernetes fields come from.
+//!
+//! A file *created* under a rotated name (`app.log.1`) is handed over too, marked as not renamed:
+//! it is most likely a copytruncate copy, which the tailer judges once the copy is complete
+//! (`copies.rs`): read whole only if it holds lines the tailer never read.
 
 use super::discover::Discovery;
 use super::identity::FileId;
@@ -38,6 +42,8 @@ pub struct Opened {
     pub path: PathBuf,
     /// The name it was opened under, when that is another (a rotated name, a link's target).
     pub opened_as: Option<PathBuf>,
+    /// It arrived by a rename (rotation), so it is no copy of anything.
+    pub renamed: bool,
     pub file: File,
     pub fid: FileId,
 }
@@ -82,7 +88,7 @@ struct Opener {
 impl Opener {
     /// Opens `path` if it is a file not handed over yet, to be known as `known_as`; false when
     /// the tailer is gone.
-    fn offer(&mut self, path: PathBuf, known_as: &Path) -> bool {
+    fn offer(&mut self, path: PathBuf, known_as: &Path, renamed: bool) -> bool {
         let Ok(file) = File::open(&path) else {
             return true;
         };
@@ -107,6 +113,7 @@ impl Opener {
         let mut item = Opened {
             path: known_as.to_path_buf(),
             opened_as,
+            renamed,
             file,
             fid,
         };
@@ -164,7 +171,7 @@ impl Opener {
                 }
                 targets.insert(real, path.clone());
             }
-            if !self.offer(path.clone(), &path) {
+            if !self.offer(path.clone(), &path, false) {
                 return false;
             }
         }
@@ -221,14 +228,15 @@ pub fn spawn(
                     for path in ev.paths {
                         if path.is_dir() {
                             o.scan();
-                        } else if let Some(known) = o.known_as(&path, false) {
-                            o.offer(path, &known);
+                        } else if let Some(known) = o.known_as(&path, true) {
+                            // A file created under a rotated name is likely a copytruncate
+                            // copy: the tailer judges it once the copy is done.
+                            o.offer(path, &known, false);
                         }
                     }
                 }
                 // A generation renamed before it could be opened under its first name is still
-                // caught under its next one (`-json.log.1`), before it is deleted. (Files
-                // created under a rotated name are copytruncate copies: not offered.)
+                // caught under its next one (`-json.log.1`), before it is deleted.
                 // Only the name a file was renamed *to*: inotify also reports the name it left
                 // (`From`), and by the time that event is handled a copytruncate may have made a
                 // new copy under it, which must not be taken as a new file. (`Both` repeats `To`.)
@@ -236,7 +244,7 @@ pub fn spawn(
                 EventKind::Modify(ModifyKind::Name(_)) => {
                     for path in ev.paths {
                         if let Some(known) = o.known_as(&path, true) {
-                            o.offer(path, &known);
+                            o.offer(path, &known, true);
                         }
                     }
                 }

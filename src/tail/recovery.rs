@@ -10,6 +10,7 @@
 use super::checkpoint::Entry;
 use super::identity::{birth_time, FileId, Fingerprint};
 use super::reader::LineReader;
+use super::resume::{decide, Found, Resume};
 use super::rotation::{
     file_id, find_by_id, find_copy, is_compressed, resolved, same_start, same_window,
 };
@@ -83,6 +84,17 @@ impl Tailer {
                 tracing::debug!(file = %path.display(), "sweep: a copy of the content still at the original name");
                 continue;
             }
+            // A copy of content being read (its truncation hands it over from where reading
+            // stopped), or a copy still being judged (`copies.rs`): not read whole here.
+            if self
+                .files
+                .iter()
+                .any(|t| t.fp.len > 0 && t.fp.matches(&file).unwrap_or(false))
+                || self.candidates.iter().any(|c| c.name == path)
+            {
+                tracing::debug!(file = %path.display(), "sweep: a copy of a file being read");
+                continue;
+            }
             {
                 tracing::info!(input = %self.settings.input, file = %path.display(),
                     "found a file rotated before it was seen; reading it");
@@ -118,27 +130,63 @@ impl Tailer {
     /// After a restart: checkpoints whose path now names another file were rotated while the
     /// agent was down; finish them where they are now.
     pub(super) fn recover_rotated_while_down(&mut self) {
+        let mut gone = std::mem::take(&mut self.orphans);
         for (_, e) in self.store.untracked(&self.settings.key) {
-            let Some(path) = find_by_id(&e.path, e.file_id()) else {
-                continue;
-            };
-            let Ok(file) = File::open(&path) else {
-                continue;
-            };
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > e.offset {
-                tracing::info!(input = %self.settings.input, file = %path.display(),
-                    "finishing a file rotated while the agent was stopped");
-                // Known by its checkpointed name (a link's name keeps its Kubernetes fields).
-                self.start(e.path.clone(), file, false, Some((e.offset, true)));
-            }
-            if path != e.path {
-                // Generations created and rotated while the agent was stopped, after this one.
-                let since = std::time::UNIX_EPOCH
-                    + Duration::from_secs(u64::try_from(e.updated).unwrap_or(0));
-                self.read_missed_rotations(&e.path, since);
+            match self.same_file_elsewhere(&e) {
+                Some((path, file, size)) => {
+                    if size > e.offset {
+                        tracing::info!(input = %self.settings.input, file = %path.display(),
+                            "finishing a file rotated while the agent was stopped");
+                        // Known by its checkpointed name (a link's name keeps its fields).
+                        self.start(e.path.clone(), file, false, Some((e.offset, true)));
+                    }
+                    if path != e.path {
+                        self.read_rotated_since(&e);
+                    }
+                }
+                None => gone.push(e),
             }
         }
+        for e in gone {
+            // Gone, truncated or replaced while the agent was stopped: what was not acknowledged
+            // may be in a copy that starts as the checkpointed content did (copytruncate), and
+            // generations it never saw may sit under rotated names.
+            if let Some((copy, file)) =
+                find_content_copy(&e, |fid| self.files.iter().any(|t| t.fid == fid))
+            {
+                tracing::info!(input = %self.settings.input, file = %copy.display(), offset = e.offset,
+                    "finishing the copy of a file truncated while the agent was stopped");
+                self.start(e.path.clone(), file, false, Some((e.offset, true)));
+            }
+            self.read_rotated_since(&e);
+        }
+    }
+
+    /// The checkpointed file of `e`, found by inode (at its path or renamed beside it) and
+    /// judged the same by the resume rule: not another file that got its inode.
+    fn same_file_elsewhere(&self, e: &Entry) -> Option<(std::path::PathBuf, File, u64)> {
+        let path = find_by_id(&e.path, e.file_id())?;
+        let file = File::open(&path).ok()?;
+        let meta = file.metadata().ok()?;
+        let found = Found {
+            fid: FileId::of(&meta),
+            birth: birth_time(&meta),
+            size: meta.len(),
+            probe: &file,
+        };
+        if !matches!(decide(e, &found), Resume::At { .. }) {
+            tracing::debug!(file = %path.display(), "not the checkpointed file (its inode was reused)");
+            return None;
+        }
+        Some((path, file, meta.len()))
+    }
+
+    /// Rotated names of `e`'s file born after its checkpoint was last updated: generations the
+    /// agent never saw, created (or copied) while it was stopped.
+    fn read_rotated_since(&mut self, e: &Entry) {
+        let since =
+            std::time::UNIX_EPOCH + Duration::from_secs(u64::try_from(e.updated).unwrap_or(0));
+        self.read_missed_rotations(&e.path, since);
     }
 
     /// File `i` shrank (or its first bytes changed): recover unread lines from a copy, then read
@@ -204,4 +252,45 @@ impl Tailer {
             updated: 0,
         });
     }
+}
+
+/// A file beside `e`'s (a rotated name of it) that is not being read and holds `e`'s content up
+/// to its acknowledged offset: same first bytes, same bytes before the offset.
+fn find_content_copy(
+    e: &Entry,
+    tracked: impl Fn(FileId) -> bool,
+) -> Option<(std::path::PathBuf, File)> {
+    if e.fp_len == 0 || e.tail_hash.is_none() && e.offset > 0 {
+        return None;
+    }
+    let real = resolved(&e.path);
+    let (dir, name) = (
+        real.parent()?,
+        real.file_name()?.to_string_lossy().into_owned(),
+    );
+    std::fs::read_dir(dir).ok()?.flatten().find_map(|d| {
+        let path = d.path();
+        let fname = d.file_name().to_string_lossy().into_owned();
+        if fname == name || !fname.starts_with(&name) || is_compressed(&path) {
+            return None;
+        }
+        let file = File::open(&path).ok()?;
+        let meta = file.metadata().ok()?;
+        let fid = FileId::of(&meta);
+        if !meta.is_file() || tracked(fid) {
+            return None;
+        }
+        // Judged as if it were the checkpointed file itself.
+        let mut as_entry = e.clone();
+        as_entry.dev = fid.dev;
+        as_entry.ino = fid.ino;
+        as_entry.birth = None;
+        let found = Found {
+            fid,
+            birth: None,
+            size: meta.len(),
+            probe: &file,
+        };
+        matches!(decide(&as_entry, &found), Resume::At { .. }).then_some((path, file))
+    })
 }

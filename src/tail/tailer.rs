@@ -66,6 +66,12 @@ pub struct Tailer {
     /// Files this tailer has read (identity and birth), most recent last, so the missed-rotation
     /// sweep never reads one again after its checkpoint entry was pruned.
     pub(super) seen: std::collections::VecDeque<(FileId, Option<i128>)>,
+    /// Checkpoints found obsolete at start (their file was truncated or replaced while the agent
+    /// was stopped): `recovery` looks for a copy of their content and for rotations since.
+    pub(super) orphans: Vec<Entry>,
+    /// Files created under a rotated name of a file being read, waiting to be judged
+    /// (`copies.rs`).
+    pub(super) candidates: Vec<super::copies::Candidate>,
 }
 
 /// How many read files `seen` remembers.
@@ -93,6 +99,8 @@ impl Tailer {
             closed: false,
             last_scan: std::time::SystemTime::now(),
             seen: std::collections::VecDeque::new(),
+            orphans: Vec::new(),
+            candidates: Vec::new(),
         }
     }
 
@@ -142,6 +150,7 @@ impl Tailer {
                 t.decoder.flush(false, &mut self.chunk);
             }
             self.flush_chunk();
+            self.judge_candidates();
             self.release_finished();
             self.count_files();
             if !read_any && !self.stopping() {
@@ -163,22 +172,24 @@ impl Tailer {
         if self.files.iter().any(|t| t.fid == o.fid) {
             return;
         }
-        // A rotated name (`app.log.1`) holding a new file that starts like one being read is a
-        // copytruncate copy: the truncation of the original finds it and reads only what was
-        // not read yet. Taking it here would read it again from 0.
-        if o.opened_as
-            .as_ref()
-            .is_some_and(|p| !self.discovery.matches(p))
-            && self
-                .files
-                .iter()
-                .any(|t| t.fp.len > 0 && t.fp.matches(&o.file).unwrap_or(false))
-        {
-            return;
-        }
-        let moved = file_id(&o.path) != Some(o.fid);
-        let path = o.path.clone();
-        let Some(id) = self.start(o.path, o.file, false, None) else {
+        // Created under a rotated name of a file being read: a copy, judged once complete.
+        let (path, file) = if o.renamed {
+            (o.path, o.file)
+        } else {
+            match self.maybe_candidate(o.path, o.opened_as.as_deref(), o.file) {
+                Some(x) => x,
+                None => return,
+            }
+        };
+        self.start_moved(path, file);
+    }
+
+    /// Starts `file`, known as `path`; when `path` names another file by now (rotated before
+    /// this thread got to it), it is read to its end and released.
+    pub(super) fn start_moved(&mut self, path: PathBuf, file: File) {
+        let fid = file.metadata().ok().map(|m| FileId::of(&m));
+        let moved = fid.is_some() && file_id(&path) != fid;
+        let Some(id) = self.start(path.clone(), file, false, None) else {
             return;
         };
         if moved {
@@ -220,9 +231,17 @@ impl Tailer {
                 }
                 continue;
             }
+            if self.candidates.iter().any(|c| c.name == path) {
+                continue;
+            }
             match File::open(&path) {
+                Ok(file) if initial => {
+                    self.start(path, file, true, None);
+                }
                 Ok(file) => {
-                    self.start(path, file, initial, None);
+                    if let Some((path, file)) = self.maybe_candidate(path.clone(), None, file) {
+                        self.start(path, file, false, None);
+                    }
                 }
                 Err(e) => {
                     tracing::warn!(input = %self.settings.input, file = %path.display(), error = %e, "cannot open file")
@@ -305,6 +324,9 @@ impl Tailer {
                     // Its records must not get the old content's document ids.
                     generation = generation.max(next_generation);
                     self.store.forget(id);
+                    if initial {
+                        self.orphans.push(e);
+                    }
                 }
             }
         }
@@ -364,6 +386,7 @@ impl Tailer {
             at_eof: false,
             last_data: Instant::now(),
             checked: std::time::SystemTime::now(),
+            mtime: (0, 0),
             tail: Vec::new(),
         });
         Some(id)
@@ -380,9 +403,15 @@ impl Tailer {
             }
         };
         let size = meta.len();
+        let mtime = (meta.mtime(), meta.mtime_nsec());
         {
+            let t = &mut self.files[i];
+            // Content checks cost reads: done when the file grew, or was written to without
+            // growing (truncated and refilled to the same size while this thread was idle).
+            let written = mtime != t.mtime;
+            t.mtime = mtime;
             let t = &self.files[i];
-            let replaced = size > t.reader.read_pos() && !t.unchanged();
+            let replaced = (size > t.reader.read_pos() || written) && !t.unchanged();
             if size < t.reader.read_pos() || replaced {
                 self.truncated(i);
                 return true;

@@ -32,6 +32,8 @@ pub(super) struct Tracked {
     /// Last time the file was found consistent (not truncated): copies born after it that the
     /// tailer never saw hold lines it did not read.
     pub(super) checked: std::time::SystemTime,
+    /// Modification time at the last poll (seconds, nanoseconds).
+    pub(super) mtime: (i64, i64),
     /// The last bytes read (ending at the reader's `read_pos`): while they are still there, the
     /// file was not truncated and refilled behind our back, and they identify the right copy.
     pub(super) tail: Vec<u8>,

@@ -110,6 +110,27 @@ impl Run {
         }
     }
 
+    /// Every agent's log of this sequence (one per start), oldest first.
+    fn all_logs(&self) -> String {
+        let mut logs: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(self.env.dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".stderr"))
+            .map(|e| {
+                let t = e
+                    .metadata()
+                    .and_then(|m| m.created())
+                    .unwrap_or(std::time::UNIX_EPOCH);
+                (t, std::fs::read_to_string(e.path()).unwrap_or_default())
+            })
+            .collect();
+        logs.sort_by_key(|(t, _)| *t);
+        logs.into_iter()
+            .map(|(_, l)| l)
+            .collect::<Vec<_>>()
+            .join("---- restart ----\n")
+    }
+
     fn append(&mut self, k: u64) {
         let mut s = String::new();
         for n in self.written..self.written + k {
@@ -136,7 +157,7 @@ impl Run {
                 self.seq,
                 missing_ranges(&out, self.written),
                 self.ops,
-                self.agent.logs()
+                self.all_logs()
             );
             std::thread::sleep(Duration::from_millis(10));
         }
@@ -177,8 +198,8 @@ impl Run {
                 self.append(1 + self.written % 7);
             }
             Op::Kill9 => {
-                self.kills.push(records(&self.env.out()).len());
                 self.agent.kill9();
+                self.kills.push(records(&self.env.out()).len());
                 self.agent = started(&self.env, &self.cfg);
             }
             Op::Pause(ms) => std::thread::sleep(Duration::from_millis(ms)),
@@ -199,7 +220,7 @@ impl Run {
                 self.seq,
                 missing_ranges(&out, self.written),
                 self.ops,
-                self.agent.logs()
+                self.all_logs()
             );
             std::thread::sleep(Duration::from_millis(20));
         }
@@ -211,7 +232,7 @@ impl Run {
                     "seq {}: a record that is not a whole line: {r}\nops: {:?}\nagent log:\n{}",
                     self.seq,
                     self.ops,
-                    self.agent.logs()
+                    self.all_logs()
                 );
             };
             assert_eq!(
@@ -239,7 +260,7 @@ impl Run {
                 "seq {}: line {n} delivered {k} times with {crashes_after} crash(es) after its first delivery\nops: {:?}\nagent log:\n{}",
                 self.seq,
                 self.ops,
-                self.agent.logs()
+                self.all_logs()
             );
         }
         assert_eq!(self.agent.term(Duration::from_secs(15)), 0);

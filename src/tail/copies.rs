@@ -82,6 +82,62 @@ impl Tailer {
         None
     }
 
+    /// After a restart: files under rotated names of `path` born since its checkpoint was last
+    /// updated (`updated`, Unix seconds) and unknown are judged as copies made while the agent
+    /// was stopped.
+    pub(super) fn candidates_since(&mut self, path: &std::path::Path, updated: i64) {
+        let real = super::rotation::resolved(path);
+        let (Some(dir), Some(name)) = (real.parent(), real.file_name()) else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        let since = std::time::UNIX_EPOCH
+            + Duration::from_secs(u64::try_from(updated).unwrap_or(0))
+            - super::recovery::CLOCK_SLACK;
+        let known: Vec<super::identity::FileId> = self
+            .store
+            .untracked(&self.settings.key)
+            .iter()
+            .map(|(_, e)| e.file_id())
+            .collect();
+        for entry in entries.flatten() {
+            let p = entry.path();
+            if rotated_base(&p).as_deref().and_then(|b| b.file_name()) != Some(name)
+                || super::rotation::is_compressed(&p)
+            {
+                continue;
+            }
+            let Ok(file) = File::open(&p) else { continue };
+            let Ok(meta) = file.metadata() else { continue };
+            let fid = super::identity::FileId::of(&meta);
+            let born = meta.created().or_else(|_| meta.modified());
+            if !meta.is_file()
+                || known.contains(&fid)
+                || self.files.iter().any(|t| t.fid == fid)
+                || self.candidates.iter().any(|c| c.name == p)
+                || born.map(|b| b < since).unwrap_or(true)
+            {
+                continue;
+            }
+            let display = if self.discovery.matches(&p) {
+                p.clone()
+            } else {
+                path.to_path_buf()
+            };
+            let now = Instant::now();
+            self.candidates.push(Candidate {
+                path: display,
+                name: p,
+                file,
+                since: now,
+                size: meta.len(),
+                grew: now,
+            });
+        }
+    }
+
     /// Judges the waiting candidates (see the top of this file).
     pub(super) fn judge_candidates(&mut self) {
         let mut i = 0;

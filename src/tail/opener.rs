@@ -90,6 +90,7 @@ impl Opener {
     /// the tailer is gone.
     fn offer(&mut self, path: PathBuf, known_as: &Path, renamed: bool) -> bool {
         let Ok(file) = File::open(&path) else {
+            tracing::trace!(file = %path.display(), "gone before it could be opened");
             return true;
         };
         let Ok(meta) = file.metadata() else {
@@ -103,6 +104,7 @@ impl Opener {
         if !self.seen.insert(key) {
             return true;
         }
+        tracing::trace!(file = %path.display(), ino = fid.ino, renamed, "opened");
         self.order.push_back(key);
         if self.order.len() > SEEN_MAX {
             if let Some(old) = self.order.pop_front() {

@@ -10,7 +10,7 @@
 use super::checkpoint::Entry;
 use super::identity::{birth_time, FileId, Fingerprint};
 use super::reader::LineReader;
-use super::resume::{decide, Found, Resume};
+use super::resume::{decide, Resume};
 use super::rotation::{
     file_id, find_by_id, find_copy, is_compressed, resolved, same_start, same_window,
 };
@@ -21,7 +21,7 @@ use std::time::Duration;
 
 /// File-system timestamps lag the system clock by up to a tick; birth times are compared with
 /// this much slack (files already read are excluded by identity, so slack cannot cause re-reads).
-const CLOCK_SLACK: Duration = Duration::from_secs(2);
+pub(super) const CLOCK_SLACK: Duration = Duration::from_secs(2);
 
 impl Tailer {
     /// Rotated names of `original` (`app.log.1`, `app.log.2`, ...) born after `since` and unknown:
@@ -133,7 +133,7 @@ impl Tailer {
         let mut gone = std::mem::take(&mut self.orphans);
         for (_, e) in self.store.untracked(&self.settings.key) {
             match self.same_file_elsewhere(&e) {
-                Some((path, file, size)) => {
+                Found::Same(path, file, size) => {
                     if size > e.offset {
                         tracing::info!(input = %self.settings.input, file = %path.display(),
                             "finishing a file rotated while the agent was stopped");
@@ -144,7 +144,15 @@ impl Tailer {
                         self.read_rotated_since(&e);
                     }
                 }
-                None => gone.push(e),
+                Found::Rewritten(path, file) => {
+                    // Its inode holds other content now (truncated and written again while the
+                    // agent was stopped): that content was never read.
+                    tracing::info!(input = %self.settings.input, file = %path.display(),
+                        "a file rewritten while the agent was stopped; reading it from the start");
+                    self.start(e.path.clone(), file, false, Some((0, true)));
+                    gone.push(e);
+                }
+                Found::Nothing => gone.push(e),
             }
         }
         for e in gone {
@@ -163,22 +171,40 @@ impl Tailer {
     }
 
     /// The checkpointed file of `e`, found by inode (at its path or renamed beside it) and
-    /// judged the same by the resume rule: not another file that got its inode.
-    fn same_file_elsewhere(&self, e: &Entry) -> Option<(std::path::PathBuf, File, u64)> {
-        let path = find_by_id(&e.path, e.file_id())?;
-        let file = File::open(&path).ok()?;
-        let meta = file.metadata().ok()?;
-        let found = Found {
+    /// judged by the resume rule: the same file, or its inode holding other content now (not a
+    /// file being read, nor an unrelated file that got the inode: its name must be the entry's
+    /// or a rotated name of it).
+    fn same_file_elsewhere(&self, e: &Entry) -> Found {
+        let Some(path) = find_by_id(&e.path, e.file_id()) else {
+            return Found::Nothing;
+        };
+        let (Ok(file), true) = (
+            File::open(&path),
+            !self.files.iter().any(|t| t.fid == e.file_id()),
+        ) else {
+            return Found::Nothing;
+        };
+        let Ok(meta) = file.metadata() else {
+            return Found::Nothing;
+        };
+        let found = super::resume::Found {
             fid: FileId::of(&meta),
             birth: birth_time(&meta),
             size: meta.len(),
             probe: &file,
         };
-        if !matches!(decide(e, &found), Resume::At { .. }) {
-            tracing::debug!(file = %path.display(), "not the checkpointed file (its inode was reused)");
-            return None;
+        match decide(e, &found) {
+            Resume::At { .. } => Found::Same(path, file, meta.len()),
+            Resume::Replaced { .. }
+                if e.birth.is_some() && e.birth == found.birth && is_name_of(&path, &e.path) =>
+            {
+                Found::Rewritten(path, file)
+            }
+            _ => {
+                tracing::debug!(file = %path.display(), "not the checkpointed file (its inode was reused)");
+                Found::Nothing
+            }
         }
-        Some((path, file, meta.len()))
     }
 
     /// Rotated names of `e`'s file born after its checkpoint was last updated: generations the
@@ -285,7 +311,7 @@ fn find_content_copy(
         as_entry.dev = fid.dev;
         as_entry.ino = fid.ino;
         as_entry.birth = None;
-        let found = Found {
+        let found = super::resume::Found {
             fid,
             birth: None,
             size: meta.len(),
@@ -293,4 +319,28 @@ fn find_content_copy(
         };
         matches!(decide(&as_entry, &found), Resume::At { .. }).then_some((path, file))
     })
+}
+
+/// What became of a checkpointed file while the agent was stopped.
+enum Found {
+    Same(std::path::PathBuf, File, u64),
+    Rewritten(std::path::PathBuf, File),
+    Nothing,
+}
+
+/// True when `path` is `original` or a rotated name of it (beside it or beside its link target).
+fn is_name_of(path: &Path, original: &Path) -> bool {
+    if path == original {
+        return true;
+    }
+    let real = resolved(original);
+    let (Some(name), Some(dir)) = (real.file_name(), real.parent()) else {
+        return false;
+    };
+    path.parent() == Some(dir)
+        && path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .zip(name.to_str())
+            .is_some_and(|(n, base)| n.len() > base.len() && n.starts_with(base))
 }

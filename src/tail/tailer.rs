@@ -317,7 +317,9 @@ impl Tailer {
         for (id, e) in entries {
             match decide(&e, &found) {
                 Resume::Unrelated => {}
-                Resume::At { offset, generation } => resumed = Some((id, offset, generation)),
+                Resume::At { offset, generation } => {
+                    resumed = Some((id, offset, generation, e.updated))
+                }
                 Resume::Replaced { next_generation } => {
                     tracing::info!(input = %input, file = %path.display(),
                         "a new file has the inode of a checkpointed one; reading it from the start");
@@ -330,7 +332,11 @@ impl Tailer {
                 }
             }
         }
-        let (id, offset, rotated) = if let Some((id, offset, g)) = resumed {
+        let mut copies_since = None;
+        let (id, offset, rotated) = if let Some((id, offset, g, updated)) = resumed {
+            if initial {
+                copies_since = Some(updated);
+            }
             generation = g;
             self.store.claim(id);
             self.store.update(id, Some(&path), Some(fp), size);
@@ -389,6 +395,10 @@ impl Tailer {
             mtime: (0, 0),
             tail: Vec::new(),
         });
+        if let Some(updated) = copies_since {
+            // Copies made while the agent was stopped (copytruncate) of lines it had not read.
+            self.candidates_since(&self.files[self.files.len() - 1].path.clone(), updated);
+        }
         Some(id)
     }
 

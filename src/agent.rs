@@ -208,7 +208,13 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             }
             let mut tick = tokio::time::interval(every);
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    // New or rotated files: written now (at most every 10 ms).
+                    _ = store.wanted() => {
+                        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                    }
+                }
                 save(&store).await;
             }
         })

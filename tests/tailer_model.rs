@@ -115,7 +115,10 @@ impl Run {
         let mut logs: Vec<(std::time::SystemTime, String)> = std::fs::read_dir(self.env.dir.path())
             .unwrap()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".stderr"))
+            .filter(|e| {
+                let n = e.file_name().to_string_lossy().into_owned();
+                n.ends_with(".stderr") || n.starts_with("checkpoints-at-kill")
+            })
             .map(|e| {
                 let t = e
                     .metadata()
@@ -200,6 +203,14 @@ impl Run {
             Op::Kill9 => {
                 self.agent.kill9();
                 self.kills.push(records(&self.env.out()).len());
+                let cp = std::fs::read_to_string(self.env.data_dir().join("checkpoints.json"))
+                    .unwrap_or_default();
+                std::fs::write(
+                    self.env
+                        .path(&format!("checkpoints-at-kill-{}.json", self.kills.len())),
+                    cp,
+                )
+                .unwrap();
                 self.agent = started(&self.env, &self.cfg);
             }
             Op::Pause(ms) => std::thread::sleep(Duration::from_millis(ms)),

@@ -94,6 +94,8 @@ pub struct CheckpointStore {
     next_id: AtomicU64,
     /// One writer of the file at a time: the saver and the final save never interleave.
     writing: Mutex<()>,
+    /// Asks the saver to write now rather than at its next tick (`save_soon`).
+    urgent: tokio::sync::Notify,
 }
 
 fn now() -> i64 {
@@ -116,6 +118,7 @@ impl CheckpointStore {
             inner: Mutex::new(Inner::default()),
             next_id: AtomicU64::new(1),
             writing: Mutex::new(()),
+            urgent: tokio::sync::Notify::new(),
         };
         match std::fs::read(&file) {
             Ok(bytes) => match serde_json::from_slice::<OnDisk>(&bytes) {
@@ -366,6 +369,18 @@ impl CheckpointStore {
 
     /// Writes the store if it changed since the last save. One save at a time: a second caller
     /// waits for the first, then writes what changed meanwhile.
+    /// A new file is being read, or one was rotated away: written at once rather than at the
+    /// next interval, so a crash in between cannot lose the only record of a file that is no
+    /// longer under the names the input reads.
+    pub fn save_soon(&self) {
+        self.urgent.notify_one();
+    }
+
+    /// Resolves when `save_soon` was called.
+    pub async fn wanted(&self) {
+        self.urgent.notified().await
+    }
+
     pub fn save(&self) -> io::Result<()> {
         let _one_writer = self.writing.lock().unwrap_or_else(|p| p.into_inner());
         let entries: Vec<Entry> = {

@@ -261,6 +261,9 @@ impl Tailer {
         t.fp = fp;
         t.reader = LineReader::new(0, self.settings.max_line);
         t.tail.clear();
+        // Not at its end any more: a rotated file is released only once this content is read.
+        t.at_eof = false;
+        t.last_data = std::time::Instant::now();
         t.decoder = (self.decoders)(&t.path);
         // New content at the same identity: new document ids.
         t.generation = t.generation.wrapping_add(1);

@@ -258,6 +258,7 @@ impl Tailer {
                 let new_name = find_by_id(&t.path, t.fid);
                 tracing::info!(input = %self.settings.input, file = %t.path.display(),
                     now_at = ?new_name, "file rotated or deleted; reading it to its end");
+                self.store.save_soon();
                 if let Some(p) = new_name {
                     self.store.update(t.id, Some(&p), None, 0);
                 }
@@ -372,6 +373,7 @@ impl Tailer {
             (id, offset, rotated)
         };
         tracing::info!(input = %self.settings.input, file = %path.display(), offset, "reading file");
+        self.store.save_soon();
         let file = Arc::new(file);
         self.store.attach(id, file.clone());
         if self.seen.len() >= SEEN_MAX {

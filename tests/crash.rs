@@ -62,3 +62,35 @@ fn kill_9_and_restart_loses_nothing_and_bounds_duplicates() {
         "in-flight window of {window} records is not bounded"
     );
 }
+
+#[test]
+fn a_record_torn_by_a_crash_in_the_file_output_is_cut_not_glued_to_the_next() {
+    // What a `kill -9` in the middle of a batch write leaves: a last line without its end.
+    let env = Env::new();
+    let log = env.path("app.log");
+    append(&log, &line(0));
+    std::fs::write(
+        env.out(),
+        "{\"message\":\"whole\"}\n{\"message\":\"torn in the mid",
+    )
+    .unwrap();
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning",
+            log.display()
+        ),
+        "",
+    );
+    let mut agent = env.start(&cfg);
+    wait_all_arrived(&agent, &env.out(), 1, Duration::from_secs(20));
+    let text = std::fs::read_to_string(env.out()).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    assert_eq!(lines[0], "{\"message\":\"whole\"}");
+    assert!(
+        serde_json::from_str::<serde_json::Value>(lines[1]).is_ok(),
+        "{text}"
+    );
+    assert!(agent.logs().contains("last line was cut short"));
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

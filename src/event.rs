@@ -1,16 +1,25 @@
 //! `Event`: one record (its JSON fields, ECS names) plus the `Source` position used for acks.
 //! Inputs create events, processors change their fields, outputs serialize them.
 //!
+//! Two representations, one API:
+//! - **compact** (`Record`): what every line of a file, Docker or CRI log has — `@timestamp`,
+//!   `message`, `stream`, `log.offset`, `log.flags`, `error.message` — held as typed values, and
+//!   serialized straight into the output buffer next to the file's shared fields, which are
+//!   serialized once per file (`Shared`). No JSON map is built or freed per record: this is the
+//!   hot path (README, Performance).
+//! - **fields**: a JSON map, the record's own fields. A processor, or any `set`/`remove` of a
+//!   path the compact form does not hold, turns the record into this form first
+//!   (`materialize`), and from then on it works as a map.
+//!
 //! Fields that are the same for every record of a file (`host`, `agent`, `input`,
-//! `log.file.path`, and the container or pod of a container log) live in one `shared` map per
+//! `log.file.path`, and the container or pod of a container log) live in one `Shared` map per
 //! file instead of being copied into each record. A record's own fields and the shared ones are
 //! merged key by key, recursively for objects, the record's own winning (so `log.offset` of the
 //! record and `log.file.path` of the file form one `log` object); `set` copies a shared top-level
-//! entry into the record before changing it (copy on write). Removing a shared field (a future
-//! processor) must copy on write the same way.
+//! entry into the record before changing it (copy on write), and so does `remove`.
 
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock, OnceLock};
 
 pub type Fields = Map<String, Value>;
 
@@ -34,12 +43,129 @@ pub struct Position {
     pub start: u64,
 }
 
+/// The fields shared by every record of one file, with their JSON written once.
+#[derive(Debug, Default)]
+pub struct Shared {
+    map: Fields,
+    /// `map` serialized for the compact path (see `Fragment`), on first use.
+    fragment: OnceLock<Fragment>,
+}
+
+/// The shared fields as JSON bytes: `log_inner` is what goes inside the record's `log` object
+/// after its own entries (`"file":{"path":...}`), `rest` every other shared entry
+/// (`,"host":{...},"agent":{...}`). `compact_ok` is false when the shared map holds a key the
+/// compact record writes itself (then the record is serialized through the merge instead).
+#[derive(Debug)]
+struct Fragment {
+    log_inner: Vec<u8>,
+    rest: Vec<u8>,
+    compact_ok: bool,
+}
+
+impl Shared {
+    pub fn new(map: Fields) -> Shared {
+        Shared {
+            map,
+            fragment: OnceLock::new(),
+        }
+    }
+
+    pub fn map(&self) -> &Fields {
+        &self.map
+    }
+
+    fn fragment(&self) -> &Fragment {
+        self.fragment.get_or_init(|| {
+            let mut rest = Vec::new();
+            let mut log_inner = Vec::new();
+            let mut compact_ok = true;
+            for (k, v) in &self.map {
+                match (k.as_str(), v) {
+                    ("log", Value::Object(log)) => {
+                        if log.contains_key("offset") || log.contains_key("flags") {
+                            compact_ok = false;
+                        }
+                        for (lk, lv) in log {
+                            log_inner.push(b',');
+                            write_key(&mut log_inner, lk);
+                            let _ = serde_json::to_writer(&mut log_inner, lv);
+                        }
+                    }
+                    ("log" | "@timestamp" | "message" | "stream" | "error", _) => {
+                        compact_ok = false
+                    }
+                    _ => {
+                        rest.push(b',');
+                        write_key(&mut rest, k);
+                        let _ = serde_json::to_writer(&mut rest, v);
+                    }
+                }
+            }
+            Fragment {
+                log_inner,
+                rest,
+                compact_ok,
+            }
+        })
+    }
+}
+
+impl std::ops::Deref for Shared {
+    type Target = Fields;
+    fn deref(&self) -> &Fields {
+        &self.map
+    }
+}
+
+impl From<Fields> for Shared {
+    fn from(map: Fields) -> Shared {
+        Shared::new(map)
+    }
+}
+
+/// The stream a container line came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamName {
+    Stdout,
+    Stderr,
+}
+
+static STDOUT: LazyLock<Value> = LazyLock::new(|| Value::String("stdout".into()));
+static STDERR: LazyLock<Value> = LazyLock::new(|| Value::String("stderr".into()));
+
+impl StreamName {
+    fn value(self) -> &'static Value {
+        match self {
+            StreamName::Stdout => &STDOUT,
+            StreamName::Stderr => &STDERR,
+        }
+    }
+}
+
+/// The fields every line-based record has, typed (the compact form).
+#[derive(Debug, Clone)]
+struct Record {
+    /// `@timestamp` (a `Value::String`, so `get` can lend it).
+    timestamp: Value,
+    /// `message` (a `Value::String`).
+    message: Value,
+    stream: Option<StreamName>,
+    /// `log.offset` (a `Value::Number`).
+    offset: Value,
+    /// `log.flags`, when any (a `Value::Array` of strings).
+    flags: Option<Value>,
+    /// `error.message`, when set.
+    error: Option<Value>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Event {
+    /// The compact form, until the record is materialized.
+    rec: Option<Box<Record>>,
     /// The record's own fields; they take precedence over `shared` ones with the same key.
     pub fields: Fields,
     /// Top-level fields shared by every record of one source.
-    pub shared: Option<Arc<Fields>>,
+    pub shared: Option<Arc<Shared>>,
     pub position: Option<Position>,
     /// Not to be shipped (a filtered stream, a dropped record): it only moves its source's
     /// acknowledged offset forward.
@@ -50,6 +176,7 @@ impl Event {
     #[allow(dead_code)] // records without a per-source map (network inputs, tests)
     pub fn new(fields: Fields, position: Option<Position>) -> Event {
         Event {
+            rec: None,
             fields,
             shared: None,
             position,
@@ -58,9 +185,35 @@ impl Event {
     }
 
     /// A record with per-source `shared` fields besides its own.
-    pub fn with_shared(fields: Fields, shared: Arc<Fields>, position: Option<Position>) -> Event {
+    pub fn with_shared(fields: Fields, shared: Arc<Shared>, position: Option<Position>) -> Event {
         Event {
+            rec: None,
             fields,
+            shared: Some(shared),
+            position,
+            ack_only: false,
+        }
+    }
+
+    /// A line-based record in the compact form: `message`, `log.offset` and an `@timestamp`
+    /// (each may be changed with `set` without leaving the compact form).
+    pub fn line(
+        message: String,
+        offset: u64,
+        timestamp: String,
+        shared: Arc<Shared>,
+        position: Option<Position>,
+    ) -> Event {
+        Event {
+            rec: Some(Box::new(Record {
+                timestamp: Value::String(timestamp),
+                message: Value::String(message),
+                stream: None,
+                offset: Value::from(offset),
+                flags: None,
+                error: None,
+            })),
+            fields: Fields::new(),
             shared: Some(shared),
             position,
             ack_only: false,
@@ -70,6 +223,7 @@ impl Event {
     /// A placeholder that acknowledges `position` without shipping anything.
     pub fn ack_only(position: Position) -> Event {
         Event {
+            rec: None,
             fields: Fields::new(),
             shared: None,
             position: Some(position),
@@ -77,15 +231,89 @@ impl Event {
         }
     }
 
-    /// The value at a dotted path (`log.file.path`), if there is one.
+    /// Sets `stream` (compact records keep it typed).
+    pub fn set_stream(&mut self, stream: StreamName) {
+        match self.rec.as_deref_mut() {
+            Some(r) => r.stream = Some(stream),
+            None => self.set("stream", stream.value().clone()),
+        }
+    }
+
+    /// Turns a compact record into its map of own fields (what processors work on).
+    pub fn materialize(&mut self) {
+        let Some(r) = self.rec.take() else {
+            return;
+        };
+        let r = *r;
+        let mut own = Fields::new();
+        own.insert("@timestamp".into(), r.timestamp);
+        own.insert("message".into(), r.message);
+        if let Some(s) = r.stream {
+            own.insert("stream".into(), s.value().clone());
+        }
+        let mut log = Fields::new();
+        log.insert("offset".into(), r.offset);
+        if let Some(flags) = r.flags {
+            log.insert("flags".into(), flags);
+        }
+        own.insert("log".into(), Value::Object(log));
+        if let Some(e) = r.error {
+            let mut error = Fields::new();
+            error.insert("message".into(), e);
+            own.insert("error".into(), Value::Object(error));
+        }
+        // Fields set on the map form already (none, as the compact form is left on the first
+        // such `set`) would win; keep the record's own values.
+        for (k, v) in std::mem::take(&mut self.fields) {
+            own.insert(k, v);
+        }
+        self.fields = own;
+    }
+
+    /// The value at a dotted path (`log.file.path`), if there is one. (A compact record lends
+    /// its leaves — `message`, `@timestamp`, `stream`, `log.offset`, `log.flags`,
+    /// `error.message` — but not a whole `log` or `error` object: materialize it first.)
     pub fn get(&self, path: &str) -> Option<&Value> {
-        lookup(&self.fields, path).or_else(|| lookup(self.shared.as_ref()?, path))
+        if let Some(r) = self.rec.as_deref() {
+            let own = match path {
+                "message" => Some(&r.message),
+                "@timestamp" => Some(&r.timestamp),
+                "stream" => r.stream.map(StreamName::value),
+                "log.offset" => Some(&r.offset),
+                "log.flags" => r.flags.as_ref(),
+                "error.message" => r.error.as_ref(),
+                _ => None,
+            };
+            if own.is_some() {
+                return own;
+            }
+        }
+        lookup(&self.fields, path).or_else(|| lookup(self.shared.as_deref()?, path))
     }
 
     /// Sets the value at a dotted path, creating (or replacing non-object) parents.
     /// A path deeper than `MAX_PATH_DEPTH` keeps its tail as one literal key and flags the
     /// record `path_capped`.
     pub fn set(&mut self, path: &str, value: Value) {
+        if let Some(r) = self.rec.as_deref_mut() {
+            match (path, value) {
+                ("@timestamp", v @ Value::String(_)) => return r.timestamp = v,
+                ("message", v @ Value::String(_)) => return r.message = v,
+                ("error.message", v) => return r.error = Some(v),
+                ("stream", Value::String(s)) if s == "stdout" || s == "stderr" => {
+                    r.stream = Some(if s == "stdout" {
+                        StreamName::Stdout
+                    } else {
+                        StreamName::Stderr
+                    });
+                    return;
+                }
+                (_, v) => {
+                    self.materialize();
+                    return self.set(path, v);
+                }
+            }
+        }
         self.own(path.split('.').next().unwrap_or(path));
         if set_in(&mut self.fields, path, value) {
             self.add_flag("path_capped");
@@ -94,6 +322,9 @@ impl Event {
 
     /// The top-level field `key` taken literally (dots are part of the key).
     pub fn get_key(&self, key: &str) -> Option<&Value> {
+        if self.rec.is_some() && matches!(key, "message" | "@timestamp" | "stream") {
+            return self.get(key);
+        }
         self.fields
             .get(key)
             .or_else(|| self.shared.as_ref()?.get(key))
@@ -101,12 +332,14 @@ impl Event {
 
     /// Sets the top-level field `key` literally (dots are part of the key).
     pub fn insert_key(&mut self, key: String, value: Value) {
+        self.materialize();
         self.fields.insert(key, value);
     }
 
     /// Removes the value at a dotted path. A field that lives in the shared map makes the
     /// record take its own copy of everything first (the merge would bring it back otherwise).
     pub fn remove(&mut self, path: &str) -> Option<Value> {
+        self.materialize();
         let top = path.split('.').next().unwrap_or(path);
         if self.shared.as_ref().is_some_and(|s| s.contains_key(top)) {
             if let Some(shared) = self.shared.take() {
@@ -134,6 +367,15 @@ impl Event {
 
     /// The record as one JSON object: its own fields, then the shared ones it does not override.
     pub fn write_json(&self, out: &mut Vec<u8>) {
+        if let Some(r) = self.rec.as_deref() {
+            let frag = self.shared.as_deref().map(Shared::fragment);
+            if self.fields.is_empty() && frag.is_none_or(|f| f.compact_ok) {
+                return write_compact(out, r, frag);
+            }
+            let mut e = self.clone();
+            e.materialize();
+            return e.write_json(out);
+        }
         match &self.shared {
             Some(shared) => write_merged(out, &self.fields, shared),
             // Serializing a map of JSON values into memory cannot fail.
@@ -146,6 +388,11 @@ impl Event {
     /// The record as a JSON value (own and shared fields merged).
     #[allow(dead_code)] // for processors and tests
     pub fn to_value(&self) -> Value {
+        if self.rec.is_some() {
+            let mut e = self.clone();
+            e.materialize();
+            return e.to_value();
+        }
         match &self.shared {
             Some(shared) => Value::Object(merged(&self.fields, shared)),
             None => Value::Object(self.fields.clone()),
@@ -154,6 +401,13 @@ impl Event {
 
     /// Appends `flag` to `log.flags` (e.g. `truncated`, `invalid_utf8`).
     pub fn add_flag(&mut self, flag: &str) {
+        if let Some(r) = self.rec.as_deref_mut() {
+            let flags = r.flags.get_or_insert_with(|| Value::Array(Vec::new()));
+            if let Some(a) = flags.as_array_mut() {
+                a.push(Value::String(flag.to_string()));
+            }
+            return;
+        }
         self.own("log");
         let log = self
             .fields
@@ -171,6 +425,45 @@ impl Event {
             }
         }
     }
+}
+
+/// `"key":` with the key escaped.
+fn write_key(out: &mut Vec<u8>, k: &str) {
+    let _ = serde_json::to_writer(&mut *out, k);
+    out.push(b':');
+}
+
+/// A compact record and its file's shared fragment, written as one JSON object.
+fn write_compact(out: &mut Vec<u8>, r: &Record, frag: Option<&Fragment>) {
+    out.extend_from_slice(b"{\"@timestamp\":");
+    let _ = serde_json::to_writer(&mut *out, &r.timestamp);
+    out.extend_from_slice(b",\"message\":");
+    let _ = serde_json::to_writer(&mut *out, &r.message);
+    if let Some(s) = r.stream {
+        out.extend_from_slice(match s {
+            StreamName::Stdout => b",\"stream\":\"stdout\"",
+            StreamName::Stderr => b",\"stream\":\"stderr\"",
+        });
+    }
+    out.extend_from_slice(b",\"log\":{\"offset\":");
+    let _ = serde_json::to_writer(&mut *out, &r.offset);
+    if let Some(flags) = &r.flags {
+        out.extend_from_slice(b",\"flags\":");
+        let _ = serde_json::to_writer(&mut *out, flags);
+    }
+    if let Some(f) = frag {
+        out.extend_from_slice(&f.log_inner);
+    }
+    out.push(b'}');
+    if let Some(e) = &r.error {
+        out.extend_from_slice(b",\"error\":{\"message\":");
+        let _ = serde_json::to_writer(&mut *out, e);
+        out.push(b'}');
+    }
+    if let Some(f) = frag {
+        out.extend_from_slice(&f.rest);
+    }
+    out.push(b'}');
 }
 
 fn lookup<'a>(map: &'a Fields, path: &str) -> Option<&'a Value> {
@@ -320,7 +613,7 @@ mod tests {
         let mut shared = Fields::new();
         shared.insert("host".into(), json!({"name": "n1"}));
         shared.insert("container".into(), json!({"id": "abc"}));
-        let shared = Arc::new(shared);
+        let shared = Arc::new(Shared::new(shared));
         let mut e = Event::with_shared(Fields::new(), shared.clone(), None);
         e.set("message", json!("hi"));
         e.set("container.name", json!("web"));
@@ -347,7 +640,7 @@ mod tests {
         shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
         let mut own = Fields::new();
         own.insert("log".into(), json!({"offset": 7}));
-        let mut e = Event::with_shared(own, Arc::new(shared), None);
+        let mut e = Event::with_shared(own, Arc::new(Shared::new(shared)), None);
         assert_eq!(e.get("log.file.path"), Some(&json!("/a.log")));
         assert_eq!(e.get("log.offset"), Some(&json!(7)));
         e.add_flag("truncated");

@@ -247,7 +247,7 @@ pub fn event_paths(data: &[u8]) {
     shared.insert("host".into(), serde_json::json!({ "name": "h" }));
     let mut e = Event::with_shared(
         Fields::new(),
-        std::sync::Arc::new(shared),
+        std::sync::Arc::new(crate::event::Shared::new(shared)),
         Some(Position {
             source: SourceId(1),
             end: 1,

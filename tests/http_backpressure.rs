@@ -30,6 +30,11 @@ fn metrics_and_health_report_and_turn_503_when_an_output_keeps_failing() {
         "records to reach the good output",
         || records(&env.out()).len() == 100,
     );
+    // The file holds the records a moment before the output's counter moves.
+    wait_for(Duration::from_secs(20), "the sent counter", || {
+        http_get(&addr, "/metrics")
+            .is_some_and(|(_, b)| b.contains("logship_events_sent_total{output=\"good\"} 100"))
+    });
     let (code, body) = http_get(&addr, "/metrics").unwrap();
     assert_eq!(code, 200);
     for name in [

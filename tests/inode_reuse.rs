@@ -8,17 +8,23 @@ use std::path::Path;
 use std::time::Duration;
 
 /// Removes `path` and creates a file there with the same inode (ext4 hands a freed inode to the
-/// next file created in the directory). Returns false when the file system would not.
+/// next file created in the directory). Returns false when the file system would not. The inode
+/// is free only once the agent has let the old file go (it keeps deleted files open until read
+/// and quiet for `rotate_wait`): keep trying for a few seconds.
 fn recreate_with_same_inode(path: &Path, content: &str) -> bool {
     let old = std::fs::metadata(path).unwrap().ino();
     std::fs::remove_file(path).unwrap();
-    for attempt in 0..50 {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut attempt = 0;
+    while std::time::Instant::now() < deadline {
         std::fs::write(path, content).unwrap();
         if std::fs::metadata(path).unwrap().ino() == old {
             return true;
         }
         // Park the wrong inode under another name so the next create gets a different one.
         std::fs::rename(path, path.with_extension(format!("spare{attempt}"))).unwrap();
+        attempt += 1;
+        std::thread::sleep(Duration::from_millis(50));
     }
     false
 }

@@ -303,8 +303,7 @@ impl Run {
 fn started(env: &Env, cfg: &Path) -> Agent {
     let agent = env.start(cfg);
     wait_for(Duration::from_secs(20), "the agent to open app.log", || {
-        agent.logs().contains("reading file")
-            && env.data_dir().join("checkpoints.json").exists()
+        agent.logs().contains("reading file") && env.data_dir().join("checkpoints.json").exists()
     });
     agent
 }

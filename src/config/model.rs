@@ -539,6 +539,14 @@ pub enum Stream {
 }
 
 impl Stream {
+    /// The record's `stream` value.
+    pub fn name(self) -> crate::event::StreamName {
+        match self {
+            Stream::Stdout => crate::event::StreamName::Stdout,
+            Stream::Stderr => crate::event::StreamName::Stderr,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Stream::Stdout => "stdout",

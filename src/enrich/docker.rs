@@ -11,7 +11,7 @@
 
 use crate::config::units::Dur;
 use crate::config::{BackoffConfig, DockerEnrichConfig};
-use crate::event::{Event, Fields};
+use crate::event::{Event, Fields, Shared};
 use bollard::query_parameters::EventsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;
@@ -156,7 +156,7 @@ impl DockerEnricher {
         }
         // The metadata joins the file's shared fields: one merged map per file and container
         // for the whole chunk, not a copy per record.
-        let mut merged: HashMap<(*const Fields, *const Meta), Arc<Fields>> = HashMap::new();
+        let mut merged: HashMap<(*const Shared, *const Meta), Arc<Shared>> = HashMap::new();
         for ev in events.iter_mut() {
             let Some(meta) = docker_container_id(ev)
                 .and_then(|id| metas.get(id))
@@ -170,7 +170,7 @@ impl DockerEnricher {
             let key = (Arc::as_ptr(&base), Arc::as_ptr(&meta));
             let shared = merged
                 .entry(key)
-                .or_insert_with(|| Arc::new(meta.merge_into(&base)))
+                .or_insert_with(|| Arc::new(Shared::new(meta.merge_into(&base))))
                 .clone();
             ev.shared = Some(shared);
         }

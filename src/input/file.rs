@@ -4,7 +4,7 @@
 
 use super::syslog::rfc3164::{self, FACILITIES, SEVERITIES};
 use crate::config::{FileFormat, FileInputConfig};
-use crate::event::{Event, Fields, Position};
+use crate::event::{Event, Fields, Position, Shared};
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use serde_json::{json, Value};
@@ -14,7 +14,7 @@ use std::sync::Arc;
 /// `host`, `agent`, `input`, plus whatever a decoder adds for the whole file (`extra`).
 #[derive(Clone)]
 pub struct Common {
-    shared: Arc<Fields>,
+    shared: Arc<Shared>,
 }
 
 impl Common {
@@ -31,16 +31,16 @@ impl Common {
         );
         shared.insert("input".into(), json!({ "type": input_type }));
         Common {
-            shared: Arc::new(shared),
+            shared: Arc::new(Shared::new(shared)),
         }
     }
 
     /// The same common fields plus `extra` (for one file).
     pub fn extend(&self, extra: Fields) -> Common {
-        let mut shared = (*self.shared).clone();
+        let mut shared = self.shared.map().clone();
         shared.extend(extra);
         Common {
-            shared: Arc::new(shared),
+            shared: Arc::new(Shared::new(shared)),
         }
     }
 
@@ -53,15 +53,24 @@ impl Common {
         self.extend(extra)
     }
 
-    /// A record with the common fields, `message` and `log.offset`.
+    /// A record with the common fields, `message`, `log.offset` and, as its `@timestamp`, when
+    /// it was read.
     pub fn record(&self, message: String, line: &Line<'_>, file: &FileCtx<'_>) -> Event {
-        let mut f = Fields::new();
-        f.insert("message".into(), Value::String(message));
-        let mut log = Fields::new();
-        log.insert("offset".into(), Value::from(line.offset));
-        f.insert("log".into(), Value::Object(log));
-        Event::with_shared(
-            f,
+        self.record_at(message, line, file, file.read_time.to_string())
+    }
+
+    /// A record with the common fields, `message`, `log.offset` and `@timestamp` (RFC 3339).
+    pub fn record_at(
+        &self,
+        message: String,
+        line: &Line<'_>,
+        file: &FileCtx<'_>,
+        timestamp: String,
+    ) -> Event {
+        Event::line(
+            message,
+            line.offset,
+            timestamp,
             self.shared.clone(),
             Some(Position {
                 source: file.source,
@@ -90,11 +99,7 @@ impl LineDecoder for FileDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
         let (message, bad_utf8) = text(line.bytes);
         let mut ev = match self.format {
-            FileFormat::Plain => {
-                let mut ev = self.common.record(message, line, file);
-                ev.set("@timestamp", Value::String(file.read_time.to_string()));
-                ev
-            }
+            FileFormat::Plain => self.common.record(message, line, file),
             FileFormat::Syslog => self.syslog(message, line, file),
         };
         if line.truncated {
@@ -111,7 +116,6 @@ impl FileDecoder {
     fn syslog(&self, raw: String, line: &Line<'_>, file: &FileCtx<'_>) -> Event {
         let Some(p) = rfc3164::parse(&raw, chrono::Local::now()) else {
             let mut ev = self.common.record(raw, line, file);
-            ev.set("@timestamp", Value::String(file.read_time.to_string()));
             ev.set(
                 "error.message",
                 Value::String("not a syslog line; shipped as plain text".into()),
@@ -139,8 +143,7 @@ impl FileDecoder {
         }
         let ts = crate::event::timestamp(p.timestamp.with_timezone(&chrono::Utc));
         let message = p.message.to_string();
-        let mut ev = self.common.record(message, line, file);
-        ev.set("@timestamp", Value::String(ts));
+        let mut ev = self.common.record_at(message, line, file, ts);
         ev.set("log.syslog", Value::Object(syslog));
         ev
     }

@@ -79,7 +79,6 @@ impl LineDecoder for Guarded {
         self.recover(out);
         let (message, bad_utf8) = text(line.bytes);
         let mut ev = self.common.record(message, line, file);
-        ev.set("@timestamp", Value::String(file.read_time.to_string()));
         ev.set(
             "error.message",
             Value::String(format!(

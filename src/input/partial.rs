@@ -187,10 +187,9 @@ impl StreamRecords {
             bytes: &[],
             truncated: false,
         };
-        let mut ev = self.common.record(message, &at, file);
         let ts = normalize_time(time).unwrap_or_else(|| file.read_time.to_string());
-        ev.set("@timestamp", Value::String(ts));
-        ev.set("stream", Value::String(stream.as_str().into()));
+        let mut ev = self.common.record_at(message, &at, file, ts);
+        ev.set_stream(stream.name());
         if joined.truncated {
             ev.add_flag("truncated");
         }
@@ -209,7 +208,6 @@ impl StreamRecords {
             ..*line
         };
         let mut ev = self.common.record(message, &capped, file);
-        ev.set("@timestamp", Value::String(file.read_time.to_string()));
         ev.set(
             "error.message",
             Value::String(format!("not a {} line; shipped as raw text", self.format)),
@@ -260,11 +258,10 @@ impl StreamRecords {
                 origin: p.origin,
                 read_time: "",
             };
-            let mut ev = self.common.record(p.text, &at, &ctx);
             let ts = normalize_time(&p.time)
                 .unwrap_or_else(|| crate::event::timestamp(chrono::Utc::now()));
-            ev.set("@timestamp", Value::String(ts));
-            ev.set("stream", Value::String(stream.as_str().into()));
+            let mut ev = self.common.record_at(p.text, &at, &ctx, ts);
+            ev.set_stream(stream.name());
             ev.add_flag("partial");
             if p.truncated {
                 ev.add_flag("truncated");

@@ -250,6 +250,10 @@ impl Tailer {
                 }
             }
         }
+        // The new content's fingerprint first: the sweep leaves its copies (made before this
+        // look) to the next truncation instead of reading them whole beside it.
+        let fp = Fingerprint::of(&self.files[i].file).unwrap_or(Fingerprint { len: 0, hash: 0 });
+        self.files[i].fp = fp;
         self.read_missed_rotations(&path, since);
         match heir {
             // The copy takes over what was acknowledged and the acks in flight.
@@ -257,8 +261,6 @@ impl Tailer {
             None => self.store.release(old_id, consumed, true),
         }
         let t = &mut self.files[i];
-        let fp = Fingerprint::of(&t.file).unwrap_or(Fingerprint { len: 0, hash: 0 });
-        t.fp = fp;
         t.reader = LineReader::new(0, self.settings.max_line);
         t.tail.clear();
         // Not at its end any more: a rotated file is released only once this content is read.

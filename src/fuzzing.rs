@@ -196,7 +196,7 @@ pub fn joiner(data: &[u8]) {
         if op & 2 == 0 {
             j.partial(stream, offset, &piece);
         } else {
-            let r = j.finish(stream, offset, &piece);
+            let r = j.finish(stream, offset, piece.clone());
             assert!(r.text.len() <= max, "joined past the cap");
             assert!(r.offset <= offset);
         }

@@ -83,7 +83,7 @@ impl LineDecoder for CriDecoder {
             return;
         };
         self.records
-            .piece(line, file, stream, partial, msg, time, bad_utf8, out);
+            .piece(line, file, stream, partial, msg.into(), time, bad_utf8, out);
     }
 
     fn flush(&mut self, all: bool, out: &mut Vec<Event>) {

@@ -52,10 +52,16 @@ impl LineDecoder for DockerDecoder {
             _ => Stream::Stdout,
         };
         // An entry without its final newline is a piece of a longer line.
-        let (piece, partial) = match entry.log.strip_suffix('\n') {
-            Some(p) => (p, false),
-            None => (entry.log.as_ref(), true),
-        };
+        let mut piece = entry.log;
+        let partial = !piece.ends_with('\n');
+        if !partial {
+            match &mut piece {
+                Cow::Owned(s) => {
+                    s.pop();
+                }
+                Cow::Borrowed(s) => *s = s.strip_suffix('\n').unwrap_or(s),
+            }
+        }
         self.records
             .piece(line, file, stream, partial, piece, &entry.time, false, out);
     }

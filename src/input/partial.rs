@@ -18,6 +18,7 @@ use crate::event::{Event, Position, SourceId};
 use crate::tail::reader::Line;
 use crate::tail::tailer::FileCtx;
 use serde_json::Value;
+use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
 struct Pending {
@@ -94,13 +95,19 @@ impl Joiner {
         time.clone_into(&mut p.time);
     }
 
-    /// The last piece of a record: returns the whole record.
-    pub fn finish(&mut self, stream: Stream, offset: u64, piece: &str) -> Joined {
+    /// The last piece of a record: returns the whole record. A record of one piece takes the
+    /// piece's own buffer when it has one (no copy).
+    pub fn finish(&mut self, stream: Stream, offset: u64, piece: Cow<'_, str>) -> Joined {
         match self.pending[slot(stream)].take() {
+            None if piece.len() <= self.max => Joined {
+                offset,
+                text: piece.into_owned(),
+                truncated: false,
+            },
             None => {
                 let mut text = String::new();
                 let mut truncated = false;
-                append(&mut text, &mut truncated, piece, self.max);
+                append(&mut text, &mut truncated, &piece, self.max);
                 Joined {
                     offset,
                     text,
@@ -108,7 +115,7 @@ impl Joiner {
                 }
             }
             Some(mut p) => {
-                append(&mut p.text, &mut p.truncated, piece, self.max);
+                append(&mut p.text, &mut p.truncated, &piece, self.max);
                 Joined {
                     offset: p.offset,
                     text: p.text,
@@ -148,7 +155,7 @@ impl StreamRecords {
         file: &FileCtx<'_>,
         stream: Stream,
         partial: bool,
-        piece: &str,
+        piece: Cow<'_, str>,
         time: &str,
         bad_utf8: bool,
         out: &mut Vec<Event>,
@@ -159,7 +166,7 @@ impl StreamRecords {
                 stream,
                 line.offset,
                 line.end,
-                piece,
+                &piece,
                 time,
                 file.source,
                 file.origin,
@@ -273,8 +280,51 @@ impl StreamRecords {
 
 /// RFC 3339 with any number of fraction digits → the record's UTC nanosecond form.
 pub fn normalize_time(t: &str) -> Option<String> {
+    if let Some(fast) = utc_nanos(t) {
+        return Some(fast);
+    }
     let parsed = chrono::DateTime::parse_from_rfc3339(t).ok()?;
     Some(crate::event::timestamp(parsed.with_timezone(&chrono::Utc)))
+}
+
+/// The form Docker and CRI runtimes write (Go's RFC3339Nano in UTC: `…T10:00:00.123456789Z`,
+/// trailing zeros of the fraction dropped) padded to nine digits without a date library; None
+/// for anything else (a zone offset, a leap second, a bad digit), which `chrono` then handles.
+fn utc_nanos(t: &str) -> Option<String> {
+    let b = t.as_bytes();
+    let (head, rest) = (b.get(..19)?, b.get(19..)?);
+    let digit = |i: usize| head.get(i).is_some_and(u8::is_ascii_digit);
+    let shape = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18]
+        .iter()
+        .all(|&i| digit(i))
+        && head[4] == b'-'
+        && head[7] == b'-'
+        && head[10] == b'T'
+        && head[13] == b':'
+        && head[16] == b':';
+    let two = |i: usize| u32::from(head[i] - b'0') * 10 + u32::from(head[i + 1] - b'0');
+    if !shape
+        || !(1..=12).contains(&two(5))
+        || !(1..=31).contains(&two(8))
+        || two(11) > 23
+        || two(14) > 59
+        || two(17) > 59
+    {
+        return None;
+    }
+    let frac = match rest {
+        [b'Z'] => &[][..],
+        [b'.', f @ .., b'Z'] if (1..=9).contains(&f.len()) && f.iter().all(u8::is_ascii_digit) => f,
+        _ => return None,
+    };
+    let mut out = String::with_capacity(30);
+    out.push_str(t.get(..19)?);
+    out.push('.');
+    for i in 0..9 {
+        out.push(frac.get(i).map_or('0', |d| char::from(*d)));
+    }
+    out.push('Z');
+    Some(out)
 }
 
 fn append(text: &mut String, truncated: &mut bool, piece: &str, max: usize) {
@@ -303,17 +353,51 @@ mod tests {
         let mut j = Joiner::new(10);
         j.partial(Stream::Stdout, 100, "abc");
         assert_eq!(j.ack_end(500), 100);
-        let e = j.finish(Stream::Stderr, 200, "err");
+        let e = j.finish(Stream::Stderr, 200, "err".into());
         assert_eq!(
             (e.offset, e.text.as_str(), e.truncated),
             (200, "err", false)
         );
         j.partial(Stream::Stdout, 300, "defgh");
-        let o = j.finish(Stream::Stdout, 400, "ijklmn");
+        let o = j.finish(Stream::Stdout, 400, "ijklmn".into());
         assert_eq!(
             (o.offset, o.text.as_str(), o.truncated),
             (100, "abcdefghij", true)
         );
         assert_eq!(j.ack_end(500), 500);
+    }
+
+    #[test]
+    fn times_padded_without_a_date_library_agree_with_chrono() {
+        let via_chrono = |t: &str| {
+            chrono::DateTime::parse_from_rfc3339(t)
+                .ok()
+                .map(|p| crate::event::timestamp(p.with_timezone(&chrono::Utc)))
+        };
+        for t in [
+            "2026-11-24T10:00:00.123456789Z",
+            "2026-11-24T10:00:00.1234Z",
+            "2026-11-24T10:00:00.1Z",
+            "2026-11-24T10:00:00Z",
+            "2026-02-28T23:59:59.000000001Z",
+        ] {
+            assert_eq!(utc_nanos(t), via_chrono(t), "{t}");
+        }
+        // Not the fast form: left to chrono (which handles offsets) or refused.
+        for t in [
+            "2026-11-24T10:00:00.123+01:00",
+            "2026-11-24T10:00:00.1234567890Z",
+            "2026-13-24T10:00:00Z",
+            "2026-11-24T10:00:00.Z",
+            "2026-11-24 10:00:00Z",
+            "2026-11-24T10:00:6xZ",
+            "é026-11-24T10:00:00Z",
+        ] {
+            assert_eq!(utc_nanos(t), None, "{t}");
+        }
+        assert_eq!(
+            normalize_time("2026-11-24T10:00:00.5+01:00").as_deref(),
+            Some("2026-11-24T09:00:00.500000000Z")
+        );
     }
 }

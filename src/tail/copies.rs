@@ -67,10 +67,16 @@ impl Tailer {
         if known || self.original_of(name).is_none() {
             return Some((path, file));
         }
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         tracing::debug!(file = %name.display(), "a file created under a rotated name: judged once complete");
-        let now = Instant::now();
         let name = name.to_path_buf();
+        self.add_candidate(path, name, file);
+        None
+    }
+
+    /// `file`, found under the rotated name `name` and known as `path`, waits to be judged.
+    pub(super) fn add_candidate(&mut self, path: PathBuf, name: PathBuf, file: File) {
+        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let now = Instant::now();
         self.candidates.push(Candidate {
             path,
             name,
@@ -79,7 +85,6 @@ impl Tailer {
             size,
             grew: now,
         });
-        None
     }
 
     /// After a restart: files under rotated names of `path` born since its checkpoint was last
@@ -126,15 +131,7 @@ impl Tailer {
             } else {
                 path.to_path_buf()
             };
-            let now = Instant::now();
-            self.candidates.push(Candidate {
-                path: display,
-                name: p,
-                file,
-                since: now,
-                size: meta.len(),
-                grew: now,
-            });
+            self.add_candidate(display, p, file);
         }
     }
 

@@ -11,9 +11,7 @@ use super::checkpoint::Entry;
 use super::identity::{birth_time, FileId, Fingerprint};
 use super::reader::LineReader;
 use super::resume::{decide, Resume};
-use super::rotation::{
-    file_id, find_by_id, find_copy, is_compressed, resolved, same_start, same_window,
-};
+use super::rotation::{file_id, find_by_id, find_copy, is_compressed, resolved, same_window};
 use super::tailer::Tailer;
 use std::fs::File;
 use std::path::Path;
@@ -37,10 +35,6 @@ impl Tailer {
         let Ok(entries) = std::fs::read_dir(dir) else {
             return;
         };
-        // What the file at the original name holds now: a copytruncate copies before it
-        // truncates, so a copy of the content still being read there is not a missed rotation
-        // (the truncation, when it comes, hands it over from where reading stopped).
-        let current = File::open(original).ok();
         let known: Vec<(FileId, Option<i128>)> = self
             .store
             .untracked(&self.settings.key)
@@ -80,27 +74,21 @@ impl Tailer {
             let Ok(file) = File::open(&path) else {
                 continue;
             };
-            if current.as_ref().is_some_and(|c| same_start(&file, c)) {
-                tracing::debug!(file = %path.display(), "sweep: a copy of the content still at the original name");
+            if self.candidates.iter().any(|c| c.name == path) {
                 continue;
             }
-            // A copy of content being read (its truncation hands it over from where reading
-            // stopped), or a copy still being judged (`copies.rs`): not read whole here.
-            if self
-                .files
-                .iter()
-                .any(|t| t.fp.len > 0 && t.fp.matches(&file).unwrap_or(false))
-                || self.candidates.iter().any(|c| c.name == path)
-            {
-                tracing::debug!(file = %path.display(), "sweep: a copy of a file being read");
-                continue;
-            }
-            {
-                tracing::info!(input = %self.settings.input, file = %path.display(),
-                    "found a file rotated before it was seen; reading it");
-                // Known by the name it was written under (a link's name keeps its fields).
-                self.start(original.to_path_buf(), file, false, Some((0, true)));
-            }
+            // Judged like a file created under a rotated name (`copies.rs`): read whole unless
+            // it is a copy of content being read, which its truncation hands over.
+            tracing::info!(input = %self.settings.input, file = %path.display(),
+                "found a file rotated before it was seen");
+            // Known by the name it was written under (a link's name keeps its fields), or by its
+            // own where the globs match it.
+            let display = if self.discovery.matches(&path) {
+                path.clone()
+            } else {
+                original.to_path_buf()
+            };
+            self.add_candidate(display, path, file);
         }
     }
 

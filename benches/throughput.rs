@@ -14,6 +14,21 @@
 //! - `docker-json`, `docker-json-processors`: the `docker` input on JSON application logs, without
 //!   and with `decode_json` + `multiline` + a `drop` condition (ratio of the two).
 //!
+//! - `docker-1m`: 1,000,000 Docker json-file lines of about 180 bytes in one file
+//!   (`{"log":"<n> GET /api/v1/items/<n>?q=kkk… HTTP/1.1 200 <m>\n","stream":"stdout",
+//!   "time":"…"}`, the shape the performance issue measures Fluent Bit on) into the file output;
+//!   `docker-1m-8`: the same lines spread over 8 containers' files; `docker-1m-logstash`: into the
+//!   beats receiver at zlib level 3; `docker-1m-es-0`, `docker-1m-es-1`: into the `_bulk`
+//!   receiver, gzip off and level 1. `LOGSHIP_BENCH_LINES` changes the million.
+//!
+//! - `output-down`: 100 files growing (a writer appends 2,000 lines/s spread over them) while the
+//!   only output (logstash) is down, for `LOGSHIP_BENCH_DOWN_SECS` (default 300): the agent's RSS
+//!   sampled every 10 s must stay flat (the files are the buffer). Not in the default list.
+//!
+//! Every scenario runs `LOGSHIP_BENCH_RUNS` times (default 3) and reports the median of each
+//! figure: CPU µs per line and events per CPU-second (user + sys of the agent process, from
+//! `wait4`), wall events/s and MB/s, and peak RSS (`ru_maxrss`).
+//!
 //!   LOGSHIP_BENCH_SCENARIOS=file,logstash-3 cargo bench --bench throughput   (a subset)
 //!
 //!   cargo bench --bench throughput                 (256 MiB input)
@@ -144,6 +159,36 @@ fn generate(path: &Path, mb: u64, docker: bool, json_app: bool) -> (u64, u64) {
     (lines, bytes)
 }
 
+/// Writes `lines` Docker json-file lines of the performance issue's shape over `files`
+/// containers' logs under `dir`; returns the bytes written.
+fn generate_docker_1m(dir: &Path, lines: u64, files: u64) -> u64 {
+    let mut outs: Vec<BufWriter<std::fs::File>> = (0..files)
+        .map(|i| {
+            let id = format!("{i:064x}");
+            let d = dir.join(&id);
+            std::fs::create_dir_all(&d).unwrap();
+            let f = std::fs::File::create(d.join(format!("{id}-json.log"))).unwrap();
+            BufWriter::with_capacity(1 << 20, f)
+        })
+        .collect();
+    let q = "k".repeat(40);
+    let mut bytes = 0u64;
+    for n in 0..lines {
+        let line = format!(
+            "{{\"log\":\"{n} GET /api/v1/items/{n}?q={q} HTTP/1.1 200 {}\\n\",\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00.{:09}Z\"}}\n",
+            n % 5000,
+            (n * 7) % 1_000_000_000
+        );
+        bytes += line.len() as u64;
+        let k = outs.len() as u64;
+        outs[(n % k) as usize].write_all(line.as_bytes()).unwrap();
+    }
+    for o in &mut outs {
+        o.flush().unwrap();
+    }
+    bytes
+}
+
 /// Copies every input file through a 64 KiB buffer into one output file.
 fn baseline(inputs: &[std::path::PathBuf], output: &Path) -> Duration {
     let start = Instant::now();
@@ -198,10 +243,14 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(256);
     let wanted = std::env::var("LOGSHIP_BENCH_SCENARIOS").unwrap_or_else(|_| {
-        "file,docker,logstash-0,logstash-3,elasticsearch-0,elasticsearch-1,docker-json,docker-json-processors".into()
+        "docker-1m,docker-1m-8,docker-1m-logstash,docker-1m-es-0,docker-1m-es-1,file,docker-json,docker-json-processors".into()
     });
     for scenario in wanted.split(',') {
-        run(scenario.trim(), mb);
+        if scenario.trim() == "output-down" {
+            output_down();
+        } else {
+            run(scenario.trim(), mb);
+        }
     }
 }
 
@@ -316,8 +365,25 @@ fn beats_receiver() -> String {
     addr
 }
 
+/// One run's figures.
+#[derive(Clone, Copy, Default)]
+struct Stats {
+    cpu_us_per_line: f64,
+    events_per_cpu_s: f64,
+    events_per_s: f64,
+    mb_per_s: f64,
+    cores: f64,
+    peak_rss_mib: f64,
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
+}
+
 fn run(scenario: &str, mb: u64) {
     let dir = tempfile::tempdir().unwrap();
+    let million = scenario.starts_with("docker-1m");
     let docker = scenario.starts_with("docker");
     let json_app = scenario.starts_with("docker-json");
     let processors = if scenario.ends_with("-processors") {
@@ -325,10 +391,13 @@ fn run(scenario: &str, mb: u64) {
     } else {
         ""
     };
-    let output_yaml = match (
-        scenario.strip_prefix("logstash-"),
-        scenario.strip_prefix("elasticsearch-"),
-    ) {
+    let logstash_level = scenario
+        .strip_prefix("logstash-")
+        .or((scenario == "docker-1m-logstash").then_some("3"));
+    let es_level = scenario
+        .strip_prefix("elasticsearch-")
+        .or(scenario.strip_prefix("docker-1m-es-"));
+    let output_yaml = match (logstash_level, es_level) {
         (Some(level), _) => format!(
             "  - type: logstash\n    hosts: [\"{}\"]\n    compression_level: {level}\n",
             beats_receiver()
@@ -345,7 +414,16 @@ fn run(scenario: &str, mb: u64) {
     let input = dir
         .path()
         .join(if docker { "containers" } else { "input.log" });
-    let (lines, bytes) = generate(&input, mb, docker, json_app);
+    let (lines, bytes) = if million {
+        let lines: u64 = std::env::var("LOGSHIP_BENCH_LINES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let files = if scenario == "docker-1m-8" { 8 } else { 1 };
+        (lines, generate_docker_1m(&input, lines, files))
+    } else {
+        generate(&input, mb, docker, json_app)
+    };
     println!(
         "== scenario `{scenario}`: {lines} lines, {:.1} MiB",
         bytes as f64 / (1 << 20) as f64
@@ -361,15 +439,6 @@ fn run(scenario: &str, mb: u64) {
         "baseline (64 KiB copy): {:.2} s, {base_mbs:.0} MB/s",
         base.as_secs_f64()
     );
-
-    let addr = format!(
-        "127.0.0.1:{}",
-        std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port()
-    );
     let input_yaml = if docker {
         format!(
             "  - type: docker\n    containers_path: {}\n    read_from: beginning\n{processors}",
@@ -381,12 +450,60 @@ fn run(scenario: &str, mb: u64) {
             input.display()
         )
     };
-    let config = dir.path().join("bench.yaml");
+    let runs: usize = std::env::var("LOGSHIP_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let mut all = Vec::new();
+    for i in 0..runs {
+        let _ = std::fs::remove_dir_all(dir.path().join("data"));
+        let _ = std::fs::remove_file(dir.path().join("out.ndjson"));
+        let st = run_once(dir.path(), &input_yaml, &output_yaml, lines, bytes);
+        println!(
+            "  run {}: {:.2} µs/line, {:.0} events/CPU-s, {:.0} events/s, {:.1} MB/s, {:.2} cores, peak RSS {:.1} MiB",
+            i + 1,
+            st.cpu_us_per_line,
+            st.events_per_cpu_s,
+            st.events_per_s,
+            st.mb_per_s,
+            st.cores,
+            st.peak_rss_mib
+        );
+        all.push(st);
+    }
+    let m = |f: fn(&Stats) -> f64| median(all.iter().map(f).collect());
+    let mbs = m(|s| s.mb_per_s);
+    println!("logship scenario {scenario} (median of {runs}):");
+    println!(
+        "  {:.2} µs CPU per line ({:.0} events per CPU-second)",
+        m(|s| s.cpu_us_per_line),
+        m(|s| s.events_per_cpu_s)
+    );
+    println!("  {:.0} events/s wall", m(|s| s.events_per_s));
+    println!(
+        "  {mbs:.1} MB/s  ({:.3} of the baseline copy), {:.2} cores busy",
+        mbs / base_mbs,
+        m(|s| s.cores)
+    );
+    println!("  peak RSS {:.1} MiB", m(|s| s.peak_rss_mib));
+}
+
+/// Runs the agent once until every record is done; its figures.
+fn run_once(dir: &Path, input_yaml: &str, output_yaml: &str, lines: u64, bytes: u64) -> Stats {
+    let addr = format!(
+        "127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    );
+    let config = dir.join("bench.yaml");
     std::fs::write(
         &config,
         format!(
             "data_dir: {d}/data\nhttp:\n  listen: {addr}\ninputs:\n{input_yaml}outputs:\n{output_yaml}",
-            d = dir.path().display()
+            d = dir.display()
         ),
     )
     .unwrap();
@@ -417,19 +534,100 @@ fn run(scenario: &str, mb: u64) {
         + usage.ru_utime.tv_usec as f64 / 1e6
         + usage.ru_stime.tv_sec as f64
         + usage.ru_stime.tv_usec as f64 / 1e6;
-    let gb = bytes as f64 / 1e9;
-    let mbs = bytes as f64 / 1e6 / wall.as_secs_f64();
-    println!("logship scenario {scenario}:");
-    println!("  wall {:.2} s", wall.as_secs_f64());
-    println!("  {:.0} events/s", lines as f64 / wall.as_secs_f64());
+    Stats {
+        cpu_us_per_line: cpu * 1e6 / lines as f64,
+        events_per_cpu_s: lines as f64 / cpu,
+        events_per_s: lines as f64 / wall.as_secs_f64(),
+        mb_per_s: bytes as f64 / 1e6 / wall.as_secs_f64(),
+        cores: cpu / wall.as_secs_f64(),
+        peak_rss_mib: usage.ru_maxrss as f64 / 1024.0,
+    }
+}
+
+/// RSS of the agent over time while its only output is down and 100 files grow.
+fn output_down() {
+    let secs: u64 = std::env::var("LOGSHIP_BENCH_DOWN_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    let dir = tempfile::tempdir().unwrap();
+    let logs = dir.path().join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    // A port nothing listens on: every connection is refused, the output retries forever.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let config = dir.path().join("bench.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir: {d}/data\ninputs:\n  - type: file\n    paths: [{d}/logs/*.log]\n    read_from: beginning\noutputs:\n  - type: logstash\n    hosts: [\"{dead}\"]\n",
+            d = dir.path().display()
+        ),
+    )
+    .unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let logs = logs.clone();
+        std::thread::spawn(move || {
+            let mut files: Vec<std::fs::File> = (0..100)
+                .map(|i| std::fs::File::create(logs.join(format!("app{i}.log"))).unwrap())
+                .collect();
+            let mut n = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for _ in 0..200 {
+                    let k = files.len();
+                    let f = &mut files[(n % k as u64) as usize];
+                    writeln!(f, "2026-11-24T10:00:00Z INFO line {n} of a growing file while the output is down").unwrap();
+                    n += 1;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            n
+        })
+    };
+    #[allow(clippy::zombie_processes)]
+    let child = Command::new(env!("CARGO_BIN_EXE_logship"))
+        .args(["run", "-c"])
+        .arg(&config)
+        .env("LOGSHIP_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
     println!(
-        "  {mbs:.1} MB/s  ({:.3} of the baseline copy)",
-        mbs / base_mbs
+        "== scenario `output-down`: 100 files growing at 2,000 lines/s, the output down, {secs} s"
     );
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    while start.elapsed() < Duration::from_secs(secs) {
+        std::thread::sleep(Duration::from_secs(10).min(Duration::from_secs(secs)));
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let rss_kb: f64 = status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0);
+        samples.push((start.elapsed().as_secs(), rss_kb / 1024.0));
+        println!(
+            "  t={:>4}s RSS {:.1} MiB",
+            start.elapsed().as_secs(),
+            rss_kb / 1024.0
+        );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let written = writer.join().unwrap();
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let mut status = 0;
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let first = samples.first().map(|s| s.1).unwrap_or(0.0);
+    let last = samples.last().map(|s| s.1).unwrap_or(0.0);
     println!(
-        "  {:.2} CPU s/GB (user+sys, {:.2} cores busy)",
-        cpu / gb,
-        cpu / wall.as_secs_f64()
+        "logship scenario output-down: {written} lines written, RSS {first:.1} MiB at the first sample, {last:.1} MiB at the last, peak {:.1} MiB",
+        usage.ru_maxrss as f64 / 1024.0
     );
-    println!("  peak RSS {:.1} MiB", usage.ru_maxrss as f64 / 1024.0);
 }

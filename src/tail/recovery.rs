@@ -126,7 +126,12 @@ impl Tailer {
                         tracing::info!(input = %self.settings.input, file = %path.display(),
                             "finishing a file rotated while the agent was stopped");
                         // Known by its checkpointed name (a link's name keeps its fields).
-                        self.start(e.path.clone(), file, false, Some((e.offset, true)));
+                        self.start(
+                            e.path.clone(),
+                            file,
+                            false,
+                            Some((e.offset, e.offset, true)),
+                        );
                     }
                     if path != e.path {
                         self.read_rotated_since(&e);
@@ -137,7 +142,7 @@ impl Tailer {
                     // agent was stopped): that content was never read.
                     tracing::info!(input = %self.settings.input, file = %path.display(),
                         "a file rewritten while the agent was stopped; reading it from the start");
-                    self.start(e.path.clone(), file, false, Some((0, true)));
+                    self.start(e.path.clone(), file, false, Some((0, 0, true)));
                     gone.push(e);
                 }
                 Found::Nothing => gone.push(e),
@@ -152,7 +157,12 @@ impl Tailer {
             {
                 tracing::info!(input = %self.settings.input, file = %copy.display(), offset = e.offset,
                     "finishing the copy of a file truncated while the agent was stopped");
-                self.start(e.path.clone(), file, false, Some((e.offset, true)));
+                self.start(
+                    e.path.clone(),
+                    file,
+                    false,
+                    Some((e.offset, e.offset, true)),
+                );
             }
             self.read_rotated_since(&e);
         }
@@ -234,7 +244,10 @@ impl Tailer {
                 if let Ok(f) = File::open(&copy) {
                     tracing::info!(file = %copy.display(), offset = consumed,
                         "reading the lines not yet read from the rotated copy");
-                    heir = self.start(copy, f, false, Some((consumed, true)));
+                    // Checkpointed from what the original had acknowledged, at once: a save
+                    // between this and the transfer below must not record more.
+                    let acked = self.store.acked(old_id).unwrap_or(0).min(consumed);
+                    heir = self.start(copy, f, false, Some((consumed, acked, true)));
                 }
             }
         }

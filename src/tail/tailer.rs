@@ -276,14 +276,15 @@ impl Tailer {
         self.store.prune();
     }
 
-    /// Starts reading `file`. `forced_offset` (rotation and copy recovery) overrides the rules.
+    /// Starts reading `file`. `forced` = (where to read from, what is acknowledged already,
+    /// rotated) overrides the rules (rotation and copy recovery).
     /// Returns the new source, or None when the file could not be looked at.
     pub(super) fn start(
         &mut self,
         path: PathBuf,
         file: File,
         initial: bool,
-        forced: Option<(u64, bool)>,
+        forced: Option<(u64, u64, bool)>,
     ) -> Option<SourceId> {
         let meta = match file.metadata() {
             Ok(m) => m,
@@ -341,13 +342,13 @@ impl Tailer {
             generation = g;
             self.store.claim(id);
             self.store.update(id, Some(&path), Some(fp), size);
-            (id, offset, forced.map(|f| f.1).unwrap_or(false))
+            (id, offset, forced.map(|f| f.2).unwrap_or(false))
         } else {
             // Where reading starts, and where the checkpoint starts: a copy found next to the
             // file it copies is read from where that one's reading is, but checkpointed from
             // what that one had acknowledged (a crash in between re-reads, never skips).
             let (offset, acked, rotated) = match forced {
-                Some((o, r)) => (o, o, r),
+                Some(f) => f,
                 None if initial && !path_known && self.settings.read_from == ReadFrom::End => {
                     (size, size, false)
                 }

@@ -104,7 +104,7 @@ impl Supervisor {
 }
 
 /// Chunks (of up to ~1000 events or 1 MiB) queued between the inputs and the pipeline.
-const INPUT_QUEUE_CHUNKS: usize = 8;
+const INPUT_QUEUE_CHUNKS: usize = 2;
 
 pub async fn run(config: Config) -> anyhow::Result<()> {
     for w in &config.warnings {

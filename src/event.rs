@@ -161,7 +161,7 @@ struct Record {
 #[derive(Debug, Clone)]
 pub struct Event {
     /// The compact form, until the record is materialized.
-    rec: Option<Box<Record>>,
+    rec: Option<Record>,
     /// The record's own fields; they take precedence over `shared` ones with the same key.
     pub fields: Fields,
     /// Top-level fields shared by every record of one source.
@@ -205,14 +205,14 @@ impl Event {
         position: Option<Position>,
     ) -> Event {
         Event {
-            rec: Some(Box::new(Record {
+            rec: Some(Record {
                 timestamp: Value::String(timestamp),
                 message: Value::String(message),
                 stream: None,
                 offset: Value::from(offset),
                 flags: None,
                 error: None,
-            })),
+            }),
             fields: Fields::new(),
             shared: Some(shared),
             position,
@@ -233,7 +233,7 @@ impl Event {
 
     /// Sets `stream` (compact records keep it typed).
     pub fn set_stream(&mut self, stream: StreamName) {
-        match self.rec.as_deref_mut() {
+        match self.rec.as_mut() {
             Some(r) => r.stream = Some(stream),
             None => self.set("stream", stream.value().clone()),
         }
@@ -244,7 +244,6 @@ impl Event {
         let Some(r) = self.rec.take() else {
             return;
         };
-        let r = *r;
         let mut own = Fields::new();
         own.insert("@timestamp".into(), r.timestamp);
         own.insert("message".into(), r.message);
@@ -274,7 +273,7 @@ impl Event {
     /// its leaves — `message`, `@timestamp`, `stream`, `log.offset`, `log.flags`,
     /// `error.message` — but not a whole `log` or `error` object: materialize it first.)
     pub fn get(&self, path: &str) -> Option<&Value> {
-        if let Some(r) = self.rec.as_deref() {
+        if let Some(r) = self.rec.as_ref() {
             let own = match path {
                 "message" => Some(&r.message),
                 "@timestamp" => Some(&r.timestamp),
@@ -295,7 +294,7 @@ impl Event {
     /// A path deeper than `MAX_PATH_DEPTH` keeps its tail as one literal key and flags the
     /// record `path_capped`.
     pub fn set(&mut self, path: &str, value: Value) {
-        if let Some(r) = self.rec.as_deref_mut() {
+        if let Some(r) = self.rec.as_mut() {
             match (path, value) {
                 ("@timestamp", v @ Value::String(_)) => return r.timestamp = v,
                 ("message", v @ Value::String(_)) => return r.message = v,
@@ -365,9 +364,23 @@ impl Event {
         }
     }
 
+    /// About how many bytes `write_json` writes (for sizing buffers; exact for none).
+    pub fn size_hint(&self) -> usize {
+        let message = self
+            .get("message")
+            .and_then(Value::as_str)
+            .map_or(0, str::len);
+        let shared = self
+            .shared
+            .as_deref()
+            .and_then(|s| s.fragment.get())
+            .map_or(256, |f| f.rest.len() + f.log_inner.len());
+        message + message / 8 + shared + 128
+    }
+
     /// The record as one JSON object: its own fields, then the shared ones it does not override.
     pub fn write_json(&self, out: &mut Vec<u8>) {
-        if let Some(r) = self.rec.as_deref() {
+        if let Some(r) = self.rec.as_ref() {
             let frag = self.shared.as_deref().map(Shared::fragment);
             if self.fields.is_empty() && frag.is_none_or(|f| f.compact_ok) {
                 return write_compact(out, r, frag);
@@ -401,7 +414,7 @@ impl Event {
 
     /// Appends `flag` to `log.flags` (e.g. `truncated`, `invalid_utf8`).
     pub fn add_flag(&mut self, flag: &str) {
-        if let Some(r) = self.rec.as_deref_mut() {
+        if let Some(r) = self.rec.as_mut() {
             let flags = r.flags.get_or_insert_with(|| Value::Array(Vec::new()));
             if let Some(a) = flags.as_array_mut() {
                 a.push(Value::String(flag.to_string()));

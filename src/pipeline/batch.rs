@@ -31,7 +31,9 @@ impl Batch {
     /// One JSON object per line, each ending in `\n`.
     pub fn ndjson(&self) -> &[u8] {
         self.ndjson.get_or_init(|| {
-            let mut out = Vec::with_capacity(self.events.len() * 256);
+            // About what a record takes beside its message (shared fields, keys, offsets).
+            let size: usize = self.events.iter().map(Event::size_hint).sum();
+            let mut out = Vec::with_capacity(size);
             for e in &self.events {
                 e.write_json(&mut out);
                 out.push(b'\n');

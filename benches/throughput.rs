@@ -27,7 +27,9 @@
 //!
 //! Every scenario runs `LOGSHIP_BENCH_RUNS` times (default 3) and reports the median of each
 //! figure: CPU µs per line and events per CPU-second (user + sys of the agent process, from
-//! `wait4`), wall events/s and MB/s, and peak RSS (`ru_maxrss`).
+//! `wait4`), wall events/s and MB/s, and peak RSS (`ru_maxrss`). With
+//! `LOGSHIP_BENCH_COMPARE=/path/to/an/earlier/logship`, that binary runs too, alternating with
+//! this one in every round, and gets its own medians: before and after in the same session.
 //!
 //!   LOGSHIP_BENCH_SCENARIOS=file,logstash-3 cargo bench --bench throughput   (a subset)
 //!
@@ -454,42 +456,59 @@ fn run(scenario: &str, mb: u64) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
-    let mut all = Vec::new();
-    for i in 0..runs {
-        let _ = std::fs::remove_dir_all(dir.path().join("data"));
-        let _ = std::fs::remove_file(dir.path().join("out.ndjson"));
-        let st = run_once(dir.path(), &input_yaml, &output_yaml, lines, bytes);
-        println!(
-            "  run {}: {:.2} µs/line, {:.0} events/CPU-s, {:.0} events/s, {:.1} MB/s, {:.2} cores, peak RSS {:.1} MiB",
-            i + 1,
-            st.cpu_us_per_line,
-            st.events_per_cpu_s,
-            st.events_per_s,
-            st.mb_per_s,
-            st.cores,
-            st.peak_rss_mib
-        );
-        all.push(st);
+    // The binary under test, and optionally an earlier build run alternately in the same
+    // session (LOGSHIP_BENCH_COMPARE=/path/to/logship): the same-run before/after.
+    let mut bins = vec![("logship", env!("CARGO_BIN_EXE_logship").to_string())];
+    if let Ok(other) = std::env::var("LOGSHIP_BENCH_COMPARE") {
+        bins.push(("compare", other));
     }
-    let m = |f: fn(&Stats) -> f64| median(all.iter().map(f).collect());
-    let mbs = m(|s| s.mb_per_s);
-    println!("logship scenario {scenario} (median of {runs}):");
-    println!(
-        "  {:.2} µs CPU per line ({:.0} events per CPU-second)",
-        m(|s| s.cpu_us_per_line),
-        m(|s| s.events_per_cpu_s)
-    );
-    println!("  {:.0} events/s wall", m(|s| s.events_per_s));
-    println!(
-        "  {mbs:.1} MB/s  ({:.3} of the baseline copy), {:.2} cores busy",
-        mbs / base_mbs,
-        m(|s| s.cores)
-    );
-    println!("  peak RSS {:.1} MiB", m(|s| s.peak_rss_mib));
+    let mut all: Vec<Vec<Stats>> = bins.iter().map(|_| Vec::new()).collect();
+    for i in 0..runs {
+        for (b, (name, bin)) in bins.iter().enumerate() {
+            let _ = std::fs::remove_dir_all(dir.path().join("data"));
+            let _ = std::fs::remove_file(dir.path().join("out.ndjson"));
+            let st = run_once(bin, dir.path(), &input_yaml, &output_yaml, lines, bytes);
+            println!(
+                "  run {} ({name}): {:.2} µs/line, {:.0} events/CPU-s, {:.0} events/s, {:.1} MB/s, {:.2} cores, peak RSS {:.1} MiB",
+                i + 1,
+                st.cpu_us_per_line,
+                st.events_per_cpu_s,
+                st.events_per_s,
+                st.mb_per_s,
+                st.cores,
+                st.peak_rss_mib
+            );
+            all[b].push(st);
+        }
+    }
+    for ((name, _), all) in bins.iter().zip(&all) {
+        let m = |f: fn(&Stats) -> f64| median(all.iter().map(f).collect());
+        let mbs = m(|s| s.mb_per_s);
+        println!("{name} scenario {scenario} (median of {runs}):");
+        println!(
+            "  {:.2} µs CPU per line ({:.0} events per CPU-second)",
+            m(|s| s.cpu_us_per_line),
+            m(|s| s.events_per_cpu_s)
+        );
+        println!("  {:.0} events/s wall", m(|s| s.events_per_s));
+        println!(
+            "  {mbs:.1} MB/s  ({:.3} of the baseline copy), {:.2} cores busy",
+            mbs / base_mbs,
+            m(|s| s.cores)
+        );
+        println!("  peak RSS {:.1} MiB", m(|s| s.peak_rss_mib));
+    }
 }
 
 /// Runs the agent once until every record is done; its figures.
-fn run_once(dir: &Path, input_yaml: &str, output_yaml: &str, lines: u64, bytes: u64) -> Stats {
+fn run_once(
+    bin: &str,
+    dir: &Path,
+    input_yaml: &str,
+    output_yaml: &str,
+    lines: u64,
+    bytes: u64,
+) -> Stats {
     let addr = format!(
         "127.0.0.1:{}",
         std::net::TcpListener::bind("127.0.0.1:0")
@@ -510,7 +529,7 @@ fn run_once(dir: &Path, input_yaml: &str, output_yaml: &str, lines: u64, bytes: 
     let start = Instant::now();
     // Reaped below with wait4, which also gives its CPU time and peak RSS.
     #[allow(clippy::zombie_processes)]
-    let child = Command::new(env!("CARGO_BIN_EXE_logship"))
+    let child = Command::new(bin)
         .args(["run", "-c"])
         .arg(&config)
         .env("LOGSHIP_LOG", "warn")

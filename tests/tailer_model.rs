@@ -11,7 +11,7 @@
 //! wait until everything written so far has arrived, so the model can demand every line.
 //! Rotated copies are kept (never shifted out), for the same reason.
 //!
-//! `MODEL_SEQUENCES` (default 80) sequences run, from `MODEL_SEED` (default: from the clock,
+//! `MODEL_SEQUENCES` (default 200) sequences run, from `MODEL_SEED` (default: from the clock,
 //! printed). A failure prints the seed and the operations: `MODEL_SEED=<seed>
 //! MODEL_SEQUENCES=1 cargo test --release --test tailer_model -- --nocapture` replays it.
 
@@ -331,7 +331,7 @@ fn random_file_operations_lose_nothing_and_duplicate_only_after_a_crash() {
     let sequences: u64 = std::env::var("MODEL_SEQUENCES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(80);
+        .unwrap_or(200);
     eprintln!("tailer model: seed {seed}, {sequences} sequences");
     let started = Instant::now();
     let mut ops_total = 0;

@@ -7,9 +7,12 @@
 //!   serialized straight into the output buffer next to the file's shared fields, which are
 //!   serialized once per file (`Shared`). No JSON map is built or freed per record: this is the
 //!   hot path (README, Performance).
-//! - **fields**: a JSON map, the record's own fields. A processor, or any `set`/`remove` of a
-//!   path the compact form does not hold, turns the record into this form first
-//!   (`materialize`), and from then on it works as a map.
+//!   Fields a processor adds under other top-level keys (`decode_json`'s `level`, `user`, …,
+//!   `add_fields`) sit in the record's own map beside the typed ones and are written after them;
+//!   the record stays compact.
+//! - **fields**: a JSON map, the record's own fields. A `set` under a key the compact form writes
+//!   itself (`log.*`, `error.type`) or under a shared key, a `remove`, or a `rename` turns the
+//!   record into this form first (`materialize`), and from then on it works as a map.
 //!
 //! Fields that are the same for every record of a file (`host`, `agent`, `input`,
 //! `log.file.path`, and the container or pod of a container log) live in one `Shared` map per
@@ -308,6 +311,13 @@ impl Event {
                     return;
                 }
                 (_, v) => {
+                    let top = path.split('.').next().unwrap_or(path);
+                    if self.compact_may_hold(top) {
+                        if set_in(&mut self.fields, path, v) {
+                            self.add_flag("path_capped");
+                        }
+                        return;
+                    }
                     self.materialize();
                     return self.set(path, v);
                 }
@@ -331,8 +341,33 @@ impl Event {
 
     /// Sets the top-level field `key` literally (dots are part of the key).
     pub fn insert_key(&mut self, key: String, value: Value) {
-        self.materialize();
+        if !self.compact_may_hold(&key) {
+            self.materialize();
+        }
         self.fields.insert(key, value);
+    }
+
+    /// Whether a compact record can keep the top-level field `key` in its own map beside the
+    /// typed fields (what `decode_json` and `add_fields` add: `level`, `user`, …) and stay
+    /// compact: not a key the compact form writes itself, nor one of the file's shared fields
+    /// (those need the merge).
+    fn compact_may_hold(&self, key: &str) -> bool {
+        self.rec.is_some()
+            && !matches!(key, "@timestamp" | "message" | "stream" | "log" | "error")
+            && !self.shared.as_ref().is_some_and(|s| s.contains_key(key))
+    }
+
+    /// Takes the record's `message` text out (leaving it empty), when it is a string of its
+    /// own: for processors that build a new message from it (`multiline`).
+    pub fn take_message(&mut self) -> Option<String> {
+        let message = match self.rec.as_mut() {
+            Some(r) => &mut r.message,
+            None => self.fields.get_mut("message")?,
+        };
+        match message {
+            Value::String(s) => Some(std::mem::take(s)),
+            _ => None,
+        }
     }
 
     /// Removes the value at a dotted path. A field that lives in the shared map makes the
@@ -382,8 +417,9 @@ impl Event {
     pub fn write_json(&self, out: &mut Vec<u8>) {
         if let Some(r) = self.rec.as_ref() {
             let frag = self.shared.as_deref().map(Shared::fragment);
-            if self.fields.is_empty() && frag.is_none_or(|f| f.compact_ok) {
-                return write_compact(out, r, frag);
+            // Own fields beside the compact ones never collide with them (`compact_may_hold`).
+            if frag.is_none_or(|f| f.compact_ok) {
+                return write_compact(out, r, &self.fields, frag);
             }
             let mut e = self.clone();
             e.materialize();
@@ -447,7 +483,7 @@ fn write_key(out: &mut Vec<u8>, k: &str) {
 }
 
 /// A compact record and its file's shared fragment, written as one JSON object.
-fn write_compact(out: &mut Vec<u8>, r: &Record, frag: Option<&Fragment>) {
+fn write_compact(out: &mut Vec<u8>, r: &Record, own: &Fields, frag: Option<&Fragment>) {
     out.extend_from_slice(b"{\"@timestamp\":");
     let _ = serde_json::to_writer(&mut *out, &r.timestamp);
     out.extend_from_slice(b",\"message\":");
@@ -472,6 +508,11 @@ fn write_compact(out: &mut Vec<u8>, r: &Record, frag: Option<&Fragment>) {
         out.extend_from_slice(b",\"error\":{\"message\":");
         let _ = serde_json::to_writer(&mut *out, e);
         out.push(b'}');
+    }
+    for (k, v) in own {
+        out.push(b',');
+        write_key(out, k);
+        let _ = serde_json::to_writer(&mut *out, v);
     }
     if let Some(f) = frag {
         out.extend_from_slice(&f.rest);
@@ -665,5 +706,57 @@ mod tests {
             json!({"log": {"offset": 7, "flags": ["truncated"], "file": {"path": "/a.log"}}})
         );
         assert_eq!(v, e.to_value());
+    }
+    #[test]
+    fn fields_added_beside_a_compact_record_keep_it_compact_and_never_collide() {
+        let mut shared = Fields::new();
+        shared.insert("host".into(), json!({"name": "n1"}));
+        shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
+        let shared = Arc::new(Shared::new(shared));
+        let mut e = Event::line("hi".into(), 7, "t".into(), shared.clone(), None);
+        e.insert_key("level".into(), json!("info"));
+        e.set("user.id", json!(7));
+        e.insert_key("a.b".into(), json!(1));
+        assert!(e.rec.is_some(), "still compact");
+        assert_eq!(e.get("user.id"), Some(&json!(7)));
+        assert_eq!(e.get_key("a.b"), Some(&json!(1)));
+        let mut out = Vec::new();
+        e.write_json(&mut out);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        let want = json!({"@timestamp": "t", "message": "hi", "level": "info", "user": {"id": 7},
+            "a.b": 1, "log": {"offset": 7, "file": {"path": "/a.log"}}, "host": {"name": "n1"}});
+        assert_eq!(v, want);
+        assert_eq!(v, e.to_value());
+        // Each key written once (a duplicate would vanish in `Value`).
+        assert_eq!(
+            String::from_utf8_lossy(&out).matches("\"level\"").count(),
+            1
+        );
+        // Keys the compact form or the shared map hold take the map form, merged as before.
+        for (key, value) in [
+            ("host", json!("h2")),
+            ("log", json!("x")),
+            ("error", json!({})),
+        ] {
+            let mut e = Event::line("hi".into(), 7, "t".into(), shared.clone(), None);
+            e.insert_key("level".into(), json!("info"));
+            e.insert_key(key.into(), value.clone());
+            assert!(e.rec.is_none(), "{key}: materialized");
+            let mut out = Vec::new();
+            e.write_json(&mut out);
+            let v: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(v[key], value, "{key}: the record's own value wins");
+            assert_eq!(v["level"], "info");
+            assert_eq!(v["message"], "hi");
+            assert_eq!(v, e.to_value());
+        }
+        let mut e = Event::line("hi".into(), 7, "t".into(), shared, None);
+        e.set("host.ip", json!("10.0.0.1"));
+        assert_eq!(
+            e.to_value()["host"],
+            json!({"name": "n1", "ip": "10.0.0.1"})
+        );
+        assert_eq!(e.take_message().as_deref(), Some("hi"));
+        assert_eq!(e.get("message"), Some(&json!("")));
     }
 }

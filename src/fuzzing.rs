@@ -162,8 +162,25 @@ pub fn file_lines(data: &[u8]) {
 }
 
 /// The Docker json-file decoder with partial-line joining.
+/// The one-pass reading of the driver's own shape must agree with serde_json's on every line.
 pub fn docker_lines(data: &[u8]) {
+    for line in data.split(|&b| b == b'\n') {
+        docker_line_agrees(line);
+    }
     drive_input("type: docker", "max_line_bytes: 64\n", data);
+}
+
+/// Panics when the fast path reads `line` differently from serde_json.
+pub fn docker_line_agrees(line: &[u8]) {
+    use crate::input::docker_line::{fast, general};
+    if let Some(f) = fast(line) {
+        assert_eq!(
+            Some(f),
+            general(line),
+            "fast path and serde_json differ on {:?}",
+            String::from_utf8_lossy(line)
+        );
+    }
 }
 
 /// The CRI decoder with `P`/`F` joining.

@@ -156,3 +156,43 @@ fn every_entry_point_has_a_property_test_and_a_fuzz_target() {
         seeds(name);
     }
 }
+
+proptest! {
+    #![proptest_config(Config { cases: 3000, failure_persistence: None, ..Config::default() })]
+
+    /// Lines in the json-file driver's own shape, with text full of what escaping and slicing
+    /// get wrong, and written escapes of every kind: the one-pass reading must give what
+    /// serde_json gives (`fuzzing::docker_line_agrees`), and read the text back exactly.
+    #[test]
+    fn docker_fast_path_reads_what_serde_json_reads(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                "[a-zé€𝄞 ]{0,6}",
+                Just("\"".to_string()), Just("\\".to_string()), Just("/".to_string()),
+                Just("\n".to_string()), Just("\t".to_string()), Just("\u{1}".to_string()),
+                Just("\u{7f}".to_string()), Just("\u{2028}".to_string()),
+            ],
+            0..12,
+        ),
+        raw_escape in prop_oneof![
+            Just(""), Just("\\/"), Just("\\b"), Just("\\f"), Just("\\u00e9"), Just("\\ud800"),
+            Just("\\q"), Just("\\"), Just("\t"),
+        ],
+        stderr in any::<bool>(),
+        tail in prop_oneof![Just(""), Just("\n"), Just(" \r\n"), Just("x"), Just(",")],
+    ) {
+        let text: String = parts.concat();
+        let escaped = serde_json::to_string(&text).unwrap();
+        let stream = if stderr { "stderr" } else { "stdout" };
+        let inner = &escaped[1..escaped.len() - 1];
+        let line = format!(
+            "{{\"log\":\"{inner}{raw_escape}\",\"stream\":\"{stream}\",\"time\":\"2026-11-24T10:00:00.000000000Z\"}}{tail}"
+        );
+        logship::fuzzing::docker_line_agrees(line.as_bytes());
+        if raw_escape.is_empty() && matches!(tail, "" | "\n" | " \r\n") {
+            let e = logship::input::docker_line::fast(line.as_bytes());
+            prop_assert!(e.is_some(), "the driver's shape takes the fast path: {line:?}");
+            prop_assert_eq!(e.unwrap().log, text);
+        }
+    }
+}

@@ -2,28 +2,18 @@
 //! rotated to `-json.log.1`, `.2`... by `max-size`/`max-file`) through the tailing engine.
 //! Each line is `{"log":"...\n","stream":"stdout","time":"<RFC 3339 nano>"}`; an entry whose
 //! `log` has no trailing `\n` is a piece of a longer line and is joined with the next ones.
-//! A line that is not such JSON is shipped as raw text with `error.message`, never fatal.
+//! Lines are decoded by `docker_line` (one pass for the driver's own shape, serde_json for any
+//! other). A line that is not such JSON is shipped as raw text with `error.message`, never fatal.
 
 use super::file::Common;
 use super::partial::{Joiner, StreamRecords};
-use crate::config::{DockerInputConfig, Stream};
+use crate::config::DockerInputConfig;
 use crate::event::Event;
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
-use serde::Deserialize;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
-
-#[derive(Deserialize)]
-struct JsonLine<'a> {
-    #[serde(borrow)]
-    log: Cow<'a, str>,
-    #[serde(borrow, default)]
-    stream: Cow<'a, str>,
-    #[serde(borrow, default)]
-    time: Cow<'a, str>,
-}
 
 /// The container id a json-file log belongs to, from its file name (`<id>-json.log[.N]`).
 pub fn container_id(path: &Path) -> Option<String> {
@@ -41,15 +31,11 @@ impl LineDecoder for DockerDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
         // A cut JSON line cannot parse: it is shipped raw.
         let parsed = (!line.truncated)
-            .then(|| serde_json::from_slice::<JsonLine>(line.bytes).ok())
+            .then(|| super::docker_line::parse(line.bytes))
             .flatten();
         let Some(entry) = parsed else {
             self.records.raw(line, file, out);
             return;
-        };
-        let stream = match entry.stream.as_ref() {
-            "stderr" => Stream::Stderr,
-            _ => Stream::Stdout,
         };
         // An entry without its final newline is a piece of a longer line.
         let mut piece = entry.log;
@@ -62,8 +48,16 @@ impl LineDecoder for DockerDecoder {
                 Cow::Borrowed(s) => *s = s.strip_suffix('\n').unwrap_or(s),
             }
         }
-        self.records
-            .piece(line, file, stream, partial, piece, &entry.time, false, out);
+        self.records.piece(
+            line,
+            file,
+            entry.stream,
+            partial,
+            piece,
+            &entry.time,
+            false,
+            out,
+        );
     }
 
     fn flush(&mut self, all: bool, out: &mut Vec<Event>) {

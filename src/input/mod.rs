@@ -3,6 +3,7 @@
 
 pub mod cri;
 pub mod docker;
+pub mod docker_line;
 pub mod file;
 pub mod guard;
 pub mod partial;

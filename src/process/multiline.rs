@@ -17,7 +17,6 @@ use super::config::{MultilineConfig, MultilineMatch, MultilinePreset};
 use crate::event::Event;
 use regex::Regex;
 use serde_json::Value;
-use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone)]
@@ -93,9 +92,11 @@ impl MultilineRule {
 }
 
 struct Pending {
+    /// The first line's record, its message taken out into `text`.
     first: Event,
-    lines: Vec<String>,
-    bytes: usize,
+    /// The lines joined so far (`\n` between them).
+    text: String,
+    lines: usize,
     truncated: bool,
     last: Option<crate::event::Position>,
     updated: Instant,
@@ -103,39 +104,52 @@ struct Pending {
     floor: u64,
 }
 
+/// Most streams remembered per file (a slot is kept once made; past this, idle slots go).
+const MAX_STREAMS: usize = 8;
+
 pub struct Multiline {
     rule: MultilineRule,
-    pending: HashMap<String, Pending>,
+    /// One slot per stream (`stream` field: Docker/CRI stdout and stderr, or none): a short list
+    /// searched by name, so no key is allocated per line.
+    pending: Vec<(String, Option<Pending>)>,
     /// End of the last record seen by this stage (any stream).
     seen_end: u64,
 }
 
-fn stream_of(e: &Event) -> String {
-    e.get("stream")
-        .and_then(|v| v.as_str())
-        .unwrap_or("")
-        .to_string()
+fn stream_of(e: &Event) -> &str {
+    e.get("stream").and_then(|v| v.as_str()).unwrap_or("")
 }
 
 impl Multiline {
     pub fn new(rule: MultilineRule) -> Multiline {
         Multiline {
             rule,
-            pending: HashMap::new(),
+            pending: Vec::new(),
             seen_end: 0,
         }
     }
 
+    /// The slot of `stream`, made when missing.
+    fn slot(&mut self, stream: &str) -> usize {
+        if let Some(i) = self.pending.iter().position(|(k, _)| k == stream) {
+            return i;
+        }
+        if self.pending.len() >= MAX_STREAMS {
+            self.pending.retain(|(_, p)| p.is_some());
+        }
+        self.pending.push((stream.to_string(), None));
+        self.pending.len() - 1
+    }
+
     fn finish(&mut self, p: Pending) -> Event {
         let mut e = p.first;
-        let n = p.lines.len();
-        e.set("message", Value::String(p.lines.join("\n")));
+        e.set("message", Value::String(p.text));
         // Acknowledges up to its last line; keeps its first line's start as its identity.
         if let (Some(mut last), Some(first)) = (p.last, e.position) {
             last.start = first.start;
             e.position = Some(last);
         }
-        if n > 1 {
+        if p.lines > 1 {
             e.add_flag("multiline");
         }
         if p.truncated {
@@ -146,8 +160,8 @@ impl Multiline {
 
     fn start(&self, e: Event, msg: String) -> Pending {
         Pending {
-            bytes: msg.len(),
-            lines: vec![msg],
+            text: msg,
+            lines: 1,
             last: e.position,
             first: e,
             truncated: false,
@@ -156,10 +170,11 @@ impl Multiline {
         }
     }
 
-    fn append(&self, p: &mut Pending, e: &Event, msg: String) {
-        if p.lines.len() < self.rule.max_lines && p.bytes + msg.len() < self.rule.max_bytes {
-            p.bytes += msg.len() + 1;
-            p.lines.push(msg);
+    fn append(&self, p: &mut Pending, e: &Event, msg: &str) {
+        if p.lines < self.rule.max_lines && p.text.len() + msg.len() < self.rule.max_bytes {
+            p.text.push('\n');
+            p.text.push_str(msg);
+            p.lines += 1;
         } else {
             p.truncated = true;
         }
@@ -171,7 +186,10 @@ impl Multiline {
 
     /// The lowest start of a pending record: no record may be acknowledged past it.
     fn cap(&self) -> Option<u64> {
-        self.pending.values().map(|p| p.floor).min()
+        self.pending
+            .iter()
+            .filter_map(|(_, p)| p.as_ref().map(|p| p.floor))
+            .min()
     }
 
     fn push_capped(&self, mut e: Event, out: &mut Vec<Event>) {
@@ -181,12 +199,9 @@ impl Multiline {
         out.push(e);
     }
 
-    pub fn process(&mut self, e: Event, out: &mut Vec<Event>) {
+    pub fn process(&mut self, mut e: Event, out: &mut Vec<Event>) {
         let end = e.position.map(|p| p.end);
-        let msg = match e.get("message") {
-            Some(Value::String(s)) if !e.ack_only => Some(s.clone()),
-            _ => None,
-        };
+        let msg = if e.ack_only { None } else { e.take_message() };
         let Some(msg) = msg else {
             self.push_capped(e, out);
             if let Some(end) = end {
@@ -194,40 +209,44 @@ impl Multiline {
             }
             return;
         };
-        let key = stream_of(&e);
+        let slot = self.slot(stream_of(&e));
         let matched = self.rule.pattern.is_match(&msg) != self.rule.negate;
+        let previous = self.pending.get_mut(slot).and_then(|(_, p)| p.take());
+        let mut keep = None;
         if self.rule.match_after {
-            match self.pending.remove(&key) {
+            match previous {
                 Some(mut p) if matched => {
-                    self.append(&mut p, &e, msg);
-                    self.pending.insert(key, p);
+                    self.append(&mut p, &e, &msg);
+                    keep = Some(p);
                 }
                 previous => {
                     if let Some(p) = previous {
                         let done = self.finish(p);
                         self.push_capped(done, out);
                     }
-                    let p = self.start(e, msg);
-                    self.pending.insert(key, p);
+                    keep = Some(self.start(e, msg));
                 }
             }
         } else {
-            match self.pending.remove(&key) {
+            match previous {
                 Some(mut p) => {
-                    self.append(&mut p, &e, msg);
+                    self.append(&mut p, &e, &msg);
                     if matched {
-                        self.pending.insert(key, p);
+                        keep = Some(p);
                     } else {
                         let done = self.finish(p);
                         self.push_capped(done, out);
                     }
                 }
-                None if matched => {
-                    let p = self.start(e, msg);
-                    self.pending.insert(key, p);
+                None if matched => keep = Some(self.start(e, msg)),
+                None => {
+                    e.set("message", Value::String(msg));
+                    self.push_capped(e, out);
                 }
-                None => self.push_capped(e, out),
             }
+        }
+        if let Some((_, p)) = self.pending.get_mut(slot) {
+            *p = keep;
         }
         if let Some(end) = end {
             self.seen_end = self.seen_end.max(end);
@@ -236,17 +255,127 @@ impl Multiline {
 
     /// Emits pending records idle for `timeout` (all of them with `all`).
     pub fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
-        let due: Vec<String> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| all || p.updated.elapsed() >= self.rule.timeout)
-            .map(|(k, _)| k.clone())
-            .collect();
-        for k in due {
-            if let Some(p) = self.pending.remove(&k) {
+        for i in 0..self.pending.len() {
+            let due = self
+                .pending
+                .get(i)
+                .and_then(|(_, p)| p.as_ref())
+                .is_some_and(|p| all || p.updated.elapsed() >= self.rule.timeout);
+            if !due {
+                continue;
+            }
+            if let Some(p) = self.pending.get_mut(i).and_then(|(_, p)| p.take()) {
                 let e = self.finish(p);
                 self.push_capped(e, out);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Position, Shared, SourceId, StreamName};
+    use std::sync::Arc;
+
+    fn rule(yaml: &str) -> Multiline {
+        let c: MultilineConfig = serde_yaml::from_str(yaml).unwrap();
+        Multiline::new(MultilineRule::build(&c).unwrap())
+    }
+
+    /// A line of `stream` covering bytes start..end.
+    fn line(text: &str, stream: StreamName, start: u64, end: u64) -> Event {
+        let pos = Position {
+            source: SourceId(1),
+            end,
+            origin: 9,
+            start,
+        };
+        let mut e = Event::line(
+            text.into(),
+            start,
+            "t".into(),
+            Arc::new(Shared::default()),
+            Some(pos),
+        );
+        e.set_stream(stream);
+        e
+    }
+
+    fn msgs(out: &[Event]) -> Vec<(String, u64, u64)> {
+        out.iter()
+            .map(|e| {
+                let p = e.position.unwrap();
+                let m = e.get("message").and_then(|m| m.as_str()).unwrap_or("");
+                (m.to_string(), p.start, p.end)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn two_streams_interleaved_stay_apart_and_cap_each_other() {
+        let mut m = rule("{ pattern: '^\\s' }");
+        let mut out = Vec::new();
+        let (o, e) = (StreamName::Stdout, StreamName::Stderr);
+        m.process(line("Exception: boom", o, 0, 10), &mut out);
+        m.process(line("health ok", e, 10, 20), &mut out);
+        m.process(line("  at a", o, 20, 30), &mut out);
+        m.process(line("health ok", e, 30, 40), &mut out);
+        m.process(line("  at b", o, 40, 50), &mut out);
+        m.process(line("next", o, 50, 60), &mut out);
+        m.flush(true, &mut out);
+        let got = msgs(&out);
+        // Each stream joins only its own lines; while one stream holds a group, the other's
+        // records acknowledge no further than that group's start (the checkpoint never passes
+        // a held line), yet keep their own start as their identity.
+        let trace = "Exception: boom\n  at a\n  at b";
+        assert_eq!(
+            got,
+            vec![
+                ("health ok".into(), 10, 0),
+                (trace.into(), 0, 30),
+                ("next".into(), 50, 30),
+                ("health ok".into(), 30, 40),
+            ]
+        );
+        assert!(out[1]
+            .get("log.flags")
+            .unwrap()
+            .to_string()
+            .contains("multiline"));
+    }
+
+    #[test]
+    fn match_before_negate_and_the_same_text_repeated() {
+        // Lines ending in `\` continue onto the next; the same text twice stays two records.
+        let mut m = rule("{ pattern: '\\\\$', match: before }");
+        let mut out = Vec::new();
+        let o = StreamName::Stdout;
+        for (i, t) in ["a \\", "b", "same", "same", "x \\", "y \\", "z"]
+            .iter()
+            .enumerate()
+        {
+            let i = i as u64;
+            m.process(line(t, o, i * 10, i * 10 + 10), &mut out);
+        }
+        let got: Vec<String> = msgs(&out).into_iter().map(|g| g.0).collect();
+        assert_eq!(got, ["a \\\nb", "same", "same", "x \\\ny \\\nz"]);
+        assert_eq!(out[3].position.unwrap().start, 40);
+        assert_eq!(out[3].position.unwrap().end, 70);
+    }
+
+    #[test]
+    fn max_lines_cuts_and_flags_multibyte_text_whole() {
+        let mut m = rule("{ pattern: '^\\s', max_lines: 2 }");
+        let mut out = Vec::new();
+        let o = StreamName::Stdout;
+        m.process(line("Zoë é", o, 0, 8), &mut out);
+        m.process(line(" ü 1", o, 8, 14), &mut out);
+        m.process(line(" ü 2", o, 14, 20), &mut out);
+        m.flush(true, &mut out);
+        let got = msgs(&out);
+        assert_eq!(got, vec![("Zoë é\n ü 1".into(), 0, 20)]);
+        let flags = out[0].get("log.flags").unwrap().to_string();
+        assert!(flags.contains("truncated") && flags.contains("multiline"));
     }
 }

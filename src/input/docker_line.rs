@@ -54,7 +54,11 @@ pub fn general(line: &[u8]) -> Option<Entry<'_>> {
 /// The driver's own shape, or None (then `general` decides).
 pub fn fast(line: &[u8]) -> Option<Entry<'_>> {
     let rest = line.strip_prefix(br#"{"log":""#)?;
-    let (log, rest) = string(rest)?;
+    // The text ends at the first `","stream":"` (its quote is the first unescaped one), so
+    // that is the size its unescaped buffer needs at most. A buffer sized to the whole line
+    // instead cost the logstash output 6% more CPU per line (allocator size classes).
+    let end = memchr::memmem::find(rest, br#"","stream":""#)?;
+    let (log, rest) = string(rest, end)?;
     let rest = rest.strip_prefix(br#","stream":""#)?;
     let (stream, rest) = if let Some(r) = rest.strip_prefix(br#"stdout""#) {
         (Stream::Stdout, r)
@@ -62,7 +66,7 @@ pub fn fast(line: &[u8]) -> Option<Entry<'_>> {
         (Stream::Stderr, rest.strip_prefix(br#"stderr""#)?)
     };
     let rest = rest.strip_prefix(br#","time":""#)?;
-    let (time, rest) = string(rest)?;
+    let (time, rest) = string(rest, rest.len())?;
     let rest = rest.strip_prefix(b"}")?;
     // serde_json allows only JSON whitespace after the value.
     if !rest
@@ -76,8 +80,8 @@ pub fn fast(line: &[u8]) -> Option<Entry<'_>> {
 
 /// The JSON string whose opening quote was just consumed, and what follows its closing quote.
 /// None for what the fast path leaves to serde_json: lone surrogates, unknown escapes, control
-/// characters, invalid UTF-8, no closing quote.
-fn string(s: &[u8]) -> Option<(Cow<'_, str>, &[u8])> {
+/// characters, invalid UTF-8, no closing quote. `size`: what an unescaped copy needs at most.
+fn string(s: &[u8], size: usize) -> Option<(Cow<'_, str>, &[u8])> {
     let mut owned: Option<Vec<u8>> = None;
     let mut from = 0;
     loop {
@@ -100,7 +104,7 @@ fn string(s: &[u8]) -> Option<(Cow<'_, str>, &[u8])> {
                 }
             };
         }
-        let buf = owned.get_or_insert_with(|| Vec::with_capacity(s.len()));
+        let buf = owned.get_or_insert_with(|| Vec::with_capacity(size));
         buf.extend_from_slice(segment);
         from = at + 2;
         buf.push(match s.get(at + 1)? {

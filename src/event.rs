@@ -707,6 +707,7 @@ mod tests {
         );
         assert_eq!(v, e.to_value());
     }
+
     #[test]
     fn fields_added_beside_a_compact_record_keep_it_compact_and_never_collide() {
         let mut shared = Fields::new();

@@ -161,8 +161,8 @@ pub fn file_lines(data: &[u8]) {
     drive_input("type: file\n    paths: [/x]\n    format: plain", "", data);
 }
 
-/// The Docker json-file decoder with partial-line joining.
-/// The one-pass reading of the driver's own shape must agree with serde_json's on every line.
+/// The Docker json-file decoder with partial-line joining; on every line, the one-pass reading
+/// of the driver's own shape must agree with serde_json's.
 pub fn docker_lines(data: &[u8]) {
     for line in data.split(|&b| b == b'\n') {
         docker_line_agrees(line);

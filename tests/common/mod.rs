@@ -34,6 +34,15 @@ impl Env {
             dir: tempfile::tempdir().expect("temp dir"),
         }
     }
+    /// An `Env` on a memory file system (`/dev/shm`) when there is one: the agent's checkpoint
+    /// writes, output and log then take no inodes from the disk the test's log files are on.
+    pub fn in_memory() -> Env {
+        Env {
+            dir: tempfile::tempdir_in("/dev/shm")
+                .or_else(|_| tempfile::tempdir())
+                .expect("temp dir"),
+        }
+    }
     pub fn path(&self, name: &str) -> PathBuf {
         self.dir.path().join(name)
     }

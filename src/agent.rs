@@ -10,13 +10,13 @@
 //! the agent stops as on SIGTERM (what was acknowledged is checkpointed) and exits 1, so systemd
 //! or the kubelet restarts it. Never a silent stall.
 
-use crate::config::Config;
 use crate::enrich::docker::DockerEnricher;
 use crate::health::Health;
 use crate::input::guard::panic_message;
 use crate::metrics::metrics;
 use crate::output;
 use crate::pipeline::{self, ledger::Ledger};
+use crate::settings::Config;
 use crate::tail::checkpoint::CheckpointStore;
 use crate::tail::tailer::Tailer;
 use anyhow::Context;
@@ -181,7 +181,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         .collect();
     store.adopt(&owners);
     for (ic, (settings, decoders)) in config.inputs.iter().zip(tails) {
-        let decoders = crate::process::with_processors(decoders, ic, &config.processors)?;
+        let decoders = crate::process::with_processors(
+            decoders,
+            &ic.name,
+            ic.processors(),
+            &config.processors,
+        )?;
         let decoders =
             crate::input::guard::guarded(decoders, &ic.name, ic.type_name(), &config.host_name);
         let tailer = Tailer::new(

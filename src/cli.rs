@@ -1,7 +1,8 @@
 //! The command line: `run`, `check-config`, `test-output`, `version`, and their exit codes
 //! (0 clean stop, 1 runtime failure, 2 bad configuration or usage).
 
-use crate::config::{self, Config, InputKind};
+use crate::input::InputKind;
+use crate::settings::{self, Config};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 
@@ -104,7 +105,7 @@ where
 }
 
 fn load(path: &Path) -> Result<Config, i32> {
-    config::load(path).map_err(|e| {
+    settings::load(path).map_err(|e| {
         eprint!("logship: {e}");
         EXIT_CONFIG
     })

@@ -6,8 +6,8 @@
 //! The decoders are driven without the panic guard (`input::guard`), so a panic is found here
 //! instead of being caught.
 
-use crate::config;
 use crate::event::{Event, Fields, Position, SourceId};
+use crate::settings;
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder};
 use serde_json::Value;
@@ -80,10 +80,10 @@ fn input_factory(yaml_input: &str, extra: &str) -> Option<DecoderFactory> {
 fn build_factory(yaml_input: &str, extra: &str) -> Option<DecoderFactory> {
     let text =
         format!("inputs:\n  - {yaml_input}\noutputs:\n  - type: console\n{extra}data_dir: /tmp\n");
-    let c = config::parse(&text, |_| None).ok()?;
+    let c = settings::parse(&text, |_| None).ok()?;
     let ic = c.inputs.first()?;
     let (_, factory) = crate::input::tail_settings(ic, c.max_line_bytes, "fuzz-host");
-    crate::process::with_processors(factory, ic, &c.processors).ok()
+    crate::process::with_processors(factory, &ic.name, ic.processors(), &c.processors).ok()
 }
 
 /// True when `bytes` is one JSON value. Checked with `IgnoredAny`, not `Value`: serde_json's
@@ -172,7 +172,7 @@ pub fn docker_lines(data: &[u8]) {
 
 /// Panics when the fast path reads `line` differently from serde_json.
 pub fn docker_line_agrees(line: &[u8]) {
-    use crate::input::docker_line::{fast, general};
+    use crate::input::docker::line::{fast, general};
     if let Some(f) = fast(line) {
         assert_eq!(
             Some(f),
@@ -194,7 +194,7 @@ pub fn cri_lines(data: &[u8]) {
 
 /// The partial-line joiner alone: pieces of two streams, interleaved, with multibyte text.
 pub fn joiner(data: &[u8]) {
-    use crate::config::Stream;
+    use crate::input::Stream;
     let mut b = Bytes(data);
     let max = usize::from(b.byte() % 64) + 1;
     let mut j = crate::input::partial::Joiner::new(max);
@@ -354,7 +354,7 @@ pub fn config(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let (text, value) = text.split_once('\0').unwrap_or((&text, "v"));
     let value = value.to_string();
-    let _ = config::parse(text, |name| (!name.starts_with('U')).then(|| value.clone()));
+    let _ = settings::parse(text, |name| (!name.starts_with('U')).then(|| value.clone()));
 }
 
 /// The beats ACK reader: windows of sizes from the input, then the server's bytes.
@@ -398,7 +398,7 @@ pub fn cloudwatch_rejected(data: &[u8]) {
 
 /// The Docker API answers the enricher reads: container inspect and the events stream.
 pub fn docker_api(data: &[u8]) {
-    use crate::config::DockerEnrichConfig;
+    use crate::enrich::config::DockerEnrichConfig;
     if let Ok(info) = serde_json::from_slice::<bollard::models::ContainerInspectResponse>(data) {
         let cfg: DockerEnrichConfig = match serde_yaml::from_str(
             "{ labels: { include: ['*'], exclude: ['secret.*'] }, env: [A, B] }",

@@ -18,5 +18,6 @@ pub mod output;
 pub mod pipeline;
 pub mod process;
 pub mod secret;
+pub mod settings;
 pub mod tail;
 pub mod tls;

@@ -1,7 +1,7 @@
 //! The agent's own logs: `tracing` to stderr, text or JSON (`log_format`), level from the
 //! `LOGSHIP_LOG` environment variable (`info` by default; e.g. `LOGSHIP_LOG=debug`).
 
-use crate::config::LogFormat;
+use crate::settings::LogFormat;
 use std::io::IsTerminal;
 use tracing_subscriber::EnvFilter;
 

@@ -190,7 +190,7 @@ proptest! {
         );
         logship::fuzzing::docker_line_agrees(line.as_bytes());
         if raw_escape.is_empty() && matches!(tail, "" | "\n" | " \r\n") {
-            let e = logship::input::docker_line::fast(line.as_bytes());
+            let e = logship::input::docker::line::fast(line.as_bytes());
             prop_assert!(e.is_some(), "the driver's shape takes the fast path: {line:?}");
             prop_assert_eq!(e.unwrap().log, text);
         }

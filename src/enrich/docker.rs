@@ -9,9 +9,10 @@
 //! their metadata). When the daemon is unreachable, records ship without metadata, one warning is
 //! logged, lookups pause with exponential backoff, and the events stream reconnects the same way.
 
+use super::config::DockerEnrichConfig;
 use crate::config::units::Dur;
-use crate::config::{BackoffConfig, DockerEnrichConfig};
 use crate::event::{Event, Fields, Shared};
+use crate::output::retry::BackoffConfig;
 use bollard::query_parameters::EventsOptionsBuilder;
 use bollard::Docker;
 use futures_util::StreamExt;

@@ -13,8 +13,8 @@
 //! pieces already read. `ack_end` gives that capped offset.
 
 use super::file::{text, Common};
-use crate::config::Stream;
 use crate::event::{Event, Position, SourceId};
+use crate::input::Stream;
 use crate::tail::reader::Line;
 use crate::tail::tailer::FileCtx;
 use serde_json::Value;

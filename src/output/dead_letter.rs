@@ -4,7 +4,9 @@
 //! reaches `max_size` (the previous `.1` is dropped), so it never grows past twice that. Each
 //! record is counted in `logship_events_dropped_total{reason="rejected"}`.
 
+use crate::config::units::Size;
 use crate::metrics::metrics;
+use serde::Deserialize;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -135,4 +137,25 @@ mod tests {
         assert!(rotated.exists(), "not rotated");
         assert!(std::fs::metadata(dl.path()).unwrap().len() < 4096 + 200);
     }
+}
+
+/// Where records an output rejects for good are kept: `data_dir/dead_letter/<output>.ndjson`.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct DeadLetterConfig {
+    /// The file is rotated (to `.1`, the previous `.1` removed) once it reaches this size.
+    #[serde(default = "default_dead_letter_max")]
+    pub max_size: Size,
+}
+
+impl Default for DeadLetterConfig {
+    fn default() -> Self {
+        DeadLetterConfig {
+            max_size: default_dead_letter_max(),
+        }
+    }
+}
+
+fn default_dead_letter_max() -> Size {
+    Size(100 << 20)
 }

@@ -2,7 +2,7 @@
 //! until it fails), and each host's own backoff, so a failing host is set aside while the others
 //! carry the load.
 
-use crate::config::BackoffConfig;
+use super::retry::BackoffConfig;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;

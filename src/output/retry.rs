@@ -1,7 +1,8 @@
 //! Capped exponential backoff with jitter, shared by every output (backon computes the delays).
 
-use crate::config::BackoffConfig;
+use crate::config::units::Dur;
 use backon::{BackoffBuilder, ExponentialBuilder};
+use serde::Deserialize;
 use std::time::Duration;
 
 /// An endless series of delays: `init`, doubling up to `max`, each plus a random jitter of up
@@ -13,4 +14,31 @@ pub fn delays(cfg: BackoffConfig) -> impl Iterator<Item = Duration> {
         .with_jitter()
         .without_max_times()
         .build()
+}
+
+/// Retry timing of a failing output (Filebeat's `backoff.init` / `backoff.max`): capped
+/// exponential backoff with jitter, retrying forever.
+#[derive(Debug, Deserialize, Clone, Copy)]
+#[serde(deny_unknown_fields)]
+pub struct BackoffConfig {
+    #[serde(default = "default_backoff_init")]
+    pub init: Dur,
+    #[serde(default = "default_backoff_max")]
+    pub max: Dur,
+}
+
+impl Default for BackoffConfig {
+    fn default() -> Self {
+        BackoffConfig {
+            init: default_backoff_init(),
+            max: default_backoff_max(),
+        }
+    }
+}
+
+fn default_backoff_init() -> Dur {
+    Dur(Duration::from_secs(1))
+}
+fn default_backoff_max() -> Dur {
+    Dur(Duration::from_secs(60))
 }

@@ -6,9 +6,9 @@
 pub mod batch;
 pub mod ledger;
 
-use crate::config::PipelineConfig;
 use crate::enrich::docker::DockerEnricher;
 use crate::event::{Event, SourceId};
+use crate::settings::PipelineConfig;
 use batch::Batch;
 use ledger::Ledger;
 use std::collections::HashMap;

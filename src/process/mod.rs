@@ -12,6 +12,7 @@ pub mod filter;
 pub mod multiline;
 pub mod rename;
 
+use crate::config::{Problems, Value};
 use crate::event::Event;
 use crate::tail::tailer::{FileCtx, LineDecoder};
 use condition::Condition;
@@ -67,24 +68,45 @@ pub fn build(p: &ProcessorConfig, path: &str) -> Result<Step, Vec<(String, Strin
     })
 }
 
-/// The decoder factory of `input` with its processors, then the top-level ones, after it.
+/// Checks a `processors:` list (at `base`, `first` being the index of `list[0]` there): each
+/// is built as `run` would, so a bad regex or condition is an error at its YAML path.
+pub fn check(list: &[ProcessorConfig], base: &str, first: usize, problems: &mut Problems) {
+    for (i, p) in list.iter().enumerate() {
+        if let Err(errors) = build(p, &format!("{base}[{}]", first + i)) {
+            for (path, msg) in errors {
+                problems.error(path, msg);
+            }
+        }
+    }
+}
+
+/// Types and checks the top-level `processors:` list, one element at a time.
+pub fn configure_top(raw: &[Value], problems: &mut Problems) -> Vec<ProcessorConfig> {
+    let mut processors = Vec::new();
+    for (i, v) in raw.iter().enumerate() {
+        let path = format!("processors[{i}]");
+        if let Some(config::ProcessorItem(p)) = problems.typed::<config::ProcessorItem>(v, &path) {
+            check(std::slice::from_ref(&p), "processors", i, problems);
+            processors.push(p);
+        }
+    }
+    processors
+}
+
+/// The decoder factory of input `input` with its own processors (`own`), then the top-level
+/// ones (`global`), after it.
 pub fn with_processors(
     decoders: crate::tail::tailer::DecoderFactory,
-    input: &crate::config::InputConfig,
+    input: &str,
+    own: &[ProcessorConfig],
     global: &[ProcessorConfig],
 ) -> anyhow::Result<crate::tail::tailer::DecoderFactory> {
-    use crate::config::InputKind;
-    let own = match &input.kind {
-        InputKind::File(c) => &c.processors,
-        InputKind::Docker(c) => &c.processors,
-        InputKind::Cri(c) => &c.processors,
-    };
     let mut steps = Vec::new();
     for (i, p) in own.iter().chain(global).enumerate() {
         steps.push(build(p, &format!("processors[{i}]")).map_err(|e| {
             anyhow::anyhow!(
                 "input {}: {}",
-                input.name,
+                input,
                 e.first().map(|x| x.1.clone()).unwrap_or_default()
             )
         })?);

@@ -3,8 +3,8 @@
 //! `FileCtx` it is given with each line, and the `TailSettings` an input builds from its config.
 
 use super::reader::Line;
-use crate::config::ReadFrom;
 use crate::event::{Event, SourceId};
+use serde::Deserialize;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,4 +40,13 @@ pub struct TailSettings {
     pub scan_frequency: Duration,
     pub rotate_wait: Duration,
     pub max_line: usize,
+}
+
+/// `read_from:` of a file-based input: where a file never seen before is read from.
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum ReadFrom {
+    Beginning,
+    #[default]
+    End,
 }

@@ -19,6 +19,7 @@
 //!   by inode in the same directory and finished there.
 
 use super::checkpoint::{CheckpointStore, Entry};
+use super::decoder::ReadFrom;
 pub use super::decoder::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use super::discover::Discovery;
 use super::identity::{birth_time, FileId, Fingerprint};
@@ -26,7 +27,6 @@ use super::reader::{LineReader, READ_BLOCK};
 use super::resume::{decide, Found, Resume};
 use super::rotation::{file_id, find_by_id, holds_at, TAIL_BYTES};
 use super::tracked::Tracked;
-use crate::config::ReadFrom;
 use crate::event::{Event, SourceId};
 use crate::metrics::metrics;
 use std::fs::File;

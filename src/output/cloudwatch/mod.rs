@@ -12,12 +12,12 @@
 //! network errors are retried with backoff; a missing group or stream is (re)created when
 //! `create_missing` is on.
 
+pub mod config;
 pub mod limits;
 pub mod names;
 
 use super::dead_letter::{DeadLetter, Rejected};
 use super::{Output, OutputError};
-use crate::config::CloudwatchOutputConfig;
 use crate::event::Event;
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
@@ -25,6 +25,7 @@ use aws_sdk_cloudwatchlogs::config::http::HttpResponse;
 use aws_sdk_cloudwatchlogs::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_cloudwatchlogs::types::InputLogEvent;
 use aws_sdk_cloudwatchlogs::Client;
+use config::CloudwatchOutputConfig;
 use names::NameTemplate;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;

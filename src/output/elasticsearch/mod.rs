@@ -13,16 +13,18 @@
 //! "opensearch"` on OpenSearch, which `test-output` reports.
 
 pub mod bulk;
+pub mod config;
 pub mod index;
 
 use super::dead_letter::{DeadLetter, Rejected};
 use super::hosts::Hosts;
 use super::{Output, OutputError};
-use crate::config::{ElasticsearchOutputConfig, TlsConfig};
 use crate::pipeline::batch::Batch;
 use crate::tls::TlsClient;
+use crate::tls::TlsConfig;
 use async_trait::async_trait;
 use bulk::Outcome;
+use config::ElasticsearchOutputConfig;
 use index::{event_time, IndexTemplate};
 use reqwest::header::{
     HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE,

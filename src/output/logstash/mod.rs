@@ -9,14 +9,15 @@
 //! others carry the load; the batch moves on to the next host at once.
 
 pub mod codec;
+pub mod config;
 pub mod conn;
 
 use super::hosts::{self, Hosts};
 use super::{Output, OutputError};
-use crate::config::LogstashOutputConfig;
 use crate::pipeline::batch::Batch;
 use crate::tls::TlsClient;
 use async_trait::async_trait;
+use config::LogstashOutputConfig;
 use conn::{Conn, Explain, Io};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};

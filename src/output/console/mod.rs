@@ -1,6 +1,8 @@
 //! `type: console`: the batch as NDJSON on stdout, flushed before it is acknowledged.
 
-use super::{Output, OutputError};
+pub mod config;
+
+use crate::output::{Output, OutputError};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;

@@ -7,7 +7,9 @@
 //! failed, in the middle of a batch) cuts that torn last line off first: it was never
 //! acknowledged, so it is sent again, and appending after it would glue the next record to it.
 
-use super::{Output, OutputError};
+pub mod config;
+
+use crate::output::{Output, OutputError};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
 use std::path::PathBuf;

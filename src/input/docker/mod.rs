@@ -2,15 +2,18 @@
 //! rotated to `-json.log.1`, `.2`... by `max-size`/`max-file`) through the tailing engine.
 //! Each line is `{"log":"...\n","stream":"stdout","time":"<RFC 3339 nano>"}`; an entry whose
 //! `log` has no trailing `\n` is a piece of a longer line and is joined with the next ones.
-//! Lines are decoded by `docker_line` (one pass for the driver's own shape, serde_json for any
+//! Lines are decoded by `line` (one pass for the driver's own shape, serde_json for any
 //! other). A line that is not such JSON is shipped as raw text with `error.message`, never fatal.
 
-use super::file::Common;
-use super::partial::{Joiner, StreamRecords};
-use crate::config::DockerInputConfig;
+pub mod config;
+pub mod line;
+
 use crate::event::Event;
+use crate::input::file::Common;
+use crate::input::partial::{Joiner, StreamRecords};
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
+use config::DockerInputConfig;
 use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
@@ -30,9 +33,7 @@ struct DockerDecoder {
 impl LineDecoder for DockerDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
         // A cut JSON line cannot parse: it is shipped raw.
-        let parsed = (!line.truncated)
-            .then(|| super::docker_line::parse(line.bytes))
-            .flatten();
+        let parsed = (!line.truncated).then(|| line::parse(line.bytes)).flatten();
         let Some(entry) = parsed else {
             self.records.raw(line, file, out);
             return;
@@ -119,9 +120,9 @@ mod tests {
         let p = format!("/var/lib/docker/containers/{id}/{id}-json.log.2");
         assert_eq!(container_id(Path::new(&p)), Some(id));
         assert_eq!(
-            super::super::partial::normalize_time("2026-11-24T10:00:00.1234Z").unwrap(),
+            crate::input::partial::normalize_time("2026-11-24T10:00:00.1234Z").unwrap(),
             "2026-11-24T10:00:00.123400000Z"
         );
-        assert!(super::super::partial::normalize_time("yesterday").is_none());
+        assert!(crate::input::partial::normalize_time("yesterday").is_none());
     }
 }

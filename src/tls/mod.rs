@@ -3,7 +3,9 @@
 //! `verify: full | certificate | none`, `min_version`), connects, and turns every rustls/webpki
 //! failure into one line that names the file or the peer and what failed.
 
-use crate::config::{TlsConfig, TlsVerify, TlsVersion};
+pub mod config;
+
+pub use config::{TlsConfig, TlsVerify, TlsVersion};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;

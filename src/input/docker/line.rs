@@ -9,7 +9,7 @@
 //! goes to serde_json (`general`), so the result is always the one serde_json gives: the fuzz
 //! entry point `docker_lines` and a property test check the two agree.
 
-use crate::config::Stream;
+use crate::input::Stream;
 use serde::Deserialize;
 use std::borrow::Cow;
 

@@ -2,11 +2,13 @@
 //! turning one line into the record: `message`, `@timestamp`, `log.file.path`, `log.offset`,
 //! `log.flags`, `log.syslog.*`, plus the fields every record carries (`host`, `agent`, `input`).
 
-use super::syslog::rfc3164::{self, FACILITIES, SEVERITIES};
-use crate::config::{FileFormat, FileInputConfig};
+pub mod config;
+
 use crate::event::{Event, Fields, Position, Shared};
+use crate::input::syslog::rfc3164::{self, FACILITIES, SEVERITIES};
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
+use config::{FileFormat, FileInputConfig};
 use serde_json::{json, Value};
 use std::sync::Arc;
 

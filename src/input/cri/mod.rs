@@ -4,12 +4,15 @@
 //! following ones of the same stream. Kubernetes fields come from the file name, and the pod uid
 //! from the link's target `/var/log/pods/<namespace>_<pod>_<uid>/<container>/N.log`.
 
-use super::file::Common;
-use super::partial::{Joiner, StreamRecords};
-use crate::config::{CriInputConfig, Stream};
+pub mod config;
+
 use crate::event::Event;
+use crate::input::file::Common;
+use crate::input::partial::{Joiner, StreamRecords};
+use crate::input::Stream;
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
+use config::CriInputConfig;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::sync::Arc;
@@ -76,7 +79,7 @@ struct CriDecoder {
 
 impl LineDecoder for CriDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
-        let (text, bad_utf8) = super::file::text(line.bytes);
+        let (text, bad_utf8) = crate::input::file::text(line.bytes);
         let parsed = (!line.truncated).then(|| parse(&text)).flatten();
         let Some((time, stream, partial, msg)) = parsed else {
             self.records.raw(line, file, out);

@@ -1,0 +1,67 @@
+//! `type: cri`: options and checks.
+
+use crate::config::units::Dur;
+use crate::config::{Problems, Value};
+use crate::input::{
+    default_partial_timeout, default_rotate_wait, default_scan_frequency, default_streams,
+    InputKind, Stream,
+};
+use crate::tail::decoder::ReadFrom;
+use serde::Deserialize;
+
+/// `type: cri`: containerd / CRI-O logs under /var/log/containers.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct CriInputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_cri_paths")]
+    pub paths: Vec<String>,
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default = "default_streams")]
+    pub streams: Vec<Stream>,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    #[serde(default = "default_scan_frequency")]
+    pub scan_frequency: Dur,
+    #[serde(default = "default_rotate_wait")]
+    pub rotate_wait: Dur,
+    /// A `P` piece whose `F` does not come is shipped after this long.
+    #[serde(default = "default_partial_timeout")]
+    pub partial_timeout: Dur,
+    /// Processors for this input, run before the top-level ones.
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
+}
+
+fn default_cri_paths() -> Vec<String> {
+    vec!["/var/log/containers/*.log".to_string()]
+}
+
+/// Types and checks one `type: cri` element (at `path`).
+pub fn configure(
+    body: &Value,
+    path: &str,
+    p: &mut Problems,
+) -> Option<(Option<String>, InputKind)> {
+    let c = p.typed::<CriInputConfig>(body, path)?;
+    if c.paths.is_empty() {
+        p.error(format!("{path}.paths"), "at least one path is required");
+    }
+    for (j, pat) in c.paths.iter().chain(&c.exclude).enumerate() {
+        if let Err(e) = glob::Pattern::new(pat) {
+            p.error(
+                format!("{path}.paths[{j}]"),
+                format!("bad glob `{pat}`: {e}"),
+            );
+        }
+    }
+    if c.streams.is_empty() {
+        p.error(format!("{path}.streams"), "at least one stream is required");
+    }
+    crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
+    p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
+    p.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
+    Some((c.name.clone(), InputKind::Cri(c)))
+}

@@ -1,0 +1,57 @@
+//! `type: docker`: options and checks.
+
+use crate::config::units::Dur;
+use crate::config::{Problems, Value};
+use crate::input::{
+    default_partial_timeout, default_rotate_wait, default_scan_frequency, default_streams,
+    InputKind, Stream,
+};
+use crate::tail::decoder::ReadFrom;
+use serde::Deserialize;
+use std::path::PathBuf;
+
+/// `type: docker`: json-file driver logs.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct DockerInputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default = "default_containers_path")]
+    pub containers_path: PathBuf,
+    /// Which streams to ship.
+    #[serde(default = "default_streams")]
+    pub streams: Vec<Stream>,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    #[serde(default = "default_scan_frequency")]
+    pub scan_frequency: Dur,
+    #[serde(default = "default_rotate_wait")]
+    pub rotate_wait: Dur,
+    /// A piece of a line whose last piece does not come (a container's last `echo -n`) is
+    /// shipped after this long (Fluent Bit's `docker_mode_flush`).
+    #[serde(default = "default_partial_timeout")]
+    pub partial_timeout: Dur,
+    /// Processors for this input, run before the top-level ones.
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
+}
+
+fn default_containers_path() -> PathBuf {
+    PathBuf::from("/var/lib/docker/containers")
+}
+
+/// Types and checks one `type: docker` element (at `path`).
+pub fn configure(
+    body: &Value,
+    path: &str,
+    p: &mut Problems,
+) -> Option<(Option<String>, InputKind)> {
+    let c = p.typed::<DockerInputConfig>(body, path)?;
+    if c.streams.is_empty() {
+        p.error(format!("{path}.streams"), "at least one stream is required");
+    }
+    crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
+    p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
+    p.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
+    Some((c.name.clone(), InputKind::Docker(c)))
+}

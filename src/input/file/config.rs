@@ -1,0 +1,65 @@
+//! `type: file`: options and checks.
+
+use crate::config::units::Dur;
+use crate::config::{Problems, Value};
+use crate::input::{default_rotate_wait, default_scan_frequency, InputKind};
+use crate::tail::decoder::ReadFrom;
+use serde::Deserialize;
+
+/// `type: file`.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FileInputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Glob patterns of the files to tail.
+    pub paths: Vec<String>,
+    /// Glob patterns of files never to tail (e.g. `*.gz`).
+    #[serde(default)]
+    pub exclude: Vec<String>,
+    #[serde(default)]
+    pub format: FileFormat,
+    #[serde(default)]
+    pub read_from: ReadFrom,
+    /// Globs are re-evaluated this often, besides on file-system notifications.
+    #[serde(default = "default_scan_frequency")]
+    pub scan_frequency: Dur,
+    /// A file that was rotated away, or deleted, is released once it has been read to its end and
+    /// has not grown for this long (Fluent Bit's `rotate_wait`).
+    #[serde(default = "default_rotate_wait")]
+    pub rotate_wait: Dur,
+    /// Processors for this input, run before the top-level ones.
+    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    pub processors: Vec<crate::process::config::ProcessorConfig>,
+}
+
+#[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum FileFormat {
+    #[default]
+    Plain,
+    Syslog,
+}
+
+/// Types and checks one `type: file` element (at `path`).
+pub fn configure(
+    body: &Value,
+    path: &str,
+    p: &mut Problems,
+) -> Option<(Option<String>, InputKind)> {
+    let c = p.typed::<FileInputConfig>(body, path)?;
+    if c.paths.is_empty() {
+        p.error(format!("{path}.paths"), "at least one path is required");
+    }
+    for (j, pat) in c.paths.iter().chain(&c.exclude).enumerate() {
+        if let Err(e) = glob::Pattern::new(pat) {
+            p.error(
+                format!("{path}.paths[{j}]"),
+                format!("bad glob `{pat}`: {e}"),
+            );
+        }
+    }
+    crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
+    p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
+    Some((c.name.clone(), InputKind::File(c)))
+}

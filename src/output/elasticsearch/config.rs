@@ -1,0 +1,142 @@
+//! `type: elasticsearch` (also OpenSearch): options and checks. `Debug` hides credentials.
+
+use crate::config::units::Dur;
+use crate::config::{Problems, Value};
+use crate::output::dead_letter::DeadLetterConfig;
+use crate::output::retry::BackoffConfig;
+use crate::output::OutputKind;
+use crate::tls::TlsConfig;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// `auth:` of the elasticsearch output: `username` + `password`, or `api_key` (both secrets:
+/// `Debug` prints them as `<redacted>`).
+#[derive(Debug, Deserialize, Clone, Default)]
+#[serde(deny_unknown_fields)]
+pub struct EsAuth {
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<crate::secret::Secret>,
+    /// `id:key` as Elasticsearch returns it, or already base64-encoded.
+    #[serde(default)]
+    pub api_key: Option<crate::secret::Secret>,
+}
+
+/// `type: elasticsearch` (also OpenSearch): the `_bulk` API with `create` and deterministic ids.
+/// `Debug` (below) hides credentials in `hosts` and the values of `headers`.
+#[derive(Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct ElasticsearchOutputConfig {
+    #[serde(default)]
+    pub name: Option<String>,
+    /// `http(s)://host:port[/path]`, one or more (round robin).
+    pub hosts: Vec<String>,
+    /// Index name: `%{+yyyy.MM.dd}` (Joda-style, from `@timestamp` in UTC) and
+    /// `%{[field.path]}` / `%{[field.path]:default}` are replaced per record.
+    #[serde(default = "default_index")]
+    pub index: String,
+    /// Ingest pipeline for every record.
+    #[serde(default)]
+    pub pipeline: Option<String>,
+    #[serde(default)]
+    pub auth: Option<EsAuth>,
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// gzip level of request bodies, 0 (off) to 9.
+    #[serde(default = "default_es_compression")]
+    pub compression_level: u32,
+    /// Most records in one `_bulk` request.
+    #[serde(default = "default_es_bulk_max_size")]
+    pub bulk_max_size: usize,
+    /// Longest wait for one request, connection included.
+    #[serde(default = "default_es_timeout")]
+    pub timeout: Dur,
+    /// Extra HTTP headers on every request.
+    #[serde(default)]
+    pub headers: std::collections::BTreeMap<String, String>,
+    #[serde(default)]
+    pub dead_letter: DeadLetterConfig,
+    #[serde(default)]
+    pub backoff: BackoffConfig,
+}
+
+impl std::fmt::Debug for ElasticsearchOutputConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        let hosts: Vec<String> = self
+            .hosts
+            .iter()
+            .map(|h| crate::secret::redact_url(h))
+            .collect();
+        let headers: Vec<&String> = self.headers.keys().collect();
+        f.debug_struct("ElasticsearchOutputConfig")
+            .field("name", &self.name)
+            .field("hosts", &hosts)
+            .field("index", &self.index)
+            .field("pipeline", &self.pipeline)
+            .field("auth", &self.auth)
+            .field("tls", &self.tls)
+            .field("compression_level", &self.compression_level)
+            .field("bulk_max_size", &self.bulk_max_size)
+            .field("timeout", &self.timeout)
+            .field("headers (values hidden)", &headers)
+            .field("dead_letter", &self.dead_letter)
+            .field("backoff", &self.backoff)
+            .finish()
+    }
+}
+
+fn default_index() -> String {
+    "logship-%{+yyyy.MM.dd}".into()
+}
+fn default_es_compression() -> u32 {
+    1
+}
+fn default_es_bulk_max_size() -> usize {
+    1600
+}
+fn default_es_timeout() -> Dur {
+    Dur(Duration::from_secs(90))
+}
+
+/// Types and checks one `type: elasticsearch` element (at `path`).
+pub fn configure(
+    body: &Value,
+    path: &str,
+    p: &mut Problems,
+) -> Option<(Option<String>, OutputKind)> {
+    let c = p.typed::<ElasticsearchOutputConfig>(body, path)?;
+    use super::{index::IndexTemplate, url_problem};
+    if c.hosts.is_empty() {
+        p.error(
+            format!("{path}.hosts"),
+            "needs at least one URL (e.g. https://es:9200)",
+        );
+    }
+    for (i, h) in c.hosts.iter().enumerate() {
+        if let Some(problem) = url_problem(h, c.tls.is_some()) {
+            p.error(format!("{path}.hosts[{i}]"), problem);
+        }
+    }
+    if let Err(e) = IndexTemplate::parse(&c.index) {
+        p.error(format!("{path}.index"), e);
+    }
+    crate::output::check_sizes(c.compression_level, c.bulk_max_size, path, p);
+    if let Some(a) = &c.auth {
+        match (&a.username, &a.password, &a.api_key) {
+            (Some(_), Some(_), None) | (None, None, Some(_)) => {}
+            (_, _, Some(_)) => p.error(
+                format!("{path}.auth"),
+                "set either username + password or api_key, not both",
+            ),
+            _ => p.error(
+                format!("{path}.auth"),
+                "needs username and password (or api_key)",
+            ),
+        }
+    }
+    if let Some(tls) = &c.tls {
+        tls.validate(&format!("{path}.tls"), p);
+    }
+    Some((c.name.clone(), OutputKind::Elasticsearch(c)))
+}

@@ -374,7 +374,7 @@ pub fn beats_acks(data: &[u8]) {
 pub fn bulk_response(data: &[u8]) {
     let mut b = Bytes(data);
     let sent = usize::from(b.byte() % 8);
-    if let Ok(outcomes) = crate::output::elasticsearch::bulk::read_response(b.rest(), sent) {
+    if let Ok(outcomes) = crate::output::elasticsearch::classify::read_response(b.rest(), sent) {
         assert_eq!(outcomes.len(), sent);
     }
 }

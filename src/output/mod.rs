@@ -14,20 +14,20 @@ pub mod elasticsearch;
 pub mod file;
 pub mod hosts;
 pub mod logstash;
+pub mod progress;
 pub mod retry;
+mod worker;
 
 use crate::config::{Problems, Value};
-use crate::health::Health;
-use crate::metrics::metrics;
 use crate::pipeline::batch::Batch;
-use crate::pipeline::ledger::Ledger;
 use crate::tls::{TlsConfig, TlsVerify};
 use async_trait::async_trait;
-use futures_util::stream::{FuturesUnordered, StreamExt};
 use retry::BackoffConfig;
 use std::fmt;
 use std::sync::Arc;
-use tokio::sync::mpsc::Receiver;
+
+pub use progress::Todo;
+pub use worker::run_worker;
 
 /// Types and checks one element of `outputs:` of its type (at its YAML path): its `name`, if
 /// set, and its options.
@@ -221,8 +221,11 @@ impl fmt::Display for OutputError {
 
 #[async_trait]
 pub trait Output: Send + Sync {
-    /// Delivers the whole batch; Ok only once the destination has it.
-    async fn send(&self, batch: &Batch) -> Result<(), OutputError>;
+    /// Delivers the records of `batch` that `todo` lists. Ok only once the destination has all
+    /// of them (or they are in the dead-letter file). On an error, `todo` is narrowed to what
+    /// is still owed: the worker keeps it and the retry sends only that. An output that cannot
+    /// tell leaves it as it is (the whole rest is sent again).
+    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError>;
     /// Connects (and authenticates) without sending records: for `test-output`.
     async fn check(&self) -> Result<String, OutputError>;
     /// How many batches may be in `send` at once (1 keeps the order of the stream).
@@ -243,71 +246,4 @@ pub fn build(cfg: &OutputConfig, data_dir: &std::path::Path) -> Result<Arc<dyn O
             Arc::new(elasticsearch::Elasticsearch::new(&cfg.name, c, data_dir)?)
         }
     })
-}
-
-/// Sends every batch from `rx` until the channel closes, up to `output.concurrency()` at once
-/// (the ledger puts their acknowledgements back in order).
-pub async fn run_worker(
-    name: String,
-    output: Arc<dyn Output>,
-    mut rx: Receiver<Arc<Batch>>,
-    ledger: Arc<Ledger>,
-    health: Arc<Health>,
-    backoff: BackoffConfig,
-) {
-    health.output_ok(&name);
-    let limit = output.concurrency().max(1);
-    let mut running = FuturesUnordered::new();
-    loop {
-        tokio::select! {
-            Some(()) = running.next(), if !running.is_empty() => {}
-            next = rx.recv(), if running.len() < limit => match next {
-                Some(batch) => running.push(deliver(&name, &*output, batch, &ledger, &health, backoff)),
-                None => break,
-            },
-        }
-    }
-    while running.next().await.is_some() {}
-}
-
-/// Sends one batch until it is delivered, retrying with backoff, then acknowledges it.
-async fn deliver(
-    name: &str,
-    output: &dyn Output,
-    batch: Arc<Batch>,
-    ledger: &Ledger,
-    health: &Health,
-    backoff: BackoffConfig,
-) {
-    if crate::fault::active() {
-        for ev in &batch.events {
-            if let Some(m) = ev.get("message").and_then(|m| m.as_str()) {
-                crate::fault::task_data(&format!("output {name}"), m.as_bytes());
-            }
-        }
-    }
-    let mut delays = retry::delays(backoff);
-    loop {
-        match output.send(&batch).await {
-            Ok(()) => {
-                health.output_ok(name);
-                break;
-            }
-            Err(e) => {
-                metrics()
-                    .output_errors
-                    .with_label_values(&[name, e.kind])
-                    .inc();
-                health.output_failed(name, &e.message);
-                let wait = delays.next().unwrap_or(backoff.max.0);
-                tracing::warn!(output = %name, error = %e, retry_in = ?wait, "output failed; will retry");
-                tokio::time::sleep(wait).await;
-            }
-        }
-    }
-    metrics()
-        .events_sent
-        .with_label_values(&[name])
-        .inc_by(batch.events.len() as u64);
-    ledger.ack(batch.seq);
 }

@@ -2,7 +2,7 @@
 
 pub mod config;
 
-use crate::output::{Output, OutputError};
+use crate::output::{Output, OutputError, Todo};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
 use tokio::io::AsyncWriteExt;
@@ -27,7 +27,7 @@ impl Console {
 
 #[async_trait]
 impl Output for Console {
-    async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Batch, _todo: &mut Todo) -> Result<(), OutputError> {
         let io = |e: std::io::Error| OutputError::new("io", format!("writing to stdout: {e}"));
         let mut out = self.out.lock().await;
         out.write_all(batch.ndjson()).await.map_err(io)?;

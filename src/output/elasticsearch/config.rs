@@ -106,7 +106,7 @@ pub fn configure(
     p: &mut Problems,
 ) -> Option<(Option<String>, OutputKind)> {
     let c = p.typed::<ElasticsearchOutputConfig>(body, path)?;
-    use super::{index::IndexTemplate, url_problem};
+    use super::index::IndexTemplate;
     if c.hosts.is_empty() {
         p.error(
             format!("{path}.hosts"),
@@ -139,4 +139,27 @@ pub fn configure(
         tls.validate(&format!("{path}.tls"), p);
     }
     Some((c.name.clone(), OutputKind::Elasticsearch(c)))
+}
+
+/// Why a `hosts` entry is not usable, if it is not.
+pub fn url_problem(h: &str, has_tls: bool) -> Option<String> {
+    let h = &crate::secret::redact_url(h);
+    if !h.contains("://") {
+        return Some(format!(
+            "{h} has no scheme: write http://{h} or https://{h}"
+        ));
+    }
+    match reqwest::Url::parse(h) {
+        Err(e) => Some(format!(
+            "{h:?} is not a URL ({e}); expected e.g. https://es:9200"
+        )),
+        Ok(u) => match u.scheme() {
+            "http" if has_tls => Some(format!(
+                "{h}: `tls` is set but the URL is http://; use https://"
+            )),
+            "http" | "https" if u.host_str().is_some() => None,
+            "http" | "https" => Some(format!("{h}: no host")),
+            s => Some(format!("{h}: scheme `{s}` is not http or https")),
+        },
+    }
 }

@@ -9,7 +9,7 @@
 
 pub mod config;
 
-use crate::output::{Output, OutputError};
+use crate::output::{Output, OutputError, Todo};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
 use std::path::PathBuf;
@@ -65,7 +65,7 @@ impl FileOutput {
 
 #[async_trait]
 impl Output for FileOutput {
-    async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Batch, _todo: &mut Todo) -> Result<(), OutputError> {
         let mut slot = self.file.lock().await;
         let mut file = match slot.take() {
             Some(f) => f,

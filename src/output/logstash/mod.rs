@@ -2,28 +2,26 @@
 //!
 //! A batch is cut into windows of at most the current window size (`bulk_max_size`, or growing
 //! from 10 with `slow_start`; halved after an error, doubled after a success). Each window is
-//! acknowledged by the ACK for its last sequence; how many events of a batch are acknowledged is
-//! remembered across attempts, so after a partial ACK and a dropped connection only the rest is
-//! resent. Hosts: with `loadbalance: true` every batch goes to the next host in turn, with
+//! acknowledged by the ACK for its last sequence; a partial ACK narrows the batch's `Todo` (kept by
+//! the worker), so after a dropped connection only the rest is resent. Hosts: with `loadbalance: true` every batch goes to the next host in turn, with
 //! `false` all go to one host until it fails. A failing host waits out its own backoff while the
 //! others carry the load; the batch moves on to the next host at once.
 
+pub mod check;
 pub mod codec;
 pub mod config;
 pub mod conn;
 
 use super::hosts::{self, Hosts};
-use super::{Output, OutputError};
+use super::{Output, OutputError, Todo};
 use crate::pipeline::batch::Batch;
 use crate::tls::TlsClient;
 use async_trait::async_trait;
 use config::LogstashOutputConfig;
 use conn::{Conn, Explain, Io};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
 use tokio::net::TcpStream;
 
 /// Splits `host:port` (`[v6]:port` too) into host and port.
@@ -72,8 +70,6 @@ pub struct Logstash {
     tls: Option<Arc<TlsClient>>,
     prefix: Vec<u8>,
     window: Window,
-    /// Events of a batch (by batch seq) already acknowledged in an earlier attempt.
-    progress: Mutex<HashMap<u64, usize>>,
 }
 
 impl Logstash {
@@ -99,7 +95,6 @@ impl Logstash {
                 }),
                 max,
             },
-            progress: Mutex::new(HashMap::new()),
         })
     }
 
@@ -184,10 +179,6 @@ impl Logstash {
             *slot = None;
         }
     }
-
-    fn progress(&self) -> std::sync::MutexGuard<'_, HashMap<u64, usize>> {
-        self.progress.lock().unwrap_or_else(|p| p.into_inner())
-    }
 }
 
 #[async_trait]
@@ -201,10 +192,16 @@ impl Output for Logstash {
         }
     }
 
-    async fn send(&self, batch: &Batch) -> Result<(), OutputError> {
-        let docs: Vec<&[u8]> = batch.lines();
+    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError> {
+        let lines = batch.lines();
+        let docs: Vec<&[u8]> = todo
+            .indices()
+            .iter()
+            .filter_map(|&i| lines.get(i).copied())
+            .collect();
         let total = docs.len();
-        let mut done = self.progress().get(&batch.seq).copied().unwrap_or(0);
+        // Records of `docs` acknowledged, in order (beats ACKs count from the window's start).
+        let mut done = 0;
         let mut failures = 0;
         while done < total {
             let host = self.hosts.pick();
@@ -241,9 +238,7 @@ impl Output for Logstash {
                         failures += 1;
                         let e = OutputError::new("ack", f.message);
                         if failures >= self.hosts.len() {
-                            if done > 0 {
-                                self.progress().insert(batch.seq, done);
-                            }
+                            todo.accepted_first(done);
                             return Err(e);
                         }
                         tracing::warn!(host = %host.addr, error = %e, acked = f.acked, "logstash host failed; resending the unacknowledged rest to the next host");
@@ -252,53 +247,11 @@ impl Output for Logstash {
                 }
             }
         }
-        self.progress().remove(&batch.seq);
+        todo.clear();
         Ok(())
     }
 
     async fn check(&self) -> Result<String, OutputError> {
-        let mut ok = Vec::new();
-        let mut failed = Vec::new();
-        for host in self.hosts.all() {
-            match self.dial(&host.addr).await {
-                Err(e) => failed.push(e),
-                Ok(mut io) => {
-                    // A server that refuses our certificate after a TLS 1.3 handshake says so now.
-                    let mut byte = [0u8; 1];
-                    match tokio::time::timeout(REFUSAL_WAIT, io.read(&mut byte)).await {
-                        Ok(Err(e)) => {
-                            failed.push(OutputError::new("tls", (self.explain(&host.addr))(&e)))
-                        }
-                        Ok(Ok(0)) => failed.push(OutputError::new(
-                            "connect",
-                            format!(
-                                "{}: the server closed the connection right after it was opened",
-                                host.addr
-                            ),
-                        )),
-                        _ => ok.push(format!(
-                            "{} {}",
-                            host.addr,
-                            if self.tls.is_some() {
-                                "TLS"
-                            } else {
-                                "plain TCP"
-                            }
-                        )),
-                    }
-                }
-            }
-        }
-        if failed.is_empty() {
-            Ok(format!("connected to {}", ok.join(", ")))
-        } else {
-            let kind = failed[0].kind;
-            let msg = failed
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            Err(OutputError::new(kind, msg))
-        }
+        self.check_hosts().await
     }
 }

@@ -1,37 +1,107 @@
-//! The `_bulk` request and response: one `create` action per record with a deterministic `_id`
-//! (so a record sent again after a crash or a lost response is answered 409, "already there",
-//! instead of being indexed twice; data streams accept only `create` too), and the response
-//! read item by item into what is done, what to retry and what to reject.
+//! What an answer means. The whole `_bulk` request's HTTP status (`request`): done, retry on
+//! this or the next host, or too large (split); and, in a 200 body, each record's item
+//! (`read_response`): done (indexed, or 409 "already there" for a `create`), retry (429, 5xx) or
+//! reject (to the dead-letter file).
 
-use base64::Engine;
+use super::config::EsAuth;
+use crate::output::OutputError;
 use serde::Deserialize;
 use serde_json::Value;
 
-/// 128 bits of xxh3 over the record's own identity, in base64url (22 characters): its file
-/// (device, inode, birth time and generation: `Position::origin`), its first byte offset and its
-/// stream. The same record read again (after a restart, from a checkpoint) gets the same id;
-/// any other record gets another, even one with the same text, or one acknowledged at the same
-/// (capped) offset as others while a multiline group or a partial line was pending.
-pub fn doc_id(origin: u64, start: u64, stream: &[u8]) -> String {
-    let mut h = xxhash_rust::xxh3::Xxh3::new();
-    h.update(&origin.to_le_bytes());
-    h.update(&start.to_le_bytes());
-    h.update(stream);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(h.digest128().to_be_bytes())
+pub enum BulkError {
+    /// Nothing of the request was done: retry it. Every whole-request failure is one (a 404 or
+    /// 400 for the whole request is a proxy or a wrong path, not the records' fault: retried and
+    /// reported, never dead-lettered in bulk).
+    Retry(OutputError),
+    /// 413: the request is larger than the server takes (`http.max_content_length`).
+    TooLarge(OutputError),
 }
 
-/// Appends the action line and the document line of one record.
-pub fn push_create(body: &mut Vec<u8>, index: &str, id: Option<&str>, doc: &[u8]) {
-    body.extend_from_slice(b"{\"create\":{\"_index\":");
-    let _ = serde_json::to_writer(&mut *body, index);
-    if let Some(id) = id {
-        body.extend_from_slice(b",\"_id\":\"");
-        body.extend_from_slice(id.as_bytes());
-        body.push(b'"');
+/// What the HTTP status of a whole `_bulk` request says; with an error, whether the host is at
+/// fault (set aside for its backoff) rather than the cluster being busy.
+pub fn request(
+    addr: &str,
+    status: u16,
+    body: &[u8],
+    auth: &Option<EsAuth>,
+) -> Result<(), (BulkError, bool)> {
+    match status {
+        200..=299 => Ok(()),
+        401 | 403 => Err((
+            BulkError::Retry(auth_failed(addr, status, body, auth)),
+            true,
+        )),
+        429 => Err((
+            BulkError::Retry(OutputError::new(
+                "throttled",
+                format!("{addr}: 429 Too Many Requests: {}", body_reason(body)),
+            )),
+            false,
+        )),
+        413 => Err((
+            BulkError::TooLarge(OutputError::new(
+                "http",
+                format!(
+                    "{addr}: 413 request too large for the server (its http.max_content_length)"
+                ),
+            )),
+            false,
+        )),
+        408 | 500..=599 => Err((
+            BulkError::Retry(OutputError::new(
+                "http",
+                format!("{addr}: HTTP {status}: {}", body_reason(body)),
+            )),
+            true,
+        )),
+        s => Err((
+            BulkError::Retry(OutputError::new(
+                "http",
+                format!(
+                    "{addr}: HTTP {s} for the whole _bulk request (a proxy, or a wrong path in hosts?): {}",
+                    body_reason(body)
+                ),
+            )),
+            true,
+        )),
     }
-    body.extend_from_slice(b"}}\n");
-    body.extend_from_slice(doc);
-    body.push(b'\n');
+}
+
+/// One line for a 401 or 403, saying which setting to check.
+pub fn auth_failed(addr: &str, status: u16, body: &[u8], auth: &Option<EsAuth>) -> OutputError {
+    let how = match auth {
+        None => "no credentials are configured (set auth.username + auth.password or auth.api_key)",
+        Some(a) if a.api_key.is_some() => "check auth.api_key",
+        Some(_) => "check auth.username and auth.password",
+    };
+    let what = if status == 401 {
+        "authentication failed (401)"
+    } else {
+        "not allowed (403): the user lacks the privileges to write these indices"
+    };
+    OutputError::new(
+        "auth",
+        format!("{addr}: {what}: {how}; server said: {}", body_reason(body)),
+    )
+}
+
+/// A short reason from an error response body (`error.type: error.reason`, or its start).
+pub fn body_reason(body: &[u8]) -> String {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        let e = &v["error"];
+        if let (Some(t), Some(r)) = (e["type"].as_str(), e["reason"].as_str()) {
+            return format!("{t}: {r}");
+        }
+        if let Some(s) = e.as_str() {
+            return s.to_string();
+        }
+    }
+    let text = String::from_utf8_lossy(body);
+    let text = text.trim();
+    match text.char_indices().nth(200) {
+        Some((i, _)) => format!("{}...", &text[..i]),
+        None => text.to_string(),
+    }
 }
 
 /// What happened to one record of a request.
@@ -144,16 +214,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_are_stable_and_distinct() {
-        let a = doc_id(1, 100, b"stdout");
-        assert_eq!(a, doc_id(1, 100, b"stdout"));
-        assert_eq!(a.len(), 22);
-        assert_ne!(a, doc_id(1, 101, b"stdout"), "another offset");
-        assert_ne!(a, doc_id(2, 100, b"stdout"), "another file or generation");
-        assert_ne!(a, doc_id(1, 100, b"stderr"), "another stream");
-    }
-
-    #[test]
     fn items_are_sorted_into_done_retry_reject() {
         let body = br#"{"took":3,"errors":true,"items":[
             {"create":{"_index":"a","_id":"1","status":201}},
@@ -182,12 +242,20 @@ mod tests {
     }
 
     #[test]
-    fn create_lines() {
-        let mut b = Vec::new();
-        push_create(&mut b, "logs-\"x\"", Some("abc"), br#"{"m":1}"#);
-        assert_eq!(
-            String::from_utf8(b).unwrap(),
-            "{\"create\":{\"_index\":\"logs-\\\"x\\\"\",\"_id\":\"abc\"}}\n{\"m\":1}\n"
+    fn whole_request_statuses() {
+        assert!(request("h", 200, b"", &None).is_ok());
+        assert!(matches!(
+            request("h", 413, b"", &None),
+            Err((BulkError::TooLarge(_), false))
+        ));
+        assert!(
+            matches!(request("h", 429, b"", &None), Err((BulkError::Retry(e), false)) if e.kind == "throttled")
+        );
+        assert!(
+            matches!(request("h", 401, b"", &None), Err((BulkError::Retry(e), true)) if e.kind == "auth" && e.message.contains("no credentials"))
+        );
+        assert!(
+            matches!(request("h", 404, b"", &None), Err((BulkError::Retry(e), true)) if e.message.contains("wrong path"))
         );
     }
 }

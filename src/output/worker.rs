@@ -1,0 +1,82 @@
+//! The worker of one output: takes batches from the pipeline, up to `Output::concurrency` at
+//! once, sends each until it is delivered (capped exponential backoff with jitter, forever),
+//! keeps the one record of what of a batch is still owed (`Todo`) across those attempts, keeps
+//! metrics and health, and tells the ack ledger when a batch is done.
+
+use super::retry::{self, BackoffConfig};
+use super::{Output, Todo};
+use crate::health::Health;
+use crate::metrics::metrics;
+use crate::pipeline::batch::Batch;
+use crate::pipeline::ledger::Ledger;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::sync::Arc;
+use tokio::sync::mpsc::Receiver;
+
+/// Sends every batch from `rx` until the channel closes, up to `output.concurrency()` at once
+/// (the ledger puts their acknowledgements back in order).
+pub async fn run_worker(
+    name: String,
+    output: Arc<dyn Output>,
+    mut rx: Receiver<Arc<Batch>>,
+    ledger: Arc<Ledger>,
+    health: Arc<Health>,
+    backoff: BackoffConfig,
+) {
+    health.output_ok(&name);
+    let limit = output.concurrency().max(1);
+    let mut running = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            Some(()) = running.next(), if !running.is_empty() => {}
+            next = rx.recv(), if running.len() < limit => match next {
+                Some(batch) => running.push(deliver(&name, &*output, batch, &ledger, &health, backoff)),
+                None => break,
+            },
+        }
+    }
+    while running.next().await.is_some() {}
+}
+
+/// Sends one batch until it is delivered, retrying with backoff, then acknowledges it.
+async fn deliver(
+    name: &str,
+    output: &dyn Output,
+    batch: Arc<Batch>,
+    ledger: &Ledger,
+    health: &Health,
+    backoff: BackoffConfig,
+) {
+    if crate::fault::active() {
+        for ev in &batch.events {
+            if let Some(m) = ev.get("message").and_then(|m| m.as_str()) {
+                crate::fault::task_data(&format!("output {name}"), m.as_bytes());
+            }
+        }
+    }
+    let mut delays = retry::delays(backoff);
+    let mut todo = Todo::all(batch.events.len());
+    loop {
+        match output.send(&batch, &mut todo).await {
+            Ok(()) => {
+                health.output_ok(name);
+                break;
+            }
+            Err(e) => {
+                metrics()
+                    .output_errors
+                    .with_label_values(&[name, e.kind])
+                    .inc();
+                health.output_failed(name, &e.message);
+                let wait = delays.next().unwrap_or(backoff.max.0);
+                tracing::warn!(output = %name, error = %e, retry_in = ?wait, "output failed; will retry");
+                tokio::time::sleep(wait).await;
+            }
+        }
+    }
+    metrics()
+        .events_sent
+        .with_label_values(&[name])
+        .inc_by(batch.events.len() as u64);
+    ledger.ack(batch.seq);
+}

@@ -34,7 +34,7 @@ pub struct SourceId(pub u64);
 /// Where a record is in its source. `end` (exclusive byte offset) is what it acknowledges: once
 /// every output acknowledged the record, the source may be checkpointed there (it may be capped
 /// below the record's own end while an earlier record is still being joined). `start` and
-/// `origin` are the record's own identity, for document ids (`output/elasticsearch/bulk.rs`).
+/// `origin` are the record's own identity, for document ids (`output/elasticsearch/encode.rs`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Position {
     pub source: SourceId,

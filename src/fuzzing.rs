@@ -361,7 +361,7 @@ pub fn config(data: &[u8]) {
 pub fn beats_acks(data: &[u8]) {
     let mut b = Bytes(data);
     let windows: Vec<u32> = (0..(b.byte() % 4)).map(|_| b.u32() % 5000 + 1).collect();
-    let (ended, dead) = crate::output::logstash::conn::replay_acks(&windows, b.rest());
+    let (ended, dead) = crate::output::logstash::service::replay_acks(&windows, b.rest());
     for r in ended.iter().flatten() {
         if let Err(acked) = r {
             assert!(dead.is_some(), "a window failed on a live connection");

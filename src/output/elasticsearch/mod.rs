@@ -4,7 +4,7 @@
 //! (`test-output`), `index.rs` (index name templates). This file sends a batch with them.
 //!
 //!
-//! Every record is a `create` with a deterministic `_id` (bulk.rs), so a record sent twice (the
+//! Every record is a `create` with a deterministic `_id` (encode.rs), so a record sent twice (the
 //! agent killed before its checkpoint, a response lost) is answered 409 and counted as done: no
 //! duplicates. The response is read item by item: 429 and 5xx items are kept and only they are
 //! sent again (after the output's backoff); other item errors (400 mapping errors, a missing

@@ -8,9 +8,10 @@
 //! others carry the load; the batch moves on to the next host at once.
 
 pub mod check;
-pub mod codec;
+pub mod classify;
 pub mod config;
-pub mod conn;
+pub mod encode;
+pub mod service;
 
 use super::hosts::{self, Hosts};
 use super::{Output, OutputError, Todo};
@@ -18,7 +19,7 @@ use crate::pipeline::batch::Batch;
 use crate::tls::TlsClient;
 use async_trait::async_trait;
 use config::LogstashOutputConfig;
-use conn::{Conn, Explain, Io};
+use service::{Conn, Explain, Io};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -86,7 +87,7 @@ impl Logstash {
             cfg: cfg.clone(),
             hosts,
             tls,
-            prefix: codec::metadata_prefix(&cfg.beat),
+            prefix: encode::metadata_prefix(&cfg.beat),
             window: Window {
                 size: AtomicUsize::new(if cfg.slow_start {
                     SLOW_START_WINDOW.min(max)
@@ -219,7 +220,7 @@ impl Output for Logstash {
             };
             while done < total {
                 let end = (done + self.window.current()).min(total);
-                let frames = codec::encode_window(
+                let frames = encode::encode_window(
                     &docs[done..end],
                     &self.prefix,
                     self.cfg.compression_level,

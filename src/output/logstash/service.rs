@@ -4,7 +4,7 @@
 //! that restarts the `timeout`; a partial ACK is remembered, so when the connection then fails
 //! the sender knows how many events of the window are safe and resends only the rest.
 
-use super::codec::{parse_ack, ACK_LEN};
+use super::classify::{classify, parse_ack, Ack, ACK_LEN};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -159,20 +159,15 @@ fn on_ack(state: &Mutex<State>, seq: u32) -> Result<(), String> {
             ))
         };
     };
-    if seq == 0 || seq == head.acked {
-        return Ok(()); // keepalive: the server is still working on the window
-    }
-    if seq < head.acked || seq > head.count {
-        return Err(format!(
-            "protocol error: ACK {seq} for a window of {} events (already acked {})",
-            head.count, head.acked
-        ));
-    }
-    head.acked = seq;
-    if seq == head.count {
-        if let Some(done) = st.pending.pop_front() {
-            let _ = done.done.send(Ok(()));
+    match classify(seq, head.count, head.acked) {
+        Ack::Keepalive => {}
+        Ack::Progress => head.acked = seq,
+        Ack::Complete => {
+            if let Some(done) = st.pending.pop_front() {
+                let _ = done.done.send(Ok(()));
+            }
         }
+        Ack::Invalid(m) => return Err(m),
     }
     Ok(())
 }

@@ -7,8 +7,6 @@ use flate2::write::ZlibEncoder;
 use flate2::Compression;
 use std::io::Write;
 
-pub const ACK_LEN: usize = 6;
-
 /// The start of every document: `{"@metadata":{"beat":..,"type":"_doc","version":..}` (no
 /// closing brace: the event's own fields follow).
 pub fn metadata_prefix(beat: &str) -> Vec<u8> {
@@ -62,12 +60,6 @@ pub fn encode_window(events: &[&[u8]], prefix: &[u8], level: u32) -> Vec<u8> {
     out
 }
 
-/// The sequence number of an ACK frame, or None if the bytes are not one.
-pub fn parse_ack(frame: &[u8; ACK_LEN]) -> Option<u32> {
-    (frame[0] == b'2' && frame[1] == b'A')
-        .then(|| u32::from_be_bytes([frame[2], frame[3], frame[4], frame[5]]))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -106,11 +98,5 @@ mod tests {
         let mut raw = Vec::new();
         ZlibDecoder::new(&z[12..]).read_to_end(&mut raw).unwrap();
         assert_eq!(frames(&raw), got);
-    }
-
-    #[test]
-    fn ack_frames() {
-        assert_eq!(parse_ack(b"2A\0\0\x01\x00"), Some(256));
-        assert_eq!(parse_ack(b"1A\0\0\0\0"), None);
     }
 }

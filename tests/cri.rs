@@ -140,6 +140,18 @@ fn kubelet_rotation_is_followed_through_the_link_target() {
         std::io::Write::write_all(&mut f, cri_line(n).as_bytes()).unwrap();
         if n % EVERY == EVERY - 1 {
             let stamp = (n / EVERY) as u32;
+            // The kubelet deletes a generation (compressing it) only two rotations after it was
+            // written, minutes later; here that is milliseconds, and a generation created and
+            // deleted before the agent could open it is gone for any reader. So the previous one
+            // is deleted only once the agent has opened it (generations 0..=stamp-1: `stamp`
+            // opens). The rotation itself still races the reads.
+            if let Some(prev) = stamp.checked_sub(1) {
+                wait_for(
+                    Duration::from_secs(20),
+                    "agent to open the previous generation",
+                    || agent.logs().matches("reading file").count() > prev as usize,
+                );
+            }
             kubelet_rotate(&target, stamp, stamp.checked_sub(1));
             f = std::fs::OpenOptions::new()
                 .append(true)

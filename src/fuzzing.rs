@@ -336,7 +336,7 @@ pub fn conditions(data: &[u8]) {
         events.push(e);
     }
     for y in &yaml {
-        let Ok(c) = serde_yaml::from_str::<ConditionConfig>(y) else {
+        let Ok(c) = crate::config::from_yaml::<ConditionConfig>(y) else {
             continue;
         };
         let Ok(cond) = Condition::build(&c, "when") else {
@@ -400,7 +400,7 @@ pub fn cloudwatch_rejected(data: &[u8]) {
 pub fn docker_api(data: &[u8]) {
     use crate::enrich::config::DockerEnrichConfig;
     if let Ok(info) = serde_json::from_slice::<bollard::models::ContainerInspectResponse>(data) {
-        let cfg: DockerEnrichConfig = match serde_yaml::from_str(
+        let cfg: DockerEnrichConfig = match crate::config::from_yaml(
             "{ labels: { include: ['*'], exclude: ['secret.*'] }, env: [A, B] }",
         ) {
             Ok(c) => c,

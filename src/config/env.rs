@@ -11,7 +11,7 @@
 //! A variable that is unset and has no default is an error naming its line (a placeholder takes
 //! its place so the rest still parses).
 
-use serde_yaml::Value;
+use serde_json::Value;
 
 /// One unresolved reference: the 1-based line and the variable name.
 #[derive(Debug, PartialEq)]
@@ -216,27 +216,20 @@ pub fn resolve(root: &mut Value, refs: &[Reference]) -> Placed {
                 }
                 *s = v;
             }
-            Value::Sequence(seq) => {
+            Value::Array(seq) => {
                 for (i, v) in seq.iter_mut().enumerate() {
                     stack.push((v, format!("{path}[{i}]")));
                 }
             }
-            Value::Mapping(map) => {
-                if map
-                    .keys()
-                    .any(|k| k.as_str().is_some_and(|k| k.contains(TOKEN_START)))
-                {
+            Value::Object(map) => {
+                if map.keys().any(|k| k.contains(TOKEN_START)) {
                     let old = std::mem::take(map);
                     for (k, v) in old {
-                        let k = match k {
-                            Value::String(k) => Value::String(expand(&k, refs).0),
-                            other => other,
-                        };
-                        map.insert(k, v);
+                        map.insert(expand(&k, refs).0, v);
                     }
                 }
                 for (k, v) in map.iter_mut() {
-                    let key = k.as_str().unwrap_or("").to_string();
+                    let key = k.clone();
                     let p = if path.is_empty() {
                         key
                     } else {
@@ -245,7 +238,6 @@ pub fn resolve(root: &mut Value, refs: &[Reference]) -> Placed {
                     stack.push((v, p));
                 }
             }
-            Value::Tagged(t) => stack.push((&mut t.value, path)),
             _ => {}
         }
     }
@@ -321,7 +313,7 @@ mod tests {
             let s = substitute("password: ${P}\nurl: https://u:${P}@es:9200\n", |_| {
                 Some(secret.to_string())
             });
-            let mut root: Value = serde_yaml::from_str(&s.text).unwrap();
+            let mut root: Value = super::super::tree::parse(&s.text).unwrap().0;
             let placed = resolve(&mut root, &s.refs);
             assert_eq!(
                 root["password"],

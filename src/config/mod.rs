@@ -1,5 +1,6 @@
 //! The configuration loader: a library every component uses and that uses no component.
-//! Reading the file, `${VAR}` substitution (`env.rs`), YAML paths to line numbers (`lines.rs`),
+//! Reading the file, `${VAR}` substitution (`env.rs`), one YAML parse into the document and the
+//! line of every path (`tree.rs`, `lines.rs`),
 //! durations and sizes (`units.rs`), and the `Problems` collector (`problems.rs`) that types a
 //! part of the document as a component's serde struct and records every problem with its path
 //! and line. What the document holds is `crate::settings`; each component's options are in its
@@ -8,10 +9,11 @@
 mod env;
 mod lines;
 mod problems;
+mod tree;
 pub mod units;
 
 pub use problems::{label, Problems};
-pub use serde_yaml::Value;
+pub use serde_json::Value;
 
 use lines::LineMap;
 use std::fmt;
@@ -64,6 +66,13 @@ impl fmt::Display for ConfigErrors {
 
 impl std::error::Error for ConfigErrors {}
 
+/// Types a YAML text as `T` the way the loader types a part of the document (YAML → JSON value
+/// → `T`), without its problem collection: for tests, fuzz targets and built-in defaults.
+pub fn from_yaml<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, String> {
+    let v = tree::value(text).ok_or_else(|| "not valid YAML".to_string())?;
+    serde_json::from_value(v).map_err(|e| e.to_string())
+}
+
 /// Reads the file at `path` (the one problem when it cannot be read).
 pub fn read(path: &Path) -> Result<String, ConfigErrors> {
     std::fs::read_to_string(path).map_err(|e| ConfigErrors {
@@ -88,7 +97,11 @@ pub fn parse_document(
         refs,
         missing,
     } = env::substitute(text, env);
-    let mut problems = Problems::new(LineMap::build(&text), refs);
+    let (parsed, lines) = match tree::parse(&text) {
+        Ok((root, lines)) => (Ok(root), lines),
+        Err(e) => (Err(e), LineMap::default()),
+    };
+    let mut problems = Problems::new(lines, refs);
     for m in missing {
         let path = problems
             .lines()
@@ -104,14 +117,13 @@ pub fn parse_document(
             ),
         });
     }
-    let mut root: Value = match serde_yaml::from_str(&text) {
-        Ok(Value::Null) => Value::Mapping(Default::default()),
+    let mut root = match parsed {
         Ok(v) => v,
         Err(e) => {
             problems.push(ConfigError {
                 path: String::new(),
-                line: e.location().map(|l| l.line()),
-                message: format!("not valid YAML: {e}"),
+                line: e.line,
+                message: format!("not valid YAML: {}", e.message),
             });
             return Err(problems.into_errors());
         }

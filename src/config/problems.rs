@@ -12,7 +12,7 @@ use super::lines::LineMap;
 use super::units;
 use super::ConfigError;
 use serde::de::DeserializeOwned;
-use serde_yaml::Value;
+use serde_json::Value;
 
 /// The problems found so far in one configuration file, and what is needed to place and word
 /// them (line numbers, the `${VAR}` references whose values must not be shown).
@@ -111,7 +111,7 @@ impl Problems {
                     let as_yaml = self
                         .refs
                         .get(i)
-                        .and_then(|r| serde_yaml::from_str::<Value>(&r.value).ok())
+                        .and_then(|r| super::tree::value(&r.value))
                         .filter(|v| !v.is_string());
                     if let Some(v) = as_yaml {
                         if replace(&mut scratch, &rel, v) {
@@ -151,7 +151,7 @@ impl Problems {
 
     /// Reads `type` of a list element and returns it with the element minus that key.
     pub fn kind_of(&mut self, v: &Value, path: &str) -> Option<(String, Value)> {
-        let Value::Mapping(map) = v else {
+        let Value::Object(map) = v else {
             self.error(path, "expected a mapping with a `type` key");
             return None;
         };
@@ -165,7 +165,7 @@ impl Problems {
         };
         let mut rest = map.clone();
         rest.remove("type");
-        Some((kind.to_string(), Value::Mapping(rest)))
+        Some((kind.to_string(), Value::Object(rest)))
     }
 }
 
@@ -234,7 +234,7 @@ fn remove(root: &mut Value, path: &[Seg]) -> bool {
         return false;
     };
     match (last, node_mut(root, parents)) {
-        (Seg::Key(k), Some(Value::Mapping(m))) => m.remove(k.as_str()).is_some(),
+        (Seg::Key(k), Some(Value::Object(m))) => m.remove(k.as_str()).is_some(),
         _ => false,
     }
 }
@@ -244,8 +244,8 @@ fn node_mut<'a>(root: &'a mut Value, path: &[Seg]) -> Option<&'a mut Value> {
     let mut node = root;
     for seg in path {
         node = match (seg, node) {
-            (Seg::Key(k), Value::Mapping(m)) => m.get_mut(k.as_str())?,
-            (Seg::Index(i), Value::Sequence(s)) => s.get_mut(*i)?,
+            (Seg::Key(k), Value::Object(m)) => m.get_mut(k.as_str())?,
+            (Seg::Index(i), Value::Array(s)) => s.get_mut(*i)?,
             _ => return None,
         };
     }

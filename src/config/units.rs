@@ -68,18 +68,18 @@ mod tests {
 
     #[test]
     fn parses_units() {
-        let d: Dur = serde_yaml::from_str("500ms").unwrap();
+        let d: Dur = crate::config::from_yaml("500ms").unwrap();
         assert_eq!(d.0, Duration::from_millis(500));
-        let d: Dur = serde_yaml::from_str("5m").unwrap();
+        let d: Dur = crate::config::from_yaml("5m").unwrap();
         assert_eq!(d.0, Duration::from_secs(300));
-        assert!(serde_yaml::from_str::<Dur>("10x").is_err());
-        assert!(serde_yaml::from_str::<Dur>("10").is_err());
-        let s: Size = serde_yaml::from_str("512KiB").unwrap();
+        assert!(crate::config::from_yaml::<Dur>("10x").is_err());
+        assert!(crate::config::from_yaml::<Dur>("10").is_err());
+        let s: Size = crate::config::from_yaml("512KiB").unwrap();
         assert_eq!(s.0, 512 * 1024);
-        let s: Size = serde_yaml::from_str("1GiB").unwrap();
+        let s: Size = crate::config::from_yaml("1GiB").unwrap();
         assert_eq!(s.0, 1 << 30);
-        let s: Size = serde_yaml::from_str("4096").unwrap();
+        let s: Size = crate::config::from_yaml("4096").unwrap();
         assert_eq!(s.0, 4096);
-        assert!(serde_yaml::from_str::<Size>("lots").is_err());
+        assert!(crate::config::from_yaml::<Size>("lots").is_err());
     }
 }

@@ -446,7 +446,7 @@ mod tests {
     use super::*;
 
     fn enricher() -> Arc<DockerEnricher> {
-        let cfg: DockerEnrichConfig = serde_yaml::from_str("{}").unwrap();
+        let cfg: DockerEnrichConfig = crate::config::from_yaml("{}").unwrap();
         DockerEnricher::new(&cfg)
     }
 

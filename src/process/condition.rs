@@ -121,10 +121,7 @@ mod tests {
     use serde_json::json;
 
     fn cond(yaml: &str) -> Condition {
-        let c: ConditionConfig = serde_yaml::with::singleton_map_recursive::deserialize(
-            serde_yaml::Deserializer::from_str(yaml),
-        )
-        .unwrap();
+        let c: ConditionConfig = crate::config::from_yaml(yaml).unwrap();
         Condition::build(&c, "when").unwrap()
     }
 
@@ -156,10 +153,8 @@ mod tests {
         )
         .matches(&e));
         assert!(!cond("not: { has_fields: [level] }").matches(&e));
-        let bad: ConditionConfig = serde_yaml::with::singleton_map_recursive::deserialize(
-            serde_yaml::Deserializer::from_str("or: [ { regexp: { m: '(' } } ]"),
-        )
-        .unwrap();
+        let bad: ConditionConfig =
+            crate::config::from_yaml("or: [ { regexp: { m: '(' } } ]").unwrap();
         let errs = Condition::build(&bad, "processors[0].drop.when").unwrap_err();
         assert_eq!(errs[0].0, "processors[0].drop.when.or[0].regexp.m");
     }

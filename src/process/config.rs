@@ -7,13 +7,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// One element of a `processors:` list as written (`- drop: {...}`): YAML one-key maps are
-/// read as the enum variants, nested conditions included.
+/// One element of a `processors:` list as written (`- drop: {...}`): one-key maps are the enum
+/// variants (serde's externally tagged form), nested conditions included.
 #[derive(Debug, Deserialize, Clone)]
 #[serde(transparent)]
-pub struct ProcessorItem(
-    #[serde(with = "serde_yaml::with::singleton_map_recursive")] pub ProcessorConfig,
-);
+pub struct ProcessorItem(pub ProcessorConfig);
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]

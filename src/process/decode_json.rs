@@ -165,7 +165,7 @@ mod tests {
     use serde_json::json;
 
     fn run(yaml: &str, msg: &str) -> Option<Value> {
-        let cfg: DecodeJsonConfig = serde_yaml::from_str(yaml).unwrap();
+        let cfg: DecodeJsonConfig = crate::config::from_yaml(yaml).unwrap();
         let mut e = Event::new(
             json!({"message": msg, "@timestamp": "2026-01-01T00:00:00.000000000Z"})
                 .as_object()

@@ -279,7 +279,7 @@ mod tests {
     use std::sync::Arc;
 
     fn rule(yaml: &str) -> Multiline {
-        let c: MultilineConfig = serde_yaml::from_str(yaml).unwrap();
+        let c: MultilineConfig = crate::config::from_yaml(yaml).unwrap();
         Multiline::new(MultilineRule::build(&c).unwrap())
     }
 

@@ -31,7 +31,7 @@ pub struct CriInputConfig {
     #[serde(default = "default_partial_timeout")]
     pub partial_timeout: Dur,
     /// Processors for this input, run before the top-level ones.
-    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    #[serde(default)]
     pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 

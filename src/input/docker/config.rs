@@ -32,7 +32,7 @@ pub struct DockerInputConfig {
     #[serde(default = "default_partial_timeout")]
     pub partial_timeout: Dur,
     /// Processors for this input, run before the top-level ones.
-    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    #[serde(default)]
     pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 

@@ -29,7 +29,7 @@ pub struct FileInputConfig {
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
     /// Processors for this input, run before the top-level ones.
-    #[serde(default, with = "serde_yaml::with::singleton_map_recursive")]
+    #[serde(default)]
     pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 

@@ -3,9 +3,9 @@
 //! backpressure: when outputs are slow this thread waits and the files are the buffer.
 //!
 //! Where things are: new files are opened by the opener thread (`opener.rs`) and taken here;
-//! `scan` re-evaluates the globs and notices renamed or deleted files; `start` decides where a
-//! file is read from (`resume.rs` for a checkpointed one); `poll` reads a file's new lines into
-//! the decoder and the chunk; `recovery.rs` handles truncation and files rotated unseen;
+//! `scan` re-evaluates the globs and notices renamed or deleted files; `start` (`start.rs`)
+//! decides where a file is read from (`resume.rs` for a checkpointed one); `poll` (`poll.rs`)
+//! reads a file's new lines into the decoder and the chunk and sends full chunks; `recovery.rs` handles truncation and files rotated unseen;
 //! `release_finished` closes rotated files once read and quiet.
 //!
 //! Rotation, as this loop sees it:
@@ -19,15 +19,13 @@
 //!   by inode in the same directory and finished there.
 
 use super::checkpoint::{CheckpointStore, Entry};
-use super::decoder::ReadFrom;
 pub use super::decoder::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use super::discover::Discovery;
-use super::identity::{birth_time, FileId, Fingerprint};
-use super::reader::{LineReader, READ_BLOCK};
-use super::resume::{decide, Found, Resume};
-use super::rotation::{file_id, find_by_id, holds_at, TAIL_BYTES};
+use super::identity::FileId;
+use super::reader::READ_BLOCK;
+use super::rotation::{file_id, find_by_id};
 use super::tracked::Tracked;
-use crate::event::{Event, SourceId};
+use crate::event::Event;
 use crate::metrics::metrics;
 use std::fs::File;
 use std::os::unix::fs::MetadataExt;
@@ -39,14 +37,14 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
 /// Events per chunk sent to the pipeline, and message bytes per chunk.
-const CHUNK_EVENTS: usize = 1024;
-const CHUNK_BYTES: usize = 1 << 20;
+pub(super) const CHUNK_EVENTS: usize = 1024;
+pub(super) const CHUNK_BYTES: usize = 1 << 20;
 /// Bytes read from one file before the next file gets its turn.
-const FILE_BUDGET: usize = 16 * READ_BLOCK;
+pub(super) const FILE_BUDGET: usize = 16 * READ_BLOCK;
 /// Longest sleep when nothing was read and no notification came.
-const IDLE_POLL: Duration = Duration::from_millis(250);
+pub(super) const IDLE_POLL: Duration = Duration::from_millis(250);
 /// Closest two scans triggered by notifications may be.
-const MIN_SCAN_GAP: Duration = Duration::from_millis(50);
+pub(super) const MIN_SCAN_GAP: Duration = Duration::from_millis(50);
 
 pub struct Tailer {
     pub(super) settings: TailSettings,
@@ -75,7 +73,7 @@ pub struct Tailer {
 }
 
 /// How many read files `seen` remembers.
-const SEEN_MAX: usize = 4096;
+pub(super) const SEEN_MAX: usize = 4096;
 
 impl Tailer {
     pub fn new(
@@ -276,252 +274,6 @@ impl Tailer {
         self.store.prune();
     }
 
-    /// Starts reading `file`. `forced` = (where to read from, what is acknowledged already,
-    /// rotated) overrides the rules (rotation and copy recovery).
-    /// Returns the new source, or None when the file could not be looked at.
-    pub(super) fn start(
-        &mut self,
-        path: PathBuf,
-        file: File,
-        initial: bool,
-        forced: Option<(u64, u64, bool)>,
-    ) -> Option<SourceId> {
-        let meta = match file.metadata() {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot stat file");
-                return None;
-            }
-        };
-        let fid = FileId::of(&meta);
-        let birth = birth_time(&meta);
-        let size = meta.len();
-        let fp = match Fingerprint::of(&file) {
-            Ok(fp) => fp,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "cannot read file");
-                return None;
-            }
-        };
-        let input = self.settings.key.clone();
-        let mut resumed = None;
-        let mut generation = 0;
-        let found = Found {
-            fid,
-            birth,
-            size,
-            probe: &file,
-        };
-        let entries = self.store.untracked(&input);
-        // A new file at a path the agent was reading (rotated, or replaced, while it was
-        // stopped) holds lines written since: read from its start whatever `read_from` says.
-        let path_known = entries.iter().any(|(_, e)| e.path == path);
-        for (id, e) in entries {
-            match decide(&e, &found) {
-                Resume::Unrelated => {}
-                Resume::At { offset, generation } => {
-                    resumed = Some((id, offset, generation, e.updated))
-                }
-                Resume::Replaced { next_generation } => {
-                    tracing::info!(input = %input, file = %path.display(),
-                        "a new file has the inode of a checkpointed one; reading it from the start");
-                    // Its records must not get the old content's document ids.
-                    generation = generation.max(next_generation);
-                    self.store.forget(id);
-                    if initial {
-                        self.orphans.push(e);
-                    }
-                }
-            }
-        }
-        let mut copies_since = None;
-        let (id, offset, rotated) = if let Some((id, offset, g, updated)) = resumed {
-            if initial {
-                copies_since = Some(updated);
-            }
-            generation = g;
-            self.store.claim(id);
-            self.store.update(id, Some(&path), Some(fp), size);
-            (id, offset, forced.map(|f| f.2).unwrap_or(false))
-        } else {
-            // Where reading starts, and where the checkpoint starts: a copy found next to the
-            // file it copies is read from where that one's reading is, but checkpointed from
-            // what that one had acknowledged (a crash in between re-reads, never skips).
-            let (offset, acked, rotated) = match forced {
-                Some(f) => f,
-                None if initial && !path_known && self.settings.read_from == ReadFrom::End => {
-                    (size, size, false)
-                }
-                None => match self.copy_offset(&file, fp, fid, size) {
-                    Some((read, acked)) => (read, acked, false),
-                    None => (0, 0, false),
-                },
-            };
-            let id = self.store.register(Entry {
-                input,
-                path: path.clone(),
-                dev: fid.dev,
-                ino: fid.ino,
-                birth,
-                fp_len: fp.len,
-                fp_hash: fp.hash,
-                offset: acked,
-                generation,
-                tail_hash: None,
-                updated: 0,
-            });
-            self.store.update(id, None, None, size);
-            (id, offset, rotated)
-        };
-        tracing::info!(input = %self.settings.input, file = %path.display(), offset, "reading file");
-        self.store.save_soon();
-        let file = Arc::new(file);
-        self.store.attach(id, file.clone());
-        if self.seen.len() >= SEEN_MAX {
-            self.seen.pop_front();
-        }
-        self.seen.push_back((fid, birth));
-        self.files.push(Tracked {
-            id,
-            decoder: (self.decoders)(&path),
-            path,
-            file,
-            fid,
-            birth,
-            generation,
-            fp,
-            reader: LineReader::new(offset, self.settings.max_line),
-            rotated,
-            at_eof: false,
-            last_data: Instant::now(),
-            checked: std::time::SystemTime::now(),
-            mtime: (0, 0),
-            tail: Vec::new(),
-        });
-        if let Some(updated) = copies_since {
-            // Copies made while the agent was stopped (copytruncate) of lines it had not read.
-            self.candidates_since(&self.files[self.files.len() - 1].path.clone(), updated);
-        }
-        Some(id)
-    }
-
-    /// Reads what is new in file `i`; true when something was read.
-    pub(super) fn poll(&mut self, i: usize) -> bool {
-        let now = std::time::SystemTime::now();
-        let meta = match self.files[i].file.metadata() {
-            Ok(m) => m,
-            Err(e) => {
-                tracing::warn!(file = %self.files[i].path.display(), error = %e, "cannot stat open file");
-                return false;
-            }
-        };
-        let size = meta.len();
-        let mtime = (meta.mtime(), meta.mtime_nsec());
-        {
-            let t = &mut self.files[i];
-            // Content checks cost reads: done when the file grew, or was written to without
-            // growing (truncated and refilled to the same size while this thread was idle).
-            let written = mtime != t.mtime;
-            t.mtime = mtime;
-            let t = &self.files[i];
-            let replaced = (size > t.reader.read_pos() || written) && !t.unchanged();
-            if size < t.reader.read_pos() || replaced {
-                self.truncated(i);
-                return true;
-            }
-        }
-        let t = &mut self.files[i];
-        if size == t.reader.read_pos() && t.reader.is_drained() {
-            // Nothing new (the common case for idle files): no work at all.
-            t.checked = now;
-            t.at_eof = true;
-            t.reader.release_memory();
-            return false;
-        }
-        let read_time = crate::event::timestamp(chrono::Utc::now());
-        let mut read = 0;
-        let mut produced = false;
-        let mut replaced = false;
-        loop {
-            // Hand out the complete lines already read, one chunk at a time.
-            let t = &mut self.files[i];
-            let ctx = FileCtx {
-                source: t.id,
-                origin: t.origin(),
-                read_time: &read_time,
-            };
-            while self.chunk.len() < CHUNK_EVENTS && self.chunk_bytes < CHUNK_BYTES {
-                let Some(line) = t.reader.next_line() else {
-                    break;
-                };
-                produced = true;
-                if crate::fault::active() {
-                    crate::fault::task_data("input", line.bytes);
-                }
-                self.chunk_bytes += line.bytes.len();
-                t.decoder.decode(&line, &ctx, &mut self.chunk);
-            }
-            if self.chunk.len() >= CHUNK_EVENTS || self.chunk_bytes >= CHUNK_BYTES {
-                self.flush_chunk();
-                if self.stopping() {
-                    break;
-                }
-                continue;
-            }
-            let t = &mut self.files[i];
-            if read >= FILE_BUDGET || t.reader.read_pos() >= size {
-                break;
-            }
-            let n = match t.reader.fill(&t.file) {
-                Ok(n) => n,
-                Err(e) => {
-                    tracing::warn!(file = %t.path.display(), error = %e, "read failed");
-                    break;
-                }
-            };
-            if n == 0 {
-                break;
-            }
-            // Still the same content? A copytruncate plus new writes between the checks above and
-            // this read would hand us the next generation's bytes at the old offsets.
-            let end = t.reader.read_pos() - n as u64;
-            if (t.fp.len > 0 && !t.fp.matches(&t.file).unwrap_or(true))
-                || !holds_at(&t.file, &t.tail, end)
-            {
-                t.reader.unfill(n);
-                replaced = true;
-                break;
-            }
-            t.tail.clear();
-            t.tail.extend_from_slice(t.reader.tail(TAIL_BYTES));
-            if !t.fp.is_complete() {
-                // Grow the fingerprint, but only from the content we are reading: if the bytes
-                // just read are gone by now, the file changed and the next check will say so.
-                if let Ok(fp) = Fingerprint::of(&t.file) {
-                    if holds_at(&t.file, &t.tail, t.reader.read_pos()) {
-                        t.fp = fp;
-                    }
-                }
-            }
-            read += n;
-        }
-        if replaced {
-            self.truncated(i);
-            return true;
-        }
-        let t = &mut self.files[i];
-        t.checked = now;
-        if read == 0 && !produced {
-            t.at_eof = true;
-            t.reader.release_memory();
-            return false;
-        }
-        t.at_eof = false;
-        t.last_data = Instant::now();
-        self.store.update(t.id, None, Some(t.fp), size);
-        true
-    }
-
     /// Releases rotated files that were read to the end and stayed quiet for `rotate_wait`.
     fn release_finished(&mut self) {
         let wait = self.settings.rotate_wait;
@@ -548,23 +300,6 @@ impl Tailer {
             tracing::info!(input = %self.settings.input, file = %t.path.display(), deleted, "done with rotated file");
             self.store.release(t.id, t.reader.consumed(), deleted);
         }
-    }
-
-    pub(super) fn flush_chunk(&mut self) {
-        if self.chunk.is_empty() || self.closed {
-            return;
-        }
-        let chunk = std::mem::replace(&mut self.chunk, Vec::with_capacity(CHUNK_EVENTS));
-        self.chunk_bytes = 0;
-        let n = chunk.len() as u64;
-        if self.tx.blocking_send(chunk).is_err() {
-            self.closed = true;
-            return;
-        }
-        metrics()
-            .events_received
-            .with_label_values(&[&self.settings.input])
-            .inc_by(n);
     }
 }
 

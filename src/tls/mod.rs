@@ -4,17 +4,17 @@
 //! failure into one line that names the file or the peer and what failed.
 
 pub mod config;
+mod explain;
+mod verify;
+
+use verify::{NoVerify, SkipHostName};
 
 pub use config::{TlsConfig, TlsVerify, TlsVersion};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{
-    AlertDescription, CertificateError, ClientConfig, DigitallySignedStruct, Error,
-    PeerIncompatible, RootCertStore, SignatureScheme,
-};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, Error, RootCertStore};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use tokio::net::TcpStream;
@@ -280,24 +280,6 @@ impl TlsClient {
         (*self.config).clone()
     }
 
-    /// One line for an error from a client library: the first rustls error among its sources
-    /// explained, else the chain of causes.
-    pub fn explain_chain(&self, e: &(dyn std::error::Error + 'static)) -> Option<String> {
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        while let Some(err) = cur {
-            if let Some(tls) = err.downcast_ref::<Error>() {
-                return Some(self.explain(tls));
-            }
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
-                    return Some(self.explain(tls));
-                }
-            }
-            cur = err.source();
-        }
-        None
-    }
-
     /// Completes the handshake over `tcp`; `host` is the host part of the address dialled.
     pub async fn connect(
         &self,
@@ -313,197 +295,5 @@ impl TlsClient {
             .connect(name, tcp)
             .await
             .map_err(|e| format!("TLS handshake failed: {}", self.explain_io(&e)))
-    }
-
-    /// One line for an I/O error on a TLS stream (handshake or later, e.g. the server refusing
-    /// our client certificate after a TLS 1.3 handshake).
-    pub fn explain_io(&self, e: &std::io::Error) -> String {
-        match e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
-            Some(tls) => self.explain(tls),
-            None => e.to_string(),
-        }
-    }
-
-    /// One line for a rustls error, in the words of the person who has to fix it.
-    pub fn explain(&self, e: &Error) -> String {
-        let refused = |alert: &AlertDescription| {
-            match &self.client_cert {
-            None => format!(
-                "the server requires a client certificate and none is configured (set tls.cert and tls.key; alert {alert:?})"
-            ),
-            Some(cert) => format!(
-                "the server refused our client certificate {} (alert {alert:?}: is it signed by a CA the server trusts, and still valid?)",
-                cert.display()
-            ),
-        }
-        };
-        match e {
-            Error::InvalidCertificate(c) => self.explain_cert(c),
-            Error::AlertReceived(
-                a @ (AlertDescription::CertificateRequired
-                | AlertDescription::BadCertificate
-                | AlertDescription::UnknownCA
-                | AlertDescription::CertificateUnknown
-                | AlertDescription::CertificateExpired
-                | AlertDescription::CertificateRevoked
-                | AlertDescription::UnsupportedCertificate
-                | AlertDescription::AccessDenied),
-            ) => refused(a),
-            Error::AlertReceived(a @ AlertDescription::HandshakeFailure)
-                if self.client_cert.is_none() =>
-            {
-                refused(a)
-            }
-            Error::AlertReceived(AlertDescription::ProtocolVersion)
-            | Error::PeerIncompatible(
-                PeerIncompatible::ServerDoesNotSupportTls12Or13
-                | PeerIncompatible::SupportedVersionsExtensionRequired
-                | PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig,
-            ) => format!(
-                "no TLS version in common with the server (we accept TLS {} and later: tls.min_version)",
-                self.min_version
-            ),
-            other => format!("TLS error: {other}"),
-        }
-    }
-
-    fn explain_cert(&self, c: &CertificateError) -> String {
-        match c {
-            CertificateError::UnknownIssuer => format!(
-                "the server certificate is signed by an unknown CA (not in {})",
-                self.trust
-            ),
-            CertificateError::Expired => "the server certificate has expired".into(),
-            CertificateError::ExpiredContext { not_after, .. } => format!(
-                "the server certificate expired at {}",
-                rfc3339(*not_after)
-            ),
-            CertificateError::NotValidYet => "the server certificate is not valid yet".into(),
-            CertificateError::NotValidYetContext { not_before, .. } => format!(
-                "the server certificate is not valid yet (valid from {})",
-                rfc3339(*not_before)
-            ),
-            CertificateError::NotValidForName => {
-                "host name mismatch: the server certificate is not valid for this name (set tls.server_name)".into()
-            }
-            CertificateError::NotValidForNameContext { expected, presented } => format!(
-                "host name mismatch: the server certificate is not valid for {} (it names: {}); set tls.server_name or fix the certificate",
-                expected.to_str(),
-                presented.iter().map(|n| presented_name(n)).collect::<Vec<_>>().join(", ")
-            ),
-            other => format!("the server certificate is invalid: {other:?}"),
-        }
-    }
-}
-
-/// `DnsName("a.example")` as webpki reports it becomes `a.example`.
-fn presented_name(n: &str) -> &str {
-    n.strip_prefix("DnsName(\"")
-        .and_then(|r| r.strip_suffix("\")"))
-        .unwrap_or(n)
-}
-
-fn rfc3339(t: UnixTime) -> String {
-    chrono::DateTime::from_timestamp(t.as_secs() as i64, 0)
-        .map(|d| d.to_rfc3339())
-        .unwrap_or_else(|| format!("{} s after the epoch", t.as_secs()))
-}
-
-/// `verify: certificate`: the chain and dates are checked by webpki; only a host name mismatch
-/// is forgiven (webpki checks the name last, after the chain).
-#[derive(Debug)]
-struct SkipHostName {
-    inner: Arc<WebPkiServerVerifier>,
-}
-
-impl ServerCertVerifier for SkipHostName {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        match self
-            .inner
-            .verify_server_cert(end_entity, intermediates, server_name, ocsp, now)
-        {
-            Err(Error::InvalidCertificate(
-                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) => Ok(ServerCertVerified::assertion()),
-            other => other,
-        }
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
-}
-
-/// `verify: none`: accepts any certificate (handshake signatures are still checked).
-#[derive(Debug)]
-struct NoVerify(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for NoVerify {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.0.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
     }
 }

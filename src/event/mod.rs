@@ -21,8 +21,13 @@
 //! record and `log.file.path` of the file form one `log` object); `set` copies a shared top-level
 //! entry into the record before changing it (copy on write), and so does `remove`.
 
+mod shared;
+mod write;
+
 use serde_json::{Map, Value};
-use std::sync::{Arc, LazyLock, OnceLock};
+pub use shared::Shared;
+use std::sync::{Arc, LazyLock};
+use write::{lookup, merged, write_compact, write_merged};
 
 pub type Fields = Map<String, Value>;
 
@@ -44,86 +49,6 @@ pub struct Position {
     pub origin: u64,
     /// The record's own first byte (for a joined record, its first line's).
     pub start: u64,
-}
-
-/// The fields shared by every record of one file, with their JSON written once.
-#[derive(Debug, Default)]
-pub struct Shared {
-    map: Fields,
-    /// `map` serialized for the compact path (see `Fragment`), on first use.
-    fragment: OnceLock<Fragment>,
-}
-
-/// The shared fields as JSON bytes: `log_inner` is what goes inside the record's `log` object
-/// after its own entries (`"file":{"path":...}`), `rest` every other shared entry
-/// (`,"host":{...},"agent":{...}`). `compact_ok` is false when the shared map holds a key the
-/// compact record writes itself (then the record is serialized through the merge instead).
-#[derive(Debug)]
-struct Fragment {
-    log_inner: Vec<u8>,
-    rest: Vec<u8>,
-    compact_ok: bool,
-}
-
-impl Shared {
-    pub fn new(map: Fields) -> Shared {
-        Shared {
-            map,
-            fragment: OnceLock::new(),
-        }
-    }
-
-    pub fn map(&self) -> &Fields {
-        &self.map
-    }
-
-    fn fragment(&self) -> &Fragment {
-        self.fragment.get_or_init(|| {
-            let mut rest = Vec::new();
-            let mut log_inner = Vec::new();
-            let mut compact_ok = true;
-            for (k, v) in &self.map {
-                match (k.as_str(), v) {
-                    ("log", Value::Object(log)) => {
-                        if log.contains_key("offset") || log.contains_key("flags") {
-                            compact_ok = false;
-                        }
-                        for (lk, lv) in log {
-                            log_inner.push(b',');
-                            write_key(&mut log_inner, lk);
-                            let _ = serde_json::to_writer(&mut log_inner, lv);
-                        }
-                    }
-                    ("log" | "@timestamp" | "message" | "stream" | "error", _) => {
-                        compact_ok = false
-                    }
-                    _ => {
-                        rest.push(b',');
-                        write_key(&mut rest, k);
-                        let _ = serde_json::to_writer(&mut rest, v);
-                    }
-                }
-            }
-            Fragment {
-                log_inner,
-                rest,
-                compact_ok,
-            }
-        })
-    }
-}
-
-impl std::ops::Deref for Shared {
-    type Target = Fields;
-    fn deref(&self) -> &Fields {
-        &self.map
-    }
-}
-
-impl From<Fields> for Shared {
-    fn from(map: Fields) -> Shared {
-        Shared::new(map)
-    }
 }
 
 /// The stream a container line came from.
@@ -408,7 +333,7 @@ impl Event {
         let shared = self
             .shared
             .as_deref()
-            .and_then(|s| s.fragment.get())
+            .and_then(|s| s.fragment_if_built())
             .map_or(256, |f| f.rest.len() + f.log_inner.len());
         message + message / 8 + shared + 128
     }
@@ -476,99 +401,6 @@ impl Event {
     }
 }
 
-/// `"key":` with the key escaped.
-fn write_key(out: &mut Vec<u8>, k: &str) {
-    let _ = serde_json::to_writer(&mut *out, k);
-    out.push(b':');
-}
-
-/// A compact record and its file's shared fragment, written as one JSON object.
-fn write_compact(out: &mut Vec<u8>, r: &Record, own: &Fields, frag: Option<&Fragment>) {
-    out.extend_from_slice(b"{\"@timestamp\":");
-    let _ = serde_json::to_writer(&mut *out, &r.timestamp);
-    out.extend_from_slice(b",\"message\":");
-    let _ = serde_json::to_writer(&mut *out, &r.message);
-    if let Some(s) = r.stream {
-        out.extend_from_slice(match s {
-            StreamName::Stdout => b",\"stream\":\"stdout\"",
-            StreamName::Stderr => b",\"stream\":\"stderr\"",
-        });
-    }
-    out.extend_from_slice(b",\"log\":{\"offset\":");
-    let _ = serde_json::to_writer(&mut *out, &r.offset);
-    if let Some(flags) = &r.flags {
-        out.extend_from_slice(b",\"flags\":");
-        let _ = serde_json::to_writer(&mut *out, flags);
-    }
-    if let Some(f) = frag {
-        out.extend_from_slice(&f.log_inner);
-    }
-    out.push(b'}');
-    if let Some(e) = &r.error {
-        out.extend_from_slice(b",\"error\":{\"message\":");
-        let _ = serde_json::to_writer(&mut *out, e);
-        out.push(b'}');
-    }
-    for (k, v) in own {
-        out.push(b',');
-        write_key(out, k);
-        let _ = serde_json::to_writer(&mut *out, v);
-    }
-    if let Some(f) = frag {
-        out.extend_from_slice(&f.rest);
-    }
-    out.push(b'}');
-}
-
-fn lookup<'a>(map: &'a Fields, path: &str) -> Option<&'a Value> {
-    let mut parts = path.split('.');
-    let mut cur = map.get(parts.next()?)?;
-    for p in parts {
-        cur = cur.as_object()?.get(p)?;
-    }
-    Some(cur)
-}
-
-/// Writes `own` merged over `shared` as one JSON object.
-fn write_merged(out: &mut Vec<u8>, own: &Fields, shared: &Fields) {
-    out.push(b'{');
-    let mut first = true;
-    let mut sep = |out: &mut Vec<u8>, k: &str| {
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        let _ = serde_json::to_writer(&mut *out, k);
-        out.push(b':');
-    };
-    for (k, v) in own {
-        sep(out, k);
-        match (v, shared.get(k)) {
-            (Value::Object(o), Some(Value::Object(s))) => write_merged(out, o, s),
-            _ => {
-                let _ = serde_json::to_writer(&mut *out, v);
-            }
-        }
-    }
-    for (k, v) in shared.iter().filter(|(k, _)| !own.contains_key(*k)) {
-        sep(out, k);
-        let _ = serde_json::to_writer(&mut *out, v);
-    }
-    out.push(b'}');
-}
-
-fn merged(own: &Fields, shared: &Fields) -> Fields {
-    let mut all = shared.clone();
-    for (k, v) in own {
-        let value = match (v, shared.get(k)) {
-            (Value::Object(o), Some(Value::Object(s))) => Value::Object(merged(o, s)),
-            _ => v.clone(),
-        };
-        all.insert(k.clone(), value);
-    }
-    all
-}
-
 /// How deep a dotted path may go (`a.b.c` is 3): past it the rest of the path stays one literal
 /// key, so a key of ten thousand dots costs a loop of at most this many steps, not a stack.
 pub const MAX_PATH_DEPTH: usize = 16;
@@ -604,160 +436,4 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn dotted_paths() {
-        let mut e = Event::new(Map::new(), None);
-        e.set("log.file.path", json!("/a"));
-        e.set("log.offset", json!(7));
-        e.add_flag("truncated");
-        assert_eq!(e.get("log.file.path"), Some(&json!("/a")));
-        assert_eq!(
-            serde_json::to_value(&e.fields).unwrap(),
-            json!({"log": {"file": {"path": "/a"}, "offset": 7, "flags": ["truncated"]}})
-        );
-        assert_eq!(e.get("log.nope"), None);
-    }
-
-    #[test]
-    fn thousands_of_dots_neither_recurse_nor_fail() {
-        // Regression: `set_in` recursed once per dot and overflowed the stack.
-        let key = "a.".repeat(100_000) + "z";
-        let mut e = Event::new(Map::new(), None);
-        e.set(&key, json!(1));
-        assert!(
-            e.get(&key).is_none(),
-            "the capped tail is one literal key, not a path"
-        );
-        let mut cur = e.fields.get("a").unwrap();
-        for _ in 1..MAX_PATH_DEPTH - 1 {
-            cur = cur.get("a").unwrap();
-        }
-        let tail = cur.as_object().unwrap().keys().next().unwrap().clone();
-        assert!(tail.starts_with("a.a.") && tail.ends_with(".z"));
-        assert_eq!(e.get("log.flags"), Some(&json!(["path_capped"])));
-        assert!(e.remove(&key).is_none());
-        let mut out = Vec::new();
-        e.write_json(&mut out);
-        serde_json::from_slice::<Value>(&out).unwrap();
-        // A path within the cap is not flagged.
-        let mut e = Event::new(Map::new(), None);
-        e.set("a.b.c", json!(1));
-        assert_eq!(e.remove("a.b.c"), Some(json!(1)));
-        assert!(e.get("log.flags").is_none());
-    }
-
-    #[test]
-    fn a_key_that_is_serde_jsons_private_token_still_serializes_as_json() {
-        // Found by the `event_paths` fuzz target: the record is valid JSON, but serde_json's
-        // own `Value` parser refuses it (its raw-value token as a key).
-        let mut e = Event::new(Map::new(), None);
-        e.set("$serde_json::private::RawValue", json!("x"));
-        let mut out = Vec::new();
-        e.write_json(&mut out);
-        serde_json::from_slice::<serde::de::IgnoredAny>(&out).unwrap();
-        assert_eq!(out, br#"{"$serde_json::private::RawValue":"x"}"#);
-    }
-
-    #[test]
-    fn shared_fields_are_copied_on_write_and_serialized_once() {
-        let mut shared = Fields::new();
-        shared.insert("host".into(), json!({"name": "n1"}));
-        shared.insert("container".into(), json!({"id": "abc"}));
-        let shared = Arc::new(Shared::new(shared));
-        let mut e = Event::with_shared(Fields::new(), shared.clone(), None);
-        e.set("message", json!("hi"));
-        e.set("container.name", json!("web"));
-        assert_eq!(e.get("host.name"), Some(&json!("n1")));
-        assert_eq!(e.get("container.id"), Some(&json!("abc")));
-        assert_eq!(
-            shared["container"],
-            json!({"id": "abc"}),
-            "shared map untouched"
-        );
-        let mut out = Vec::new();
-        e.write_json(&mut out);
-        let v: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            v,
-            json!({"message": "hi", "container": {"id": "abc", "name": "web"}, "host": {"name": "n1"}})
-        );
-        assert_eq!(v, e.to_value());
-    }
-
-    #[test]
-    fn own_and_shared_objects_merge() {
-        let mut shared = Fields::new();
-        shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
-        let mut own = Fields::new();
-        own.insert("log".into(), json!({"offset": 7}));
-        let mut e = Event::with_shared(own, Arc::new(Shared::new(shared)), None);
-        assert_eq!(e.get("log.file.path"), Some(&json!("/a.log")));
-        assert_eq!(e.get("log.offset"), Some(&json!(7)));
-        e.add_flag("truncated");
-        let mut out = Vec::new();
-        e.write_json(&mut out);
-        let v: Value = serde_json::from_slice(&out).unwrap();
-        assert_eq!(
-            v,
-            json!({"log": {"offset": 7, "flags": ["truncated"], "file": {"path": "/a.log"}}})
-        );
-        assert_eq!(v, e.to_value());
-    }
-
-    #[test]
-    fn fields_added_beside_a_compact_record_keep_it_compact_and_never_collide() {
-        let mut shared = Fields::new();
-        shared.insert("host".into(), json!({"name": "n1"}));
-        shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
-        let shared = Arc::new(Shared::new(shared));
-        let mut e = Event::line("hi".into(), 7, "t".into(), shared.clone(), None);
-        e.insert_key("level".into(), json!("info"));
-        e.set("user.id", json!(7));
-        e.insert_key("a.b".into(), json!(1));
-        assert!(e.rec.is_some(), "still compact");
-        assert_eq!(e.get("user.id"), Some(&json!(7)));
-        assert_eq!(e.get_key("a.b"), Some(&json!(1)));
-        let mut out = Vec::new();
-        e.write_json(&mut out);
-        let v: Value = serde_json::from_slice(&out).unwrap();
-        let want = json!({"@timestamp": "t", "message": "hi", "level": "info", "user": {"id": 7},
-            "a.b": 1, "log": {"offset": 7, "file": {"path": "/a.log"}}, "host": {"name": "n1"}});
-        assert_eq!(v, want);
-        assert_eq!(v, e.to_value());
-        // Each key written once (a duplicate would vanish in `Value`).
-        assert_eq!(
-            String::from_utf8_lossy(&out).matches("\"level\"").count(),
-            1
-        );
-        // Keys the compact form or the shared map hold take the map form, merged as before.
-        for (key, value) in [
-            ("host", json!("h2")),
-            ("log", json!("x")),
-            ("error", json!({})),
-        ] {
-            let mut e = Event::line("hi".into(), 7, "t".into(), shared.clone(), None);
-            e.insert_key("level".into(), json!("info"));
-            e.insert_key(key.into(), value.clone());
-            assert!(e.rec.is_none(), "{key}: materialized");
-            let mut out = Vec::new();
-            e.write_json(&mut out);
-            let v: Value = serde_json::from_slice(&out).unwrap();
-            assert_eq!(v[key], value, "{key}: the record's own value wins");
-            assert_eq!(v["level"], "info");
-            assert_eq!(v["message"], "hi");
-            assert_eq!(v, e.to_value());
-        }
-        let mut e = Event::line("hi".into(), 7, "t".into(), shared, None);
-        e.set("host.ip", json!("10.0.0.1"));
-        assert_eq!(
-            e.to_value()["host"],
-            json!({"name": "n1", "ip": "10.0.0.1"})
-        );
-        assert_eq!(e.take_message().as_deref(), Some("hi"));
-        assert_eq!(e.get("message"), Some(&json!("")));
-    }
-}
+mod tests;

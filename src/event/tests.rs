@@ -1,0 +1,157 @@
+//! Tests of `Event`: the compact and map forms give the same JSON, shared fields, paths.
+
+use super::*;
+use serde_json::json;
+
+#[test]
+fn dotted_paths() {
+    let mut e = Event::new(Map::new(), None);
+    e.set("log.file.path", json!("/a"));
+    e.set("log.offset", json!(7));
+    e.add_flag("truncated");
+    assert_eq!(e.get("log.file.path"), Some(&json!("/a")));
+    assert_eq!(
+        serde_json::to_value(&e.fields).unwrap(),
+        json!({"log": {"file": {"path": "/a"}, "offset": 7, "flags": ["truncated"]}})
+    );
+    assert_eq!(e.get("log.nope"), None);
+}
+
+#[test]
+fn thousands_of_dots_neither_recurse_nor_fail() {
+    // Regression: `set_in` recursed once per dot and overflowed the stack.
+    let key = "a.".repeat(100_000) + "z";
+    let mut e = Event::new(Map::new(), None);
+    e.set(&key, json!(1));
+    assert!(
+        e.get(&key).is_none(),
+        "the capped tail is one literal key, not a path"
+    );
+    let mut cur = e.fields.get("a").unwrap();
+    for _ in 1..MAX_PATH_DEPTH - 1 {
+        cur = cur.get("a").unwrap();
+    }
+    let tail = cur.as_object().unwrap().keys().next().unwrap().clone();
+    assert!(tail.starts_with("a.a.") && tail.ends_with(".z"));
+    assert_eq!(e.get("log.flags"), Some(&json!(["path_capped"])));
+    assert!(e.remove(&key).is_none());
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    serde_json::from_slice::<Value>(&out).unwrap();
+    // A path within the cap is not flagged.
+    let mut e = Event::new(Map::new(), None);
+    e.set("a.b.c", json!(1));
+    assert_eq!(e.remove("a.b.c"), Some(json!(1)));
+    assert!(e.get("log.flags").is_none());
+}
+
+#[test]
+fn a_key_that_is_serde_jsons_private_token_still_serializes_as_json() {
+    // Found by the `event_paths` fuzz target: the record is valid JSON, but serde_json's
+    // own `Value` parser refuses it (its raw-value token as a key).
+    let mut e = Event::new(Map::new(), None);
+    e.set("$serde_json::private::RawValue", json!("x"));
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    serde_json::from_slice::<serde::de::IgnoredAny>(&out).unwrap();
+    assert_eq!(out, br#"{"$serde_json::private::RawValue":"x"}"#);
+}
+
+#[test]
+fn shared_fields_are_copied_on_write_and_serialized_once() {
+    let mut shared = Fields::new();
+    shared.insert("host".into(), json!({"name": "n1"}));
+    shared.insert("container".into(), json!({"id": "abc"}));
+    let shared = Arc::new(Shared::new(shared));
+    let mut e = Event::with_shared(Fields::new(), shared.clone(), None);
+    e.set("message", json!("hi"));
+    e.set("container.name", json!("web"));
+    assert_eq!(e.get("host.name"), Some(&json!("n1")));
+    assert_eq!(e.get("container.id"), Some(&json!("abc")));
+    assert_eq!(
+        shared["container"],
+        json!({"id": "abc"}),
+        "shared map untouched"
+    );
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v,
+        json!({"message": "hi", "container": {"id": "abc", "name": "web"}, "host": {"name": "n1"}})
+    );
+    assert_eq!(v, e.to_value());
+}
+
+#[test]
+fn own_and_shared_objects_merge() {
+    let mut shared = Fields::new();
+    shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
+    let mut own = Fields::new();
+    own.insert("log".into(), json!({"offset": 7}));
+    let mut e = Event::with_shared(own, Arc::new(Shared::new(shared)), None);
+    assert_eq!(e.get("log.file.path"), Some(&json!("/a.log")));
+    assert_eq!(e.get("log.offset"), Some(&json!(7)));
+    e.add_flag("truncated");
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        v,
+        json!({"log": {"offset": 7, "flags": ["truncated"], "file": {"path": "/a.log"}}})
+    );
+    assert_eq!(v, e.to_value());
+}
+
+#[test]
+fn fields_added_beside_a_compact_record_keep_it_compact_and_never_collide() {
+    let mut shared = Fields::new();
+    shared.insert("host".into(), json!({"name": "n1"}));
+    shared.insert("log".into(), json!({"file": {"path": "/a.log"}}));
+    let shared = Arc::new(Shared::new(shared));
+    let mut e = Event::line("hi".into(), 7, "t".into(), shared.clone(), None);
+    e.insert_key("level".into(), json!("info"));
+    e.set("user.id", json!(7));
+    e.insert_key("a.b".into(), json!(1));
+    assert!(e.rec.is_some(), "still compact");
+    assert_eq!(e.get("user.id"), Some(&json!(7)));
+    assert_eq!(e.get_key("a.b"), Some(&json!(1)));
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    let v: Value = serde_json::from_slice(&out).unwrap();
+    let want = json!({"@timestamp": "t", "message": "hi", "level": "info", "user": {"id": 7},
+        "a.b": 1, "log": {"offset": 7, "file": {"path": "/a.log"}}, "host": {"name": "n1"}});
+    assert_eq!(v, want);
+    assert_eq!(v, e.to_value());
+    // Each key written once (a duplicate would vanish in `Value`).
+    assert_eq!(
+        String::from_utf8_lossy(&out).matches("\"level\"").count(),
+        1
+    );
+    // Keys the compact form or the shared map hold take the map form, merged as before.
+    for (key, value) in [
+        ("host", json!("h2")),
+        ("log", json!("x")),
+        ("error", json!({})),
+    ] {
+        let mut e = Event::line("hi".into(), 7, "t".into(), shared.clone(), None);
+        e.insert_key("level".into(), json!("info"));
+        e.insert_key(key.into(), value.clone());
+        assert!(e.rec.is_none(), "{key}: materialized");
+        let mut out = Vec::new();
+        e.write_json(&mut out);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v[key], value, "{key}: the record's own value wins");
+        assert_eq!(v["level"], "info");
+        assert_eq!(v["message"], "hi");
+        assert_eq!(v, e.to_value());
+    }
+    let mut e = Event::line("hi".into(), 7, "t".into(), shared, None);
+    e.set("host.ip", json!("10.0.0.1"));
+    assert_eq!(
+        e.to_value()["host"],
+        json!({"name": "n1", "ip": "10.0.0.1"})
+    );
+    assert_eq!(e.take_message().as_deref(), Some("hi"));
+    assert_eq!(e.get("message"), Some(&json!("")));
+}

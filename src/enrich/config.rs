@@ -8,6 +8,7 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct EnrichConfig {
+    /// Docker metadata for container records (on by default when the socket answers).
     #[serde(default)]
     pub docker: Option<DockerEnrichConfig>,
 }
@@ -19,6 +20,7 @@ pub struct DockerEnrichConfig {
     /// `unix:///var/run/docker.sock`, a bare socket path, or `tcp://host:port` / `http://...`.
     #[serde(default = "default_docker_socket")]
     pub socket: String,
+    /// Which container labels become `container.labels.*` (dots become `_`).
     #[serde(default)]
     pub labels: LabelFilter,
     /// Names of environment variables to copy into `container.env`; empty = none.
@@ -34,8 +36,10 @@ fn default_docker_socket() -> String {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct LabelFilter {
+    /// Globs on label keys to keep.
     #[serde(default = "default_label_include")]
     pub include: Vec<String>,
+    /// Globs on label keys to drop, after `include`.
     #[serde(default)]
     pub exclude: Vec<String>,
 }

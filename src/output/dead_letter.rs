@@ -20,8 +20,11 @@ pub struct DeadLetter {
 
 /// One rejected record: its serialized JSON and why.
 pub struct Rejected<'a> {
+    /// The record as the output would have sent it.
     pub record: &'a [u8],
+    /// The status the destination answered for it (0 when the agent rejected it).
     pub status: u16,
+    /// Why, in the destination's words.
     pub reason: String,
 }
 

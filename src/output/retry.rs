@@ -21,8 +21,10 @@ pub fn delays(cfg: BackoffConfig) -> impl Iterator<Item = Duration> {
 #[derive(Debug, Deserialize, Clone, Copy)]
 #[serde(deny_unknown_fields)]
 pub struct BackoffConfig {
+    /// The first wait after a failure; it doubles (with jitter) on each further one.
     #[serde(default = "default_backoff_init")]
     pub init: Dur,
+    /// The longest wait between attempts.
     #[serde(default = "default_backoff_max")]
     pub max: Dur,
 }

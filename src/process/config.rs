@@ -42,15 +42,20 @@ pub enum ConditionConfig {
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct RangeConfig {
+    /// At least this.
     pub gte: Option<f64>,
+    /// More than this.
     pub gt: Option<f64>,
+    /// At most this.
     pub lte: Option<f64>,
+    /// Less than this.
     pub lt: Option<f64>,
 }
 
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct WhenConfig {
+    /// The records this applies to (`drop`: the ones dropped; `include`: the ones kept).
     pub when: ConditionConfig,
 }
 
@@ -65,23 +70,29 @@ pub enum OnError {
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct DecodeJsonConfig {
+    /// The field holding the JSON text.
     #[serde(default = "default_message")]
     pub field: String,
     /// Where the decoded object goes; `""` merges it into the record's root.
     #[serde(default)]
     pub target: String,
+    /// Decoded keys replace existing fields of the same name (else those are kept).
     #[serde(default)]
     pub overwrite_keys: bool,
+    /// A failed decode sets `error.message` and `error.type: json`.
     #[serde(default)]
     pub add_error_key: bool,
+    /// Deeper objects stay JSON text (bounds the work per record).
     #[serde(default = "default_max_depth")]
     pub max_depth: usize,
     /// Dotted keys of the decoded object (`{"a.b": 1}`) become nested objects (as Filebeat's
     /// `expand_keys`); off by default: they stay literal keys.
     #[serde(default)]
     pub expand_keys: bool,
+    /// `keep` the record as it was, or `drop` it, when the text is not JSON.
     #[serde(default)]
     pub on_error: OnError,
+    /// Only records matching this condition are changed (all when unset).
     #[serde(default)]
     pub when: Option<ConditionConfig>,
 }
@@ -114,16 +125,23 @@ pub struct MultilineConfig {
     /// Sets `pattern`, `negate` and `match` for a common stack-trace shape.
     #[serde(default)]
     pub preset: Option<MultilinePreset>,
+    /// Regex a line is matched against.
     #[serde(default)]
     pub pattern: Option<String>,
+    /// Invert `pattern`: the lines that do not match it are the ones that continue a group.
     #[serde(default)]
     pub negate: Option<bool>,
+    /// `after` or `before`, as Filebeat: whether continuation lines join the line before them
+    /// or the line after them.
     #[serde(default, rename = "match")]
     pub match_: Option<MultilineMatch>,
+    /// Most lines in one record; further lines of the group are dropped and it is flagged.
     #[serde(default = "default_max_lines")]
     pub max_lines: usize,
+    /// Most bytes in one record; the rest of the group is cut and it is flagged.
     #[serde(default = "default_max_bytes")]
     pub max_bytes: Size,
+    /// A group with no new line for this long is sent.
     #[serde(default = "default_timeout")]
     pub timeout: Dur,
 }
@@ -143,10 +161,13 @@ fn default_timeout() -> Dur {
 pub struct RenameConfig {
     /// `from: to` pairs, applied in order.
     pub fields: indexmap_free::OrderedMap,
+    /// A missing source field is not an error.
     #[serde(default = "default_true")]
     pub ignore_missing: bool,
+    /// A rename that cannot be done sets `error.message`.
     #[serde(default)]
     pub fail_on_error: bool,
+    /// Only records matching this condition are changed (all when unset).
     #[serde(default)]
     pub when: Option<ConditionConfig>,
 }
@@ -161,7 +182,9 @@ pub struct AddFieldsConfig {
     /// Where the fields go (default `fields`, as in Filebeat); `""` = the record's root.
     #[serde(default = "default_fields_target")]
     pub target: String,
+    /// Fields to add (`dotted.keys` nest).
     pub fields: serde_json::Map<String, Value>,
+    /// Only records matching this condition are changed (all when unset).
     #[serde(default)]
     pub when: Option<ConditionConfig>,
 }

@@ -70,8 +70,10 @@ pub struct TlsConfig {
     /// Name to check the server certificate against (default: the host of the address).
     #[serde(default)]
     pub server_name: Option<String>,
+    /// `full` (chain, dates, name), `certificate` (skip the name check) or `none` (warned about).
     #[serde(default)]
     pub verify: TlsVerify,
+    /// Lowest TLS version offered: `"1.2"` (default) or `"1.3"`.
     #[serde(default)]
     pub min_version: TlsVersion,
 }

@@ -13,18 +13,25 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CriInputConfig {
+    /// Label in metrics, health and logs, and what checkpoints are filed under (default: the type).
     #[serde(default)]
     pub name: Option<String>,
+    /// Glob patterns of the CRI log files (default: `/var/log/containers/*.log`, the kubelet's links).
     #[serde(default = "default_cri_paths")]
     pub paths: Vec<String>,
+    /// Glob patterns never to read (e.g. the agent's own pod).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// Which streams to ship: `stdout`, `stderr` or both.
     #[serde(default = "default_streams")]
     pub streams: Vec<Stream>,
+    /// For files first seen at start: `beginning` or `end` (default); checkpoints win.
     #[serde(default)]
     pub read_from: ReadFrom,
+    /// How often the globs are evaluated again, besides inotify events.
     #[serde(default = "default_scan_frequency")]
     pub scan_frequency: Dur,
+    /// A rotated or deleted file is closed after its end and this long without growth.
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
     /// A `P` piece whose `F` does not come is shipped after this long.

@@ -14,17 +14,22 @@ use std::path::PathBuf;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct DockerInputConfig {
+    /// Label in metrics, health and logs, and what checkpoints are filed under (default: the type).
     #[serde(default)]
     pub name: Option<String>,
+    /// Docker's containers directory; `<id>/<id>-json.log` under it are read.
     #[serde(default = "default_containers_path")]
     pub containers_path: PathBuf,
     /// Which streams to ship.
     #[serde(default = "default_streams")]
     pub streams: Vec<Stream>,
+    /// For files first seen at start: `beginning` or `end` (default); checkpoints win.
     #[serde(default)]
     pub read_from: ReadFrom,
+    /// How often the containers directory is scanned again, besides inotify events.
     #[serde(default = "default_scan_frequency")]
     pub scan_frequency: Dur,
+    /// A rotated or deleted file is closed after its end and this long without growth.
     #[serde(default = "default_rotate_wait")]
     pub rotate_wait: Dur,
     /// A piece of a line whose last piece does not come (a container's last `echo -n`) is

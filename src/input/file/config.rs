@@ -10,6 +10,7 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct FileInputConfig {
+    /// Label in metrics, health and logs, and what checkpoints are filed under (default: the type).
     #[serde(default)]
     pub name: Option<String>,
     /// Glob patterns of the files to tail.
@@ -17,8 +18,10 @@ pub struct FileInputConfig {
     /// Glob patterns of files never to tail (e.g. `*.gz`).
     #[serde(default)]
     pub exclude: Vec<String>,
+    /// `plain` (each line is the message) or `syslog` (rsyslog traditional or RFC 3339 lines).
     #[serde(default)]
     pub format: FileFormat,
+    /// For files first seen at start: `beginning` or `end` (default); checkpoints win.
     #[serde(default)]
     pub read_from: ReadFrom,
     /// Globs are re-evaluated this often, besides on file-system notifications.

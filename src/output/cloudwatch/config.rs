@@ -12,6 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct CloudwatchOutputConfig {
+    /// Label in metrics, health and logs, and the dead-letter file's name (default: the type).
     #[serde(default)]
     pub name: Option<String>,
     /// Default: the SDK's chain (`AWS_REGION`, the profile, instance metadata).
@@ -20,6 +21,7 @@ pub struct CloudwatchOutputConfig {
     /// `{field.path}` / `{field.path:-default}` templates.
     #[serde(default = "default_log_group")]
     pub log_group: String,
+    /// Stream name template: `{field}` and `{field:-default}` from the record.
     #[serde(default = "default_log_stream")]
     pub log_stream: String,
     /// Create missing groups and streams.
@@ -34,8 +36,10 @@ pub struct CloudwatchOutputConfig {
     /// Longest wait for one call.
     #[serde(default = "default_cw_timeout")]
     pub timeout: Dur,
+    /// Where records CloudWatch rejects go (`data_dir/dead_letter/<name>.ndjson`).
     #[serde(default)]
     pub dead_letter: DeadLetterConfig,
+    /// Retry timing after a failure (retries forever).
     #[serde(default)]
     pub backoff: BackoffConfig,
 }

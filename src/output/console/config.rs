@@ -9,8 +9,10 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ConsoleOutputConfig {
+    /// Label in metrics, health and logs (default: the type).
     #[serde(default)]
     pub name: Option<String>,
+    /// Retry timing after a failure (retries forever).
     #[serde(default)]
     pub backoff: BackoffConfig,
 }

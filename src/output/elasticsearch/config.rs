@@ -14,8 +14,10 @@ use std::time::Duration;
 #[derive(Debug, Deserialize, Clone, Default)]
 #[serde(deny_unknown_fields)]
 pub struct EsAuth {
+    /// Basic authentication user.
     #[serde(default)]
     pub username: Option<String>,
+    /// Basic authentication password (never logged).
     #[serde(default)]
     pub password: Option<crate::secret::Secret>,
     /// `id:key` as Elasticsearch returns it, or already base64-encoded.
@@ -28,6 +30,7 @@ pub struct EsAuth {
 #[derive(Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct ElasticsearchOutputConfig {
+    /// Label in metrics, health and logs, and the dead-letter file's name (default: the type).
     #[serde(default)]
     pub name: Option<String>,
     /// `http(s)://host:port[/path]`, one or more (round robin).
@@ -39,8 +42,10 @@ pub struct ElasticsearchOutputConfig {
     /// Ingest pipeline for every record.
     #[serde(default)]
     pub pipeline: Option<String>,
+    /// Credentials: `username` + `password`, or `api_key` (`id:key`).
     #[serde(default)]
     pub auth: Option<EsAuth>,
+    /// TLS options for https hosts (the system roots when unset).
     #[serde(default)]
     pub tls: Option<TlsConfig>,
     /// gzip level of request bodies, 0 (off) to 9.
@@ -55,8 +60,10 @@ pub struct ElasticsearchOutputConfig {
     /// Extra HTTP headers on every request.
     #[serde(default)]
     pub headers: std::collections::BTreeMap<String, String>,
+    /// Where records Elasticsearch rejects go (`data_dir/dead_letter/<name>.ndjson`).
     #[serde(default)]
     pub dead_letter: DeadLetterConfig,
+    /// Retry timing after a failure (retries forever).
     #[serde(default)]
     pub backoff: BackoffConfig,
 }

@@ -10,10 +10,12 @@ use std::path::PathBuf;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct FileOutputConfig {
+    /// Label in metrics, health and logs (default: the type).
     #[serde(default)]
     pub name: Option<String>,
     /// NDJSON is appended here (parent directories are created).
     pub path: PathBuf,
+    /// Retry timing after a failure (retries forever).
     #[serde(default)]
     pub backoff: BackoffConfig,
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 #[derive(Debug, Deserialize, Clone)]
 #[serde(deny_unknown_fields)]
 pub struct LogstashOutputConfig {
+    /// Label in metrics, health and logs (default: the type).
     #[serde(default)]
     pub name: Option<String>,
     /// `host:port` of each Logstash `beats` input.
@@ -40,8 +41,10 @@ pub struct LogstashOutputConfig {
     /// `@metadata.beat` on every event (`filebeat` keeps pipelines that route on it working).
     #[serde(default = "default_beat")]
     pub beat: String,
+    /// TLS (and a client certificate for mutual TLS); plain TCP when unset.
     #[serde(default)]
     pub tls: Option<TlsConfig>,
+    /// Retry timing after a failure (retries forever).
     #[serde(default)]
     pub backoff: BackoffConfig,
 }

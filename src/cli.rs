@@ -1,7 +1,6 @@
 //! The command line: `run`, `check-config`, `test-output`, `version`, and their exit codes
 //! (0 clean stop, 1 runtime failure, 2 bad configuration or usage).
 
-use crate::input::InputKind;
 use crate::settings::{self, Config};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -123,11 +122,7 @@ fn summary(path: &Path, c: &Config) -> String {
     let inputs: Vec<String> = c
         .inputs
         .iter()
-        .map(|i| match &i.kind {
-            InputKind::File(f) => format!("{} (file, {} paths)", i.name, f.paths.len()),
-            InputKind::Docker(d) => format!("{} (docker, {})", i.name, d.containers_path.display()),
-            InputKind::Cri(c) => format!("{} (cri, {})", i.name, c.paths.join(", ")),
-        })
+        .map(|i| format!("{} ({})", i.name, i.spec.describe()))
         .collect();
     let outputs: Vec<String> = c
         .outputs

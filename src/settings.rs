@@ -239,8 +239,9 @@ pub struct Config {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::input::InputKind;
-    use crate::output::OutputKind;
+    use crate::input::file::config::FileInputConfig;
+    use crate::output::elasticsearch::config::ElasticsearchOutputConfig;
+    use crate::output::logstash::config::LogstashOutputConfig;
 
     fn no_env(_: &str) -> Option<String> {
         None
@@ -319,7 +320,7 @@ outputs:
             (k == "LOG_PATH").then(|| "/tmp/a.log".to_string())
         })
         .unwrap();
-        let InputKind::File(f) = &ok.inputs[0].kind else {
+        let Some(f) = ok.inputs[0].options::<FileInputConfig>() else {
             panic!("not a file input");
         };
         assert_eq!(f.paths, vec!["/tmp/a.log"]);
@@ -368,7 +369,7 @@ outputs:
         ] {
             let c = parse(text, |_| Some(secret.to_string()))
                 .unwrap_or_else(|e| panic!("{secret:?}: {e:?}"));
-            let OutputKind::Elasticsearch(es) = &c.outputs[0].kind else {
+            let Some(es) = c.outputs[0].options::<ElasticsearchOutputConfig>() else {
                 panic!("not elasticsearch")
             };
             let auth = es.auth.as_ref().unwrap();
@@ -398,11 +399,11 @@ outputs:
             _ => None,
         })
         .unwrap();
-        let InputKind::File(f) = &c.inputs[0].kind else {
+        let Some(f) = c.inputs[0].options::<FileInputConfig>() else {
             panic!("not a file input")
         };
         assert_eq!(f.paths, vec!["/a", "/b"]);
-        let OutputKind::Logstash(l) = &c.outputs[0].kind else {
+        let Some(l) = c.outputs[0].options::<LogstashOutputConfig>() else {
             panic!("not logstash")
         };
         assert_eq!(l.compression_level, 3);

@@ -3,7 +3,8 @@
 //! engine (`crate::tail`); `tail_settings` gives what it needs.
 //!
 //! `TYPES` is the registry: the one place that lists the input types. Adding one is a folder
-//! with a `config.rs` (`configure`), an `InputKind` variant and a line in `TYPES`.
+//! whose `config.rs` has the options struct (implementing `InputSpec`) and a `configure`, its
+//! `pub mod` line and its line in `TYPES`.
 
 pub mod cri;
 pub mod docker;
@@ -14,13 +15,16 @@ pub mod syslog;
 
 use crate::config::units::Dur;
 use crate::config::{Problems, Value};
+use crate::process::config::ProcessorConfig;
 use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
+use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Types and checks one element of `inputs:` of its type (at its YAML path): its `name`, if
 /// set, and its options.
-type Configure = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, InputKind)>;
+type Configure = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, Arc<dyn InputSpec>)>;
 
 /// The input types, by the `type:` that selects them.
 const TYPES: &[(&str, Configure)] = &[
@@ -33,11 +37,24 @@ const TYPES: &[(&str, Configure)] = &[
 /// of "unknown".
 const PLANNED: &[&str] = &["syslog"];
 
-#[derive(Debug, Clone)]
-pub enum InputKind {
-    File(file::config::FileInputConfig),
-    Docker(docker::config::DockerInputConfig),
-    Cri(cri::config::CriInputConfig),
+/// A configured input, as its `config.rs` typed and checked it: what the agent and the checks
+/// need to know of it, and how it runs. Each input type's options struct implements it; the
+/// registry's `configure` returns one.
+pub trait InputSpec: fmt::Debug + Send + Sync + std::any::Any {
+    /// What the input reads, as it identifies the input's checkpoints (sorted by the caller).
+    fn sources(&self) -> Vec<String>;
+    /// The input's own processors (run before the top-level ones).
+    fn processors(&self) -> &[ProcessorConfig];
+    /// What `check-config` says of it after its name: `file, 2 paths`.
+    fn describe(&self) -> String;
+    /// The tailing engine's settings and the decoders of its files (file-based inputs).
+    fn tail_settings(
+        &self,
+        name: &str,
+        key: &str,
+        max_line: usize,
+        host_name: &str,
+    ) -> (TailSettings, DecoderFactory);
 }
 
 #[derive(Debug, Clone)]
@@ -47,40 +64,25 @@ pub struct InputConfig {
     /// What its checkpoints are filed under, stable when other inputs are added, removed or
     /// reordered: `name` when set, else the type and the paths it reads.
     pub key: String,
-    pub kind: InputKind,
+    /// The `type:` that selected it.
+    pub type_name: &'static str,
+    pub spec: Arc<dyn InputSpec>,
 }
 
 impl InputConfig {
     pub fn type_name(&self) -> &'static str {
-        match &self.kind {
-            InputKind::File(_) => "file",
-            InputKind::Docker(_) => "docker",
-            InputKind::Cri(_) => "cri",
-        }
+        self.type_name
     }
-}
 
-impl InputConfig {
     /// The input's own processors (run before the top-level ones).
-    pub fn processors(&self) -> &[crate::process::config::ProcessorConfig] {
-        match &self.kind {
-            InputKind::File(c) => &c.processors,
-            InputKind::Docker(c) => &c.processors,
-            InputKind::Cri(c) => &c.processors,
-        }
+    pub fn processors(&self) -> &[ProcessorConfig] {
+        self.spec.processors()
     }
-}
 
-impl InputKind {
-    /// What the input reads, as it identifies the input's checkpoints.
-    fn sources(&self) -> Vec<String> {
-        let mut v = match self {
-            InputKind::File(c) => c.paths.clone(),
-            InputKind::Docker(c) => vec![c.containers_path.display().to_string()],
-            InputKind::Cri(c) => c.paths.clone(),
-        };
-        v.sort();
-        v
+    /// The options as the type's own struct, if it is that type (for tests and tools).
+    pub fn options<T: InputSpec>(&self) -> Option<&T> {
+        let any: &dyn std::any::Any = &*self.spec;
+        any.downcast_ref::<T>()
     }
 }
 
@@ -135,7 +137,7 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<InputConfig> {
         match TYPES.iter().find(|(t, _)| *t == kind) {
             Some((t, configure)) => {
                 if let Some((name, c)) = configure(&body, &path, p) {
-                    out.push((name, *t, c));
+                    out.push((name, *t, (*t, c)));
                 }
             }
             None if PLANNED.contains(&kind.as_str()) => p.error(
@@ -157,9 +159,13 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<InputConfig> {
     }
     let keys: Vec<String> = out
         .iter()
-        .map(|(name, t, kind)| match name {
+        .map(|(name, t, (_, spec))| match name {
             Some(n) => n.clone(),
-            None => format!("{t}:{}", kind.sources().join(",")),
+            None => {
+                let mut sources = spec.sources();
+                sources.sort();
+                format!("{t}:{}", sources.join(","))
+            }
         })
         .collect();
     let labelled = crate::config::label(out);
@@ -183,19 +189,22 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<InputConfig> {
     labelled
         .into_iter()
         .zip(keys)
-        .map(|((name, kind), key)| InputConfig { name, key, kind })
+        .map(|((name, (type_name, spec)), key)| InputConfig {
+            name,
+            key,
+            type_name,
+            spec,
+        })
         .collect()
 }
 
+/// The tailing engine's settings and the decoders of a file-based input.
 pub fn tail_settings(
     input: &InputConfig,
     max_line: usize,
     host_name: &str,
 ) -> (TailSettings, DecoderFactory) {
-    let (name, key) = (&input.name, &input.key);
-    match &input.kind {
-        InputKind::File(c) => file::tail_settings(name, key, c, max_line, host_name),
-        InputKind::Docker(c) => docker::tail_settings(name, key, c, max_line, host_name),
-        InputKind::Cri(c) => cri::tail_settings(name, key, c, max_line, host_name),
-    }
+    input
+        .spec
+        .tail_settings(&input.name, &input.key, max_line, host_name)
 }

@@ -3,9 +3,9 @@
 //! whole batch, or with an error; the worker here retries errors with capped exponential backoff
 //! and jitter (forever), keeps metrics and health, and tells the ack ledger when a batch is done.
 //!
-//! `TYPES` is the registry: the one list of output types and how each is configured; `build`
-//! turns a configured one into its `Output`. Adding one is a folder with a `config.rs`
-//! (`configure`), an `OutputKind` variant, a line in `TYPES` and an arm in `build`.
+//! `TYPES` is the registry: the one list of output types and how each is configured. Adding one
+//! is a folder whose `config.rs` has the options struct (implementing `OutputSpec`: backoff,
+//! timeout, TLS, `build`) and a `configure`, its `pub mod` line and its line in `TYPES`.
 
 pub mod cloudwatch;
 pub mod console;
@@ -18,12 +18,14 @@ pub mod progress;
 pub mod retry;
 mod worker;
 
+use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::pipeline::batch::Batch;
 use crate::tls::{TlsConfig, TlsVerify};
 use async_trait::async_trait;
 use retry::BackoffConfig;
 use std::fmt;
+use std::path::Path;
 use std::sync::Arc;
 
 pub use progress::Todo;
@@ -31,7 +33,7 @@ pub use worker::run_worker;
 
 /// Types and checks one element of `outputs:` of its type (at its YAML path): its `name`, if
 /// set, and its options.
-type Configure = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, OutputKind)>;
+type Configure = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, Arc<dyn OutputSpec>)>;
 
 /// The output types, by the `type:` that selects them.
 const TYPES: &[(&str, Configure)] = &[
@@ -45,49 +47,52 @@ const TYPES: &[(&str, Configure)] = &[
 /// The output types later releases add: named so the error says "not supported yet".
 const PLANNED: &[&str] = &[];
 
-#[derive(Debug, Clone)]
-pub enum OutputKind {
-    Console(console::config::ConsoleOutputConfig),
-    File(file::config::FileOutputConfig),
-    Logstash(logstash::config::LogstashOutputConfig),
-    Elasticsearch(elasticsearch::config::ElasticsearchOutputConfig),
-    Cloudwatch(cloudwatch::config::CloudwatchOutputConfig),
+/// A configured output, as its `config.rs` typed and checked it: what the worker and the
+/// checks need to know of it, and how to build it. Each output type's options struct
+/// implements it; the registry's `configure` returns one.
+pub trait OutputSpec: fmt::Debug + Send + Sync + std::any::Any {
+    /// Retry timing after a failure.
+    fn backoff(&self) -> BackoffConfig;
+    /// A network output's request timeout (checked to be more than zero).
+    fn timeout(&self) -> Option<Dur> {
+        None
+    }
+    /// The TLS block of a network output, with its hosts (for the `verify: none` warning).
+    fn tls(&self) -> Option<(&TlsConfig, &[String])> {
+        None
+    }
+    /// The output itself; an error (e.g. a TLS file gone since the config was checked) names
+    /// what is wrong.
+    fn build(&self, name: &str, data_dir: &Path) -> Result<Arc<dyn Output>, String>;
 }
 
 #[derive(Debug, Clone)]
 pub struct OutputConfig {
+    /// Label in metrics, health and logs: `name`, or the type (with its index when repeated).
     pub name: String,
-    pub kind: OutputKind,
+    /// The `type:` that selected it.
+    pub type_name: &'static str,
+    pub spec: Arc<dyn OutputSpec>,
 }
 
 impl OutputConfig {
     pub fn backoff(&self) -> BackoffConfig {
-        match &self.kind {
-            OutputKind::Console(c) => c.backoff,
-            OutputKind::File(c) => c.backoff,
-            OutputKind::Logstash(c) => c.backoff,
-            OutputKind::Elasticsearch(c) => c.backoff,
-            OutputKind::Cloudwatch(c) => c.backoff,
-        }
+        self.spec.backoff()
     }
 
     /// The TLS block of a network output, with its hosts.
     pub fn tls(&self) -> Option<(&TlsConfig, &[String])> {
-        match &self.kind {
-            OutputKind::Logstash(c) => c.tls.as_ref().map(|t| (t, c.hosts.as_slice())),
-            OutputKind::Elasticsearch(c) => c.tls.as_ref().map(|t| (t, c.hosts.as_slice())),
-            _ => None,
-        }
+        self.spec.tls()
     }
 
     pub fn type_name(&self) -> &'static str {
-        match &self.kind {
-            OutputKind::Console(_) => "console",
-            OutputKind::File(_) => "file",
-            OutputKind::Logstash(_) => "logstash",
-            OutputKind::Elasticsearch(_) => "elasticsearch",
-            OutputKind::Cloudwatch(_) => "cloudwatch",
-        }
+        self.type_name
+    }
+
+    /// The options as the type's own struct, if it is that type (for tests and tools).
+    pub fn options<T: OutputSpec>(&self) -> Option<&T> {
+        let any: &dyn std::any::Any = &*self.spec;
+        any.downcast_ref::<T>()
     }
 }
 
@@ -104,7 +109,7 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<OutputConfig> {
         match TYPES.iter().find(|(t, _)| *t == kind) {
             Some((t, configure)) => {
                 if let Some((name, c)) = configure(&body, &path, p) {
-                    out.push((name, *t, c));
+                    out.push((name, *t, (*t, c)));
                 }
             }
             None if PLANNED.contains(&kind.as_str()) => p.error(
@@ -135,7 +140,11 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<OutputConfig> {
     }
     let outputs: Vec<OutputConfig> = labelled
         .into_iter()
-        .map(|(name, kind)| OutputConfig { name, kind })
+        .map(|(name, (type_name, spec))| OutputConfig {
+            name,
+            type_name,
+            spec,
+        })
         .collect();
     for (i, o) in outputs.iter().enumerate() {
         let b = o.backoff();
@@ -147,13 +156,7 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<OutputConfig> {
                 format!("{:?} is longer than backoff.max ({:?})", b.init.0, b.max.0),
             );
         }
-        let timeout = match &o.kind {
-            OutputKind::Logstash(c) => Some(c.timeout),
-            OutputKind::Elasticsearch(c) => Some(c.timeout),
-            OutputKind::Cloudwatch(c) => Some(c.timeout),
-            _ => None,
-        };
-        if let Some(t) = timeout {
+        if let Some(t) = o.spec.timeout() {
             p.positive(&format!("outputs[{i}].timeout"), t);
         }
     }
@@ -236,14 +239,6 @@ pub trait Output: Send + Sync {
 
 /// The output a block describes; an error (e.g. a TLS file gone since the config was checked)
 /// names what is wrong.
-pub fn build(cfg: &OutputConfig, data_dir: &std::path::Path) -> Result<Arc<dyn Output>, String> {
-    Ok(match &cfg.kind {
-        OutputKind::Console(_) => Arc::new(console::Console::new()),
-        OutputKind::File(c) => Arc::new(file::FileOutput::new(c.path.clone())),
-        OutputKind::Logstash(c) => Arc::new(logstash::Logstash::new(c)?),
-        OutputKind::Cloudwatch(c) => Arc::new(cloudwatch::Cloudwatch::new(&cfg.name, c, data_dir)?),
-        OutputKind::Elasticsearch(c) => {
-            Arc::new(elasticsearch::Elasticsearch::new(&cfg.name, c, data_dir)?)
-        }
-    })
+pub fn build(cfg: &OutputConfig, data_dir: &Path) -> Result<Arc<dyn Output>, String> {
+    cfg.spec.build(&cfg.name, data_dir)
 }

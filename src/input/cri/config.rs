@@ -4,10 +4,13 @@ use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::input::{
     default_partial_timeout, default_rotate_wait, default_scan_frequency, default_streams,
-    InputKind, Stream,
+    InputSpec, Stream,
 };
+use crate::process::config::ProcessorConfig;
 use crate::tail::decoder::ReadFrom;
+use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// `type: cri`: containerd / CRI-O logs under /var/log/containers.
 #[derive(Debug, Deserialize, Clone)]
@@ -42,6 +45,27 @@ pub struct CriInputConfig {
     pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 
+impl InputSpec for CriInputConfig {
+    fn sources(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+    fn processors(&self) -> &[ProcessorConfig] {
+        &self.processors
+    }
+    fn describe(&self) -> String {
+        format!("cri, {}", self.paths.join(", "))
+    }
+    fn tail_settings(
+        &self,
+        name: &str,
+        key: &str,
+        max_line: usize,
+        host_name: &str,
+    ) -> (TailSettings, DecoderFactory) {
+        super::tail_settings(name, key, self, max_line, host_name)
+    }
+}
+
 fn default_cri_paths() -> Vec<String> {
     vec!["/var/log/containers/*.log".to_string()]
 }
@@ -51,7 +75,7 @@ pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, InputKind)> {
+) -> Option<(Option<String>, Arc<dyn InputSpec>)> {
     let c = p.typed::<CriInputConfig>(body, path)?;
     if c.paths.is_empty() {
         p.error(format!("{path}.paths"), "at least one path is required");
@@ -70,5 +94,5 @@ pub fn configure(
     crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
     p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
     p.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
-    Some((c.name.clone(), InputKind::Cri(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }

@@ -4,11 +4,14 @@ use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::input::{
     default_partial_timeout, default_rotate_wait, default_scan_frequency, default_streams,
-    InputKind, Stream,
+    InputSpec, Stream,
 };
+use crate::process::config::ProcessorConfig;
 use crate::tail::decoder::ReadFrom;
+use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `type: docker`: json-file driver logs.
 #[derive(Debug, Deserialize, Clone)]
@@ -41,6 +44,27 @@ pub struct DockerInputConfig {
     pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 
+impl InputSpec for DockerInputConfig {
+    fn sources(&self) -> Vec<String> {
+        vec![self.containers_path.display().to_string()]
+    }
+    fn processors(&self) -> &[ProcessorConfig] {
+        &self.processors
+    }
+    fn describe(&self) -> String {
+        format!("docker, {}", self.containers_path.display())
+    }
+    fn tail_settings(
+        &self,
+        name: &str,
+        key: &str,
+        max_line: usize,
+        host_name: &str,
+    ) -> (TailSettings, DecoderFactory) {
+        super::tail_settings(name, key, self, max_line, host_name)
+    }
+}
+
 fn default_containers_path() -> PathBuf {
     PathBuf::from("/var/lib/docker/containers")
 }
@@ -50,7 +74,7 @@ pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, InputKind)> {
+) -> Option<(Option<String>, Arc<dyn InputSpec>)> {
     let c = p.typed::<DockerInputConfig>(body, path)?;
     if c.streams.is_empty() {
         p.error(format!("{path}.streams"), "at least one stream is required");
@@ -58,5 +82,5 @@ pub fn configure(
     crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
     p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
     p.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
-    Some((c.name.clone(), InputKind::Docker(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }

@@ -2,9 +2,12 @@
 
 use crate::config::units::Dur;
 use crate::config::{Problems, Value};
-use crate::input::{default_rotate_wait, default_scan_frequency, InputKind};
+use crate::input::{default_rotate_wait, default_scan_frequency, InputSpec};
+use crate::process::config::ProcessorConfig;
 use crate::tail::decoder::ReadFrom;
+use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
+use std::sync::Arc;
 
 /// `type: file`.
 #[derive(Debug, Deserialize, Clone)]
@@ -36,6 +39,27 @@ pub struct FileInputConfig {
     pub processors: Vec<crate::process::config::ProcessorConfig>,
 }
 
+impl InputSpec for FileInputConfig {
+    fn sources(&self) -> Vec<String> {
+        self.paths.clone()
+    }
+    fn processors(&self) -> &[ProcessorConfig] {
+        &self.processors
+    }
+    fn describe(&self) -> String {
+        format!("file, {} paths", self.paths.len())
+    }
+    fn tail_settings(
+        &self,
+        name: &str,
+        key: &str,
+        max_line: usize,
+        host_name: &str,
+    ) -> (TailSettings, DecoderFactory) {
+        super::tail_settings(name, key, self, max_line, host_name)
+    }
+}
+
 #[derive(Debug, Deserialize, Default, Clone, Copy, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum FileFormat {
@@ -49,7 +73,7 @@ pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, InputKind)> {
+) -> Option<(Option<String>, Arc<dyn InputSpec>)> {
     let c = p.typed::<FileInputConfig>(body, path)?;
     if c.paths.is_empty() {
         p.error(format!("{path}.paths"), "at least one path is required");
@@ -64,5 +88,5 @@ pub fn configure(
     }
     crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
     p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
-    Some((c.name.clone(), InputKind::File(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }

@@ -4,8 +4,10 @@ use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::output::dead_letter::DeadLetterConfig;
 use crate::output::retry::BackoffConfig;
-use crate::output::OutputKind;
+use crate::output::{Output, OutputSpec};
 use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `type: cloudwatch`: AWS CloudWatch Logs through the AWS SDK (credential chain included).
@@ -44,6 +46,18 @@ pub struct CloudwatchOutputConfig {
     pub backoff: BackoffConfig,
 }
 
+impl OutputSpec for CloudwatchOutputConfig {
+    fn backoff(&self) -> BackoffConfig {
+        self.backoff
+    }
+    fn timeout(&self) -> Option<Dur> {
+        Some(self.timeout)
+    }
+    fn build(&self, name: &str, data_dir: &Path) -> Result<Arc<dyn Output>, String> {
+        Ok(Arc::new(super::Cloudwatch::new(name, self, data_dir)?))
+    }
+}
+
 fn default_log_group() -> String {
     "/logship/{kubernetes.namespace:-docker}".into()
 }
@@ -62,7 +76,7 @@ pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, OutputKind)> {
+) -> Option<(Option<String>, Arc<dyn OutputSpec>)> {
     let c = p.typed::<CloudwatchOutputConfig>(body, path)?;
     use super::names::NameTemplate;
     for (key, t) in [("log_group", &c.log_group), ("log_stream", &c.log_stream)] {
@@ -90,5 +104,5 @@ pub fn configure(
             );
         }
     }
-    Some((c.name.clone(), OutputKind::Cloudwatch(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }

@@ -4,9 +4,11 @@ use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::output::dead_letter::DeadLetterConfig;
 use crate::output::retry::BackoffConfig;
-use crate::output::OutputKind;
+use crate::output::{Output, OutputSpec};
 use crate::tls::TlsConfig;
 use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `auth:` of the elasticsearch output: `username` + `password`, or `api_key` (both secrets:
@@ -68,6 +70,21 @@ pub struct ElasticsearchOutputConfig {
     pub backoff: BackoffConfig,
 }
 
+impl OutputSpec for ElasticsearchOutputConfig {
+    fn backoff(&self) -> BackoffConfig {
+        self.backoff
+    }
+    fn timeout(&self) -> Option<Dur> {
+        Some(self.timeout)
+    }
+    fn tls(&self) -> Option<(&TlsConfig, &[String])> {
+        self.tls.as_ref().map(|t| (t, self.hosts.as_slice()))
+    }
+    fn build(&self, name: &str, data_dir: &Path) -> Result<Arc<dyn Output>, String> {
+        Ok(Arc::new(super::Elasticsearch::new(name, self, data_dir)?))
+    }
+}
+
 impl std::fmt::Debug for ElasticsearchOutputConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         let hosts: Vec<String> = self
@@ -111,7 +128,7 @@ pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, OutputKind)> {
+) -> Option<(Option<String>, Arc<dyn OutputSpec>)> {
     let c = p.typed::<ElasticsearchOutputConfig>(body, path)?;
     use super::index::IndexTemplate;
     if c.hosts.is_empty() {
@@ -145,7 +162,7 @@ pub fn configure(
     if let Some(tls) = &c.tls {
         tls.validate(&format!("{path}.tls"), p);
     }
-    Some((c.name.clone(), OutputKind::Elasticsearch(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }
 
 /// Why a `hosts` entry is not usable, if it is not.

@@ -2,9 +2,11 @@
 
 use crate::config::{Problems, Value};
 use crate::output::retry::BackoffConfig;
-use crate::output::OutputKind;
+use crate::output::{Output, OutputSpec};
 use serde::Deserialize;
+use std::path::Path;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 /// `type: file` (output).
 #[derive(Debug, Deserialize, Clone)]
@@ -20,15 +22,24 @@ pub struct FileOutputConfig {
     pub backoff: BackoffConfig,
 }
 
+impl OutputSpec for FileOutputConfig {
+    fn backoff(&self) -> BackoffConfig {
+        self.backoff
+    }
+    fn build(&self, _name: &str, _data_dir: &Path) -> Result<Arc<dyn Output>, String> {
+        Ok(Arc::new(super::FileOutput::new(self.path.clone())))
+    }
+}
+
 /// Types and checks one `type: file` output element (at `path`).
 pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, OutputKind)> {
+) -> Option<(Option<String>, Arc<dyn OutputSpec>)> {
     let c = p.typed::<FileOutputConfig>(body, path)?;
     if c.path.as_os_str().is_empty() {
         p.error(format!("{path}.path"), "must not be empty");
     }
-    Some((c.name.clone(), OutputKind::File(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }

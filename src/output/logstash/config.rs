@@ -3,9 +3,11 @@
 use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::output::retry::BackoffConfig;
-use crate::output::OutputKind;
+use crate::output::{Output, OutputSpec};
 use crate::tls::TlsConfig;
 use serde::Deserialize;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// `type: logstash`: the beats (Lumberjack v2) protocol, options as Filebeat names them.
@@ -49,6 +51,21 @@ pub struct LogstashOutputConfig {
     pub backoff: BackoffConfig,
 }
 
+impl OutputSpec for LogstashOutputConfig {
+    fn backoff(&self) -> BackoffConfig {
+        self.backoff
+    }
+    fn timeout(&self) -> Option<Dur> {
+        Some(self.timeout)
+    }
+    fn tls(&self) -> Option<(&TlsConfig, &[String])> {
+        self.tls.as_ref().map(|t| (t, self.hosts.as_slice()))
+    }
+    fn build(&self, _name: &str, _data_dir: &Path) -> Result<Arc<dyn Output>, String> {
+        Ok(Arc::new(super::Logstash::new(self)?))
+    }
+}
+
 fn default_bulk_max_size() -> usize {
     2048
 }
@@ -70,7 +87,7 @@ pub fn configure(
     body: &Value,
     path: &str,
     p: &mut Problems,
-) -> Option<(Option<String>, OutputKind)> {
+) -> Option<(Option<String>, Arc<dyn OutputSpec>)> {
     let c = p.typed::<LogstashOutputConfig>(body, path)?;
     if c.hosts.is_empty() {
         p.error(format!("{path}.hosts"), "needs at least one `host:port`");
@@ -87,5 +104,5 @@ pub fn configure(
     if let Some(tls) = &c.tls {
         tls.validate(&format!("{path}.tls"), p);
     }
-    Some((c.name.clone(), OutputKind::Logstash(c)))
+    Some((c.name.clone(), Arc::new(c)))
 }

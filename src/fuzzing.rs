@@ -19,6 +19,8 @@ pub type Target = fn(&[u8]);
 /// The entry points by name, for the fuzz targets and the property tests.
 pub const TARGETS: &[(&str, Target)] = &[
     ("syslog_line", syslog_line),
+    ("syslog_message", syslog_message),
+    ("syslog_frames", syslog_frames),
     ("file_lines", file_lines),
     ("docker_lines", docker_lines),
     ("cri_lines", cri_lines),
@@ -153,6 +155,47 @@ pub fn syslog_line(data: &[u8]) {
         .single()
         .unwrap_or_else(chrono::Local::now);
     let _ = crate::input::syslog::rfc3164::parse(&text, now);
+}
+
+/// One syslog message from the network (`input::syslog::message`): RFC 5424, RFC 3164, Cisco.
+pub fn syslog_message(data: &[u8]) {
+    let now = chrono::TimeZone::timestamp_opt(&chrono::Local, 1_795_000_000, 0)
+        .single()
+        .unwrap_or_else(chrono::Local::now);
+    let m = crate::input::syslog::message::parse(data, now);
+    // What is not parsed is shipped whole: never lost.
+    if m.error.is_some() {
+        assert!(!m.message.is_empty() || data.iter().all(|b| matches!(b, b'\n' | b'\r' | 0)));
+    }
+}
+
+/// The stream framing of syslog over TCP (`input::syslog::framing`): the first byte picks the
+/// framing and the limit, the rest arrives in pieces cut where the bytes say. The buffer never
+/// holds more than the limit (plus a count), and no frame is longer than the limit.
+pub fn syslog_frames(data: &[u8]) {
+    use crate::input::syslog::framing::{Deframer, Framing};
+    let mut b = Bytes(data);
+    let mode = b.byte();
+    let framing = match mode % 4 {
+        0 => Framing::OctetCounting,
+        1 => Framing::Delimited(b'\n'),
+        2 => Framing::Delimited(0),
+        _ => Framing::Auto(b'\n'),
+    };
+    let max = usize::from(b.byte() % 64) + 1;
+    let mut d = Deframer::new(framing, max);
+    let mut check = |f: crate::input::syslog::framing::Frame| assert!(f.bytes.len() <= max);
+    let mut rest = b.0;
+    while !rest.is_empty() {
+        let cut = usize::from(rest.first().copied().unwrap_or(1) % 16) + 1;
+        let (piece, after) = rest.split_at(cut.min(rest.len()));
+        if d.push(piece, &mut check).is_err() {
+            return;
+        }
+        assert!(d.buffered() <= max + 10);
+        rest = after;
+    }
+    d.finish(&mut check);
 }
 
 /// The `file` input's decoder, `format: syslog` and `plain`.

@@ -126,6 +126,8 @@ macro_rules! property {
 }
 
 property!(syslog_line, 4000);
+property!(syslog_message, 4000);
+property!(syslog_frames, 4000);
 property!(file_lines, 2000);
 property!(docker_lines, 3000);
 property!(cri_lines, 3000);

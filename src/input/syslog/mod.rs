@@ -1,1 +1,3 @@
+pub mod framing;
+pub mod message;
 pub mod rfc3164;

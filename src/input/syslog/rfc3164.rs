@@ -79,7 +79,7 @@ pub fn parse(line: &str, now: DateTime<Local>) -> Option<Parsed<'_>> {
     })
 }
 
-fn parse_pri(line: &str) -> Option<(Option<u8>, &str)> {
+pub(crate) fn parse_pri(line: &str) -> Option<(Option<u8>, &str)> {
     let Some(rest) = line.strip_prefix('<') else {
         return Some((None, line));
     };
@@ -98,7 +98,10 @@ fn parse_rfc3339(s: &str) -> Option<(DateTime<FixedOffset>, &str)> {
     Some((t, rest))
 }
 
-fn parse_traditional(s: &str, now: DateTime<Local>) -> Option<(DateTime<FixedOffset>, &str)> {
+pub(crate) fn parse_traditional(
+    s: &str,
+    now: DateTime<Local>,
+) -> Option<(DateTime<FixedOffset>, &str)> {
     // "Nov 24 15:17:28" or "Nov  4 15:17:28": 15 ASCII bytes. Every slice below is taken with
     // `get`, so a multibyte character anywhere in them makes the line "not syslog", never a panic.
     let head = s.get(..15).filter(|h| h.is_ascii())?;

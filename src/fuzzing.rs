@@ -21,6 +21,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("syslog_line", syslog_line),
     ("syslog_message", syslog_message),
     ("syslog_frames", syslog_frames),
+    ("spool_segment", spool_segment),
     ("file_lines", file_lines),
     ("docker_lines", docker_lines),
     ("cri_lines", cri_lines),
@@ -196,6 +197,45 @@ pub fn syslog_frames(data: &[u8]) {
         rest = after;
     }
     d.finish(&mut check);
+}
+
+/// A spool segment file with any bytes in it (a torn or corrupted disk): opening the spool cuts
+/// it at the first bad record, and what is read back is whole records only; appending after
+/// the cut works.
+pub fn spool_segment(data: &[u8]) {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static RUN: AtomicU64 = AtomicU64::new(0);
+    let dir = std::env::temp_dir().join(format!(
+        "logship-fuzz-spool-{}-{}",
+        std::process::id(),
+        RUN.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&dir);
+    if std::fs::create_dir_all(&dir).is_err()
+        || std::fs::write(dir.join(format!("{:020}.seg", 0)), data).is_err()
+    {
+        return;
+    }
+    spool_segment_in(&dir, data);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn spool_segment_in(dir: &Path, data: &[u8]) {
+    use crate::input::syslog::spool::Spool;
+    let Ok(spool) = Spool::open(dir, 1 << 16, 1 << 20, 0) else {
+        return;
+    };
+    let end = spool.end();
+    assert!(end <= data.len() as u64);
+    let records = spool.read_from(0, usize::MAX).unwrap_or_default();
+    assert_eq!(records.last().map_or(0, |r| r.0), end);
+    if let Ok(after) = spool.append(b"after") {
+        let again = spool.read_from(end, usize::MAX).unwrap_or_default();
+        assert_eq!(
+            again.first().map(|r| (r.0, r.1.as_slice())),
+            Some((after, &b"after"[..]))
+        );
+    }
 }
 
 /// The `file` input's decoder, `format: syslog` and `plain`.

@@ -128,6 +128,7 @@ macro_rules! property {
 property!(syslog_line, 4000);
 property!(syslog_message, 4000);
 property!(syslog_frames, 4000);
+property!(spool_segment, 500);
 property!(file_lines, 2000);
 property!(docker_lines, 3000);
 property!(cri_lines, 3000);

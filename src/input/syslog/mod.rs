@@ -1,3 +1,4 @@
 pub mod framing;
 pub mod message;
 pub mod rfc3164;
+pub mod spool;

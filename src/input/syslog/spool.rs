@@ -1,0 +1,399 @@
+//! The disk spool of a network input: what a sender gave us is appended here before it counts
+//! as received, because a socket, unlike a file, cannot be read again. It is read back in order
+//! into the pipeline, and freed as the outputs acknowledge it.
+//!
+//! Positions are byte offsets in one endless stream, as in a file, so the spool is a source
+//! like any file to the ack ledger and the checkpoint store: the acknowledged offset is the
+//! checkpoint, and after a crash (`kill -9`) the records from it on are read again (at least
+//! once). The stream is cut into segment files named by their first offset
+//! (`00000000000000012345.seg`, mode 0600 in a 0700 directory); a segment is deleted when the
+//! acknowledged offset passes its end, so the disk used is what is not acknowledged yet, and
+//! `max_bytes` bounds it: `append` refuses when full (the caller stops reading a stream socket,
+//! or counts a datagram as dropped).
+//!
+//! A record is `len: u32 LE, crc32 of the payload: u32 LE, payload`. On open, the last segment is
+//! read to its first record that is cut short or fails its checksum (a write torn by a crash),
+//! and truncated there; earlier segments were synced when they were sealed.
+//!
+//! Why our own and not a queue crate: acknowledgements arrive as offsets from the ledger every
+//! input shares (no per-record pop), freeing must be a file delete (not a head pointer in one
+//! file that only compaction shrinks, as `queue-file` keeps), and the format must survive a torn
+//! tail; `yaque` and `queue-file` fit the first two poorly. The whole format is this file.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Bytes before a record's payload.
+pub const HEADER: u64 = 8;
+/// The largest payload a record may have (a message is cut to `max_message` long before this).
+pub const MAX_RECORD: u64 = 16 << 20;
+
+#[derive(Debug)]
+pub enum AppendError {
+    /// `max_bytes` are waiting for acknowledgement.
+    Full,
+    /// The record is larger than `MAX_RECORD`.
+    TooLarge,
+    /// The disk refused (full, read-only, gone).
+    Io(io::Error),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Segment {
+    start: u64,
+    len: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Oldest first; the last one is being written.
+    segments: VecDeque<Segment>,
+    writer: Option<File>,
+    /// The offset the next record gets.
+    end: u64,
+    acked: u64,
+}
+
+#[derive(Debug)]
+pub struct Spool {
+    dir: PathBuf,
+    segment_max: u64,
+    max_bytes: u64,
+    state: Mutex<State>,
+}
+
+fn segment_path(dir: &Path, start: u64) -> PathBuf {
+    dir.join(format!("{start:020}.seg"))
+}
+
+/// Reads the records of `f` from its start; the length of the valid prefix and the records'
+/// (offset in the file, payload) found, when `keep` wants them.
+fn scan(f: &mut File, mut keep: impl FnMut(u64, Vec<u8>)) -> io::Result<u64> {
+    f.seek(SeekFrom::Start(0))?;
+    let mut r = io::BufReader::new(f);
+    let mut at = 0u64;
+    loop {
+        let mut head = [0u8; HEADER as usize];
+        if read_full(&mut r, &mut head)? < head.len() {
+            return Ok(at);
+        }
+        let [a, b, c, d, e, g, h, i] = head;
+        let len = u64::from(u32::from_le_bytes([a, b, c, d]));
+        let crc = u32::from_le_bytes([e, g, h, i]);
+        if len > MAX_RECORD {
+            return Ok(at);
+        }
+        let mut payload = vec![0u8; len as usize];
+        if read_full(&mut r, &mut payload)? < payload.len() || crc32fast::hash(&payload) != crc {
+            return Ok(at);
+        }
+        keep(at, payload);
+        at += HEADER + len;
+    }
+}
+
+/// Reads until `buf` is full or the end; how many bytes were read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(buf.get_mut(n..).unwrap_or_default()) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl Spool {
+    /// Opens (or creates) the spool in `dir`; `acked` is the checkpointed offset: segments
+    /// wholly before it are deleted, the rest is there to be read again.
+    pub fn open(dir: &Path, segment_max: u64, max_bytes: u64, acked: u64) -> io::Result<Spool> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        // Also when it was there already: the records are what senders sent.
+        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let mut starts: Vec<u64> = std::fs::read_dir(dir)?
+            .filter_map(|e| {
+                let name = e.ok()?.file_name();
+                name.to_str()?.strip_suffix(".seg")?.parse().ok()
+            })
+            .collect();
+        starts.sort_unstable();
+        let mut segments = VecDeque::new();
+        for (i, &start) in starts.iter().enumerate() {
+            let path = segment_path(dir, start);
+            let len = if i + 1 == starts.len() {
+                // The one being written when the agent stopped: cut at a torn record.
+                let mut f = OpenOptions::new().read(true).write(true).open(&path)?;
+                let valid = scan(&mut f, |_, _| {})?;
+                f.set_len(valid)?;
+                f.sync_all()?;
+                valid
+            } else {
+                std::fs::metadata(&path)?.len()
+            };
+            segments.push_back(Segment { start, len });
+        }
+        let end = segments
+            .back()
+            .map_or(acked, |s| s.start + s.len)
+            .max(acked);
+        let spool = Spool {
+            dir: dir.to_path_buf(),
+            segment_max: segment_max.max(HEADER + 1),
+            max_bytes,
+            state: Mutex::new(State {
+                segments,
+                writer: None,
+                end,
+                acked,
+            }),
+        };
+        spool.ack(acked);
+        Ok(spool)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Bytes on disk not acknowledged yet (`logship_spool_bytes`).
+    pub fn bytes(&self) -> u64 {
+        let st = self.lock();
+        st.end.saturating_sub(st.acked)
+    }
+
+    /// The offset the next record will get.
+    pub fn end(&self) -> u64 {
+        self.lock().end
+    }
+
+    /// Appends one record; the offset just after it (what acknowledges it). Not yet synced:
+    /// call `sync` before telling a sender it is safe.
+    pub fn append(&self, payload: &[u8]) -> Result<u64, AppendError> {
+        let len = payload.len() as u64;
+        if len > MAX_RECORD {
+            return Err(AppendError::TooLarge);
+        }
+        let mut st = self.lock();
+        if st.end.saturating_sub(st.acked) + HEADER + len > self.max_bytes {
+            return Err(AppendError::Full);
+        }
+        let roll = match st.segments.back() {
+            None => true,
+            Some(s) => {
+                s.start + s.len < st.end || (s.len > 0 && s.len + HEADER + len > self.segment_max)
+            }
+        };
+        if roll || st.writer.is_none() {
+            if roll {
+                if let Some(w) = st.writer.take() {
+                    w.sync_all().map_err(AppendError::Io)?;
+                }
+                let start = st.end;
+                st.segments.push_back(Segment { start, len: 0 });
+            }
+            let start = st.segments.back().map_or(st.end, |s| s.start);
+            let f = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .mode(0o600)
+                .open(segment_path(&self.dir, start))
+                .map_err(AppendError::Io)?;
+            st.writer = Some(f);
+        }
+        let mut rec = Vec::with_capacity(payload.len() + HEADER as usize);
+        rec.extend_from_slice(&(len as u32).to_le_bytes());
+        rec.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+        rec.extend_from_slice(payload);
+        if let Some(w) = st.writer.as_mut() {
+            if let Err(e) = w.write_all(&rec) {
+                // A partial write is cut at the next open; this writer is not used again.
+                st.writer = None;
+                if let Some(s) = st.segments.back() {
+                    let (start, len) = (s.start, s.len);
+                    if let Ok(f) = OpenOptions::new()
+                        .write(true)
+                        .open(segment_path(&self.dir, start))
+                    {
+                        let _ = f.set_len(len);
+                    }
+                }
+                return Err(AppendError::Io(e));
+            }
+        }
+        if let Some(s) = st.segments.back_mut() {
+            s.len += HEADER + len;
+        }
+        st.end += HEADER + len;
+        Ok(st.end)
+    }
+
+    /// Makes what was appended durable.
+    pub fn sync(&self) -> io::Result<()> {
+        let st = self.lock();
+        match &st.writer {
+            Some(w) => w.sync_data(),
+            None => Ok(()),
+        }
+    }
+
+    /// Everything before `upto` is acknowledged: segments wholly before it are deleted.
+    pub fn ack(&self, upto: u64) {
+        let mut st = self.lock();
+        st.acked = st.acked.max(upto).min(st.end);
+        while st.segments.len() > 1
+            || st
+                .segments
+                .front()
+                .is_some_and(|s| s.start + s.len <= st.acked && s.start + s.len < st.end)
+        {
+            let Some(first) = st.segments.front().copied() else {
+                break;
+            };
+            if first.start + first.len > st.acked {
+                break;
+            }
+            let _ = std::fs::remove_file(segment_path(&self.dir, first.start));
+            st.segments.pop_front();
+        }
+    }
+
+    /// The records from offset `from` on, as (offset after it, payload), oldest first, up to
+    /// `max_bytes` of payload; the records appended by now.
+    pub fn read_from(&self, from: u64, max_bytes: usize) -> io::Result<Vec<(u64, Vec<u8>)>> {
+        let segments: Vec<Segment> = self.lock().segments.iter().copied().collect();
+        let mut out = Vec::new();
+        let mut size = 0usize;
+        for s in segments.iter().filter(|s| s.start + s.len > from) {
+            let mut f = File::open(segment_path(&self.dir, s.start))?;
+            let mut stop = false;
+            scan(&mut f, |at, payload| {
+                let (start, end) = (s.start + at, s.start + at + HEADER + payload.len() as u64);
+                if stop || start < from || end > s.start + s.len {
+                    return;
+                }
+                size += payload.len();
+                out.push((end, payload));
+                stop = size >= max_bytes;
+            })?;
+            if stop {
+                break;
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payloads(v: &[(u64, Vec<u8>)]) -> Vec<String> {
+        v.iter()
+            .map(|(_, p)| String::from_utf8_lossy(p).into_owned())
+            .collect()
+    }
+
+    #[test]
+    fn append_read_ack_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Spool::open(dir.path(), 40, 1 << 20, 0).unwrap();
+        let mut ends = Vec::new();
+        for i in 0..10 {
+            ends.push(s.append(format!("message {i}").as_bytes()).unwrap());
+        }
+        s.sync().unwrap();
+        let segs = std::fs::read_dir(dir.path()).unwrap().count();
+        assert!(segs >= 4, "{segs} segments");
+        let all = s.read_from(0, usize::MAX).unwrap();
+        assert_eq!(
+            payloads(&all),
+            (0..10).map(|i| format!("message {i}")).collect::<Vec<_>>()
+        );
+        assert_eq!(all.iter().map(|r| r.0).collect::<Vec<_>>(), ends);
+        let from5 = s.read_from(ends[4], usize::MAX).unwrap();
+        assert_eq!(payloads(&from5)[0], "message 5");
+        assert_eq!(s.bytes(), ends[9]);
+        s.ack(ends[6]);
+        assert_eq!(s.bytes(), ends[9] - ends[6]);
+        assert!(std::fs::read_dir(dir.path()).unwrap().count() < segs);
+        assert_eq!(
+            payloads(&s.read_from(ends[6], usize::MAX).unwrap())[0],
+            "message 7"
+        );
+        s.ack(ends[9]);
+        assert_eq!(s.bytes(), 0);
+        assert!(std::fs::read_dir(dir.path()).unwrap().count() <= 1);
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(dir.path()).unwrap().permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn reopened_after_a_torn_write_keeps_every_whole_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let ends: Vec<u64>;
+        {
+            let s = Spool::open(dir.path(), 1 << 20, 1 << 20, 0).unwrap();
+            ends = (0..5)
+                .map(|i| s.append(format!("rec {i} é").as_bytes()).unwrap())
+                .collect();
+            s.sync().unwrap();
+        }
+        // A crash in the middle of the sixth record.
+        let seg = segment_path(dir.path(), 0);
+        let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
+        f.write_all(&[200, 0, 0, 0, 1, 2, 3, 4, b'x']).unwrap();
+        drop(f);
+        let s = Spool::open(dir.path(), 1 << 20, 1 << 20, ends[1]).unwrap();
+        assert_eq!(s.end(), ends[4], "the torn record is cut");
+        let rest = s.read_from(ends[1], usize::MAX).unwrap();
+        assert_eq!(payloads(&rest), vec!["rec 2 é", "rec 3 é", "rec 4 é"]);
+        // New records go after the cut, and read back whole.
+        let e = s.append(b"after").unwrap();
+        assert_eq!(
+            payloads(&s.read_from(ends[4], usize::MAX).unwrap()),
+            vec!["after"]
+        );
+        assert_eq!(e, ends[4] + HEADER + 5);
+        // A flipped byte in a record's payload: it and what follows are not trusted.
+        drop(s);
+        let mut bytes = std::fs::read(&seg).unwrap();
+        let at = (ends[2] + HEADER) as usize;
+        bytes[at] ^= 0xff;
+        std::fs::write(&seg, &bytes).unwrap();
+        let s = Spool::open(dir.path(), 1 << 20, 1 << 20, 0).unwrap();
+        assert_eq!(s.end(), ends[2]);
+    }
+
+    #[test]
+    fn full_refuses_until_acknowledged() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Spool::open(dir.path(), 64, 100, 0).unwrap();
+        let mut last = 0;
+        loop {
+            match s.append(b"0123456789") {
+                Ok(e) => last = e,
+                Err(AppendError::Full) => break,
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert!(s.bytes() <= 100);
+        s.ack(last);
+        assert!(s.append(b"0123456789").is_ok());
+        assert!(matches!(
+            s.append(&vec![0u8; (MAX_RECORD + 1) as usize]),
+            Err(AppendError::TooLarge)
+        ));
+    }
+}

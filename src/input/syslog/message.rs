@@ -47,14 +47,20 @@ pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
             error: Some("not a syslog message (no valid <PRI> at its start); shipped whole"),
         });
     };
+    // `<28>Dec  3 08:00:45 svc: text` (logger and systemd to /dev/log: no hostname) is read by
+    // syslog_loose as the hostname `svc`; a hostname is never followed by `:`, a tag is.
+    let (hostname, appname) = match (&m.protocol, m.hostname, m.appname) {
+        (Protocol::RFC3164, Some(h), None) if is_tag(text, h) => (None, Some(h)),
+        (_, h, a) => (h, a),
+    };
     let mut syslog = pri_fields(facility as usize, severity as usize);
     let mut put = |k: &str, v: Option<String>| {
         if let Some(v) = v.filter(|v| !v.is_empty()) {
             syslog.insert(k.to_string(), Value::String(v));
         }
     };
-    put("hostname", m.hostname.map(str::to_string));
-    put("appname", m.appname.map(str::to_string));
+    put("hostname", hostname.map(str::to_string));
+    put("appname", appname.map(str::to_string));
     put("procid", m.procid.as_ref().map(|p| p.to_string()));
     put("msgid", m.msgid.map(str::to_string));
     if let Protocol::RFC5424(v) = m.protocol {
@@ -78,6 +84,15 @@ pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
         syslog,
         error: None,
     }
+}
+
+/// Whether `word` stands in `text` as `word:` followed by a space or the end (a tag).
+fn is_tag(text: &str, word: &str) -> bool {
+    text.match_indices(word).any(|(i, _)| {
+        let after = text.get(i + word.len()..).unwrap_or("");
+        let before = text.get(..i).unwrap_or("");
+        before.ends_with(' ') && (after.starts_with(": ") || after == ":")
+    })
 }
 
 /// `facility` and `severity` as `{code, name}`.
@@ -183,7 +198,11 @@ mod tests {
 
     #[test]
     fn rfc3164_shapes_real_senders_write() {
-        // systemd's /dev/log: no hostname.
+        // logger and systemd to /dev/log: no hostname, a tag with or without a pid.
+        let m = p("<28>Jan  3 08:00:45 svc: hello unix");
+        assert_eq!(m.syslog["appname"], "svc");
+        assert!(m.syslog.get("hostname").is_none(), "{m:?}");
+        assert_eq!(m.message, "hello unix");
         let m = p("<30>Jan  3 07:00:00 myapp[123]: started");
         assert_eq!(m.syslog["appname"], "myapp");
         assert_eq!(m.syslog["procid"], "123");

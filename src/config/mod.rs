@@ -12,7 +12,7 @@ mod problems;
 mod tree;
 pub mod units;
 
-pub use problems::{label, Problems};
+pub use problems::{by_type, label, Configure, Problems};
 pub use serde_json::Value;
 
 use lines::LineMap;

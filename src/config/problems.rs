@@ -169,6 +169,60 @@ impl Problems {
     }
 }
 
+/// How a component type is configured from its part of the document (at its YAML path): its
+/// `name`, if set, and its options. A registry is a list of (`type:` name, this).
+pub type Configure<T> = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, T)>;
+
+/// Types each element of the list `list` (`inputs`, `outputs`) by its `type:` through the
+/// registry `types`; a type in `planned` is "not supported yet", any other unknown one is
+/// named with the supported ones. Each element kept: (name, type, options).
+pub fn by_type<T>(
+    raw: &[Value],
+    list: &str,
+    what: &str,
+    types: &[(&'static str, Configure<T>)],
+    planned: &[&str],
+    p: &mut Problems,
+) -> Vec<(Option<String>, &'static str, T)> {
+    let supported: Vec<&str> = types.iter().map(|(t, _)| *t).collect();
+    let mut out = Vec::new();
+    for (i, v) in raw.iter().enumerate() {
+        let path = format!("{list}[{i}]");
+        let Some((kind, body)) = p.kind_of(v, &path) else {
+            continue;
+        };
+        match types.iter().find(|(t, _)| *t == kind) {
+            Some((t, configure)) => {
+                if let Some((name, c)) = configure(&body, &path, p) {
+                    out.push((name, *t, c));
+                }
+            }
+            None if planned.contains(&kind.as_str()) => p.error(
+                format!("{path}.type"),
+                format!(
+                    "{what} type `{kind}` is not supported yet in this release (supported: {})",
+                    supported.join(", ")
+                ),
+            ),
+            None => {
+                let planned = if planned.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (planned: {})", planned.join(", "))
+                };
+                p.error(
+                    format!("{path}.type"),
+                    format!(
+                        "unknown {what} type `{kind}`, expected one of: {}{planned}",
+                        supported.join(", ")
+                    ),
+                )
+            }
+        }
+    }
+    out
+}
+
 /// Names each element: its `name`, else its type, with `_N` added when the type repeats.
 pub fn label<K>(items: Vec<(Option<String>, &'static str, K)>) -> Vec<(String, K)> {
     let count = |t: &str| {

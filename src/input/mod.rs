@@ -14,7 +14,7 @@ pub mod partial;
 pub mod syslog;
 
 use crate::config::units::Dur;
-use crate::config::{Problems, Value};
+use crate::config::{by_type, Configure, Problems, Value};
 use crate::process::config::ProcessorConfig;
 use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
@@ -22,12 +22,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Types and checks one element of `inputs:` of its type (at its YAML path): its `name`, if
-/// set, and its options.
-type Configure = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, Arc<dyn InputSpec>)>;
-
 /// The input types, by the `type:` that selects them.
-const TYPES: &[(&str, Configure)] = &[
+const TYPES: &[(&str, Configure<Arc<dyn InputSpec>>)] = &[
     ("file", file::config::configure),
     ("docker", docker::config::configure),
     ("cri", cri::config::configure),
@@ -127,36 +123,10 @@ pub(crate) fn default_streams() -> Vec<Stream> {
 /// Types and checks `inputs:`: each element by its type's `configure`, then the names and
 /// checkpoint keys, which must be unique.
 pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<InputConfig> {
-    let supported: Vec<&str> = TYPES.iter().map(|(t, _)| *t).collect();
-    let mut out = Vec::new();
-    for (i, v) in raw.iter().enumerate() {
-        let path = format!("inputs[{i}]");
-        let Some((kind, body)) = p.kind_of(v, &path) else {
-            continue;
-        };
-        match TYPES.iter().find(|(t, _)| *t == kind) {
-            Some((t, configure)) => {
-                if let Some((name, c)) = configure(&body, &path, p) {
-                    out.push((name, *t, (*t, c)));
-                }
-            }
-            None if PLANNED.contains(&kind.as_str()) => p.error(
-                format!("{path}.type"),
-                format!(
-                    "input type `{kind}` is not supported yet in this release (supported: {})",
-                    supported.join(", ")
-                ),
-            ),
-            None => p.error(
-                format!("{path}.type"),
-                format!(
-                    "unknown input type `{kind}`, expected one of: {} (planned: {})",
-                    supported.join(", "),
-                    PLANNED.join(", ")
-                ),
-            ),
-        }
-    }
+    let out: Vec<_> = by_type(raw, "inputs", "input", TYPES, PLANNED, p)
+        .into_iter()
+        .map(|(name, t, c)| (name, t, (t, c)))
+        .collect();
     let keys: Vec<String> = out
         .iter()
         .map(|(name, t, (_, spec))| match name {

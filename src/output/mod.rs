@@ -19,7 +19,7 @@ pub mod retry;
 mod worker;
 
 use crate::config::units::Dur;
-use crate::config::{Problems, Value};
+use crate::config::{by_type, Configure, Problems, Value};
 use crate::pipeline::batch::Batch;
 use crate::tls::{TlsConfig, TlsVerify};
 use async_trait::async_trait;
@@ -31,12 +31,8 @@ use std::sync::Arc;
 pub use progress::Todo;
 pub use worker::run_worker;
 
-/// Types and checks one element of `outputs:` of its type (at its YAML path): its `name`, if
-/// set, and its options.
-type Configure = fn(&Value, &str, &mut Problems) -> Option<(Option<String>, Arc<dyn OutputSpec>)>;
-
 /// The output types, by the `type:` that selects them.
-const TYPES: &[(&str, Configure)] = &[
+const TYPES: &[(&str, Configure<Arc<dyn OutputSpec>>)] = &[
     ("console", console::config::configure),
     ("file", file::config::configure),
     ("logstash", logstash::config::configure),
@@ -99,35 +95,10 @@ impl OutputConfig {
 /// Types and checks `outputs:`: each element by its type's `configure`, then the names (which
 /// must be unique) and what every output has (`backoff`, a network output's `timeout`).
 pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<OutputConfig> {
-    let supported: Vec<&str> = TYPES.iter().map(|(t, _)| *t).collect();
-    let mut out = Vec::new();
-    for (i, v) in raw.iter().enumerate() {
-        let path = format!("outputs[{i}]");
-        let Some((kind, body)) = p.kind_of(v, &path) else {
-            continue;
-        };
-        match TYPES.iter().find(|(t, _)| *t == kind) {
-            Some((t, configure)) => {
-                if let Some((name, c)) = configure(&body, &path, p) {
-                    out.push((name, *t, (*t, c)));
-                }
-            }
-            None if PLANNED.contains(&kind.as_str()) => p.error(
-                format!("{path}.type"),
-                format!(
-                    "output type `{kind}` is not supported yet in this release (supported: {})",
-                    supported.join(", ")
-                ),
-            ),
-            None => p.error(
-                format!("{path}.type"),
-                format!(
-                    "unknown output type `{kind}`, expected one of: {}",
-                    supported.join(", ")
-                ),
-            ),
-        }
-    }
+    let out: Vec<_> = by_type(raw, "outputs", "output", TYPES, PLANNED, p)
+        .into_iter()
+        .map(|(name, t, c)| (name, t, (t, c)))
+        .collect();
     let labelled = crate::config::label(out);
     let mut seen = std::collections::HashSet::new();
     for (name, _) in &labelled {

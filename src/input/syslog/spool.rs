@@ -250,16 +250,12 @@ impl Spool {
     pub fn ack(&self, upto: u64) {
         let mut st = self.lock();
         st.acked = st.acked.max(upto).min(st.end);
-        while st.segments.len() > 1
-            || st
-                .segments
-                .front()
-                .is_some_and(|s| s.start + s.len <= st.acked && s.start + s.len < st.end)
-        {
-            let Some(first) = st.segments.front().copied() else {
-                break;
-            };
-            if first.start + first.len > st.acked {
+        // Every segment wholly acknowledged goes, except the one being written (the last,
+        // unless the acknowledged offset is past it: a stale one found at open).
+        while let Some(first) = st.segments.front().copied() {
+            let end = first.start + first.len;
+            let written_to = st.segments.len() == 1 && end == st.end;
+            if end > st.acked || written_to {
                 break;
             }
             let _ = std::fs::remove_file(segment_path(&self.dir, first.start));
@@ -374,6 +370,31 @@ mod tests {
         std::fs::write(&seg, &bytes).unwrap();
         let s = Spool::open(dir.path(), 1 << 20, 1 << 20, 0).unwrap();
         assert_eq!(s.end(), ends[2]);
+    }
+
+    #[test]
+    fn a_checkpoint_past_the_data_drops_it_and_goes_on_from_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let end = {
+            let s = Spool::open(dir.path(), 1 << 20, 1 << 20, 0).unwrap();
+            s.append(b"a").unwrap();
+            s.append(b"b").unwrap()
+        };
+        let s = Spool::open(dir.path(), 1 << 20, 1 << 20, end + 100).unwrap();
+        assert_eq!(s.end(), end + 100);
+        assert_eq!(s.bytes(), 0);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let e = s.append(b"c").unwrap();
+        assert_eq!(
+            payloads(&s.read_from(end + 100, usize::MAX).unwrap()),
+            vec!["c"]
+        );
+        s.ack(e);
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "the one being written stays"
+        );
     }
 
     #[test]

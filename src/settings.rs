@@ -248,6 +248,32 @@ mod tests {
     }
 
     #[test]
+    fn mappings_keep_the_order_they_are_written_in() {
+        // `rename` applies its pairs in the order written: `b` to `c` first, then `a` to `b`.
+        let c = parse(
+            "inputs:\n  - type: file\n    paths: [/x]\noutputs:\n  - type: console\nprocessors:\n  - rename: { fields: { b: c, a: b } }\n  - rename:\n      fields:\n        z: y\n        m: n\n",
+            no_env,
+        )
+        .unwrap();
+        let pairs: Vec<Vec<(String, String)>> = c
+            .processors
+            .iter()
+            .map(|p| match p {
+                crate::process::config::ProcessorConfig::Rename(r) => r.fields.0.clone(),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let s = |a: &str, b: &str| (a.to_string(), b.to_string());
+        assert_eq!(
+            pairs,
+            vec![
+                vec![s("b", "c"), s("a", "b")],
+                vec![s("z", "y"), s("m", "n")]
+            ]
+        );
+    }
+
+    #[test]
     fn minimal_config_gets_defaults() {
         let c = parse(
             "inputs:\n  - type: file\n    paths: [/tmp/x.log]\noutputs:\n  - type: console\n",

@@ -251,7 +251,7 @@ mod tests {
     fn mappings_keep_the_order_they_are_written_in() {
         // `rename` applies its pairs in the order written: `b` to `c` first, then `a` to `b`.
         let c = parse(
-            "inputs:\n  - type: file\n    paths: [/x]\noutputs:\n  - type: console\nprocessors:\n  - rename: { fields: { b: c, a: b } }\n  - rename:\n      fields:\n        z: y\n        m: n\n",
+            "inputs:\n  - type: file\n    paths: [/x]\n    processors:\n      - rename: { fields: { y: x, x: w } }\noutputs:\n  - type: console\nprocessors:\n  - rename: { fields: { b: c, a: b } }\n  - rename:\n      fields:\n        z: y\n        m: n\n",
             no_env,
         )
         .unwrap();

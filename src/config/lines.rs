@@ -7,11 +7,20 @@ use std::collections::HashMap;
 #[derive(Debug, Default)]
 pub struct LineMap {
     lines: HashMap<String, usize>,
+    /// The keys of each mapping (by its path), in the order they are written: the document is a
+    /// `serde_json::Value`, whose maps are sorted, and a few options (`rename.fields`) are
+    /// applied in the order written.
+    keys: HashMap<String, Vec<String>>,
 }
 
 impl LineMap {
-    pub fn new(lines: HashMap<String, usize>) -> LineMap {
-        LineMap { lines }
+    pub fn new(lines: HashMap<String, usize>, keys: HashMap<String, Vec<String>>) -> LineMap {
+        LineMap { lines, keys }
+    }
+
+    /// The keys of the mapping at `path`, in the order they are written.
+    pub fn keys_of(&self, path: &str) -> Option<&[String]> {
+        self.keys.get(path).map(Vec::as_slice)
     }
 
     /// The line of `path`, or of its nearest ancestor that has one.

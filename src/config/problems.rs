@@ -34,6 +34,12 @@ impl Problems {
         }
     }
 
+    /// The keys of the mapping at `path`, in the order the document writes them (a typed map
+    /// comes sorted; an option applied in order reads its order here).
+    pub fn keys_in_order(&self, path: &str) -> Option<&[String]> {
+        self.lines.keys_of(path)
+    }
+
     pub(super) fn lines(&self) -> &LineMap {
         &self.lines
     }

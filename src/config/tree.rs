@@ -45,9 +45,9 @@ fn parse_node(text: &str) -> Result<(Value, LineMap), SyntaxError> {
             line: e.location().map(|l| l.line() as usize),
             message: e.without_snippet().to_string(),
         })?;
-    let mut lines = HashMap::new();
-    let value = into_value(root.value, "", &mut lines);
-    Ok((value, LineMap::new(lines)))
+    let mut seen = Seen::default();
+    let value = into_value(root.value, "", &mut seen);
+    Ok((value, LineMap::new(seen.lines, seen.keys)))
 }
 
 /// A YAML node whose children keep their locations.
@@ -124,12 +124,21 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 }
 
+/// What the walk records beside the value: the line of every path, the keys of every mapping
+/// in written order.
+#[derive(Default)]
+struct Seen {
+    lines: HashMap<String, usize>,
+    keys: HashMap<String, Vec<String>>,
+}
+
 fn line_of<T>(s: &Spanned<T>) -> usize {
     s.referenced.line() as usize
 }
 
-/// The node as JSON, recording the line of every key and list element under `path`.
-fn into_value(node: Node, path: &str, lines: &mut HashMap<String, usize>) -> Value {
+/// The node as JSON, recording the line of every key and list element under `path`, and the
+/// order of every mapping's keys.
+fn into_value(node: Node, path: &str, seen: &mut Seen) -> Value {
     match node {
         Node::Null => Value::Null,
         Node::Bool(b) => Value::Bool(b),
@@ -144,13 +153,14 @@ fn into_value(node: Node, path: &str, lines: &mut HashMap<String, usize>) -> Val
                 .enumerate()
                 .map(|(i, item)| {
                     let p = format!("{path}[{i}]");
-                    lines.entry(p.clone()).or_insert(line_of(&item));
-                    into_value(item.value, &p, lines)
+                    seen.lines.entry(p.clone()).or_insert(line_of(&item));
+                    into_value(item.value, &p, seen)
                 })
                 .collect(),
         ),
         Node::Map(entries) => {
             let mut map = Map::new();
+            let mut order = Vec::with_capacity(entries.len());
             for (k, v) in entries {
                 let key = key_text(&k.value);
                 let p = if path.is_empty() {
@@ -158,9 +168,11 @@ fn into_value(node: Node, path: &str, lines: &mut HashMap<String, usize>) -> Val
                 } else {
                     format!("{path}.{key}")
                 };
-                lines.entry(p.clone()).or_insert(line_of(&k));
-                map.insert(key, into_value(v.value, &p, lines));
+                seen.lines.entry(p.clone()).or_insert(line_of(&k));
+                order.push(key.clone());
+                map.insert(key, into_value(v.value, &p, seen));
             }
+            seen.keys.insert(path.to_string(), order);
             Value::Object(map)
         }
     }
@@ -209,6 +221,11 @@ mod tests {
         assert_eq!(m.line_of("inputs[1].pahts[0]"), Some(10));
         assert_eq!(m.line_of("inputs[1].nothing"), Some(8));
         assert_eq!(m.path_at_line(4), Some("inputs[0].paths"));
+        assert_eq!(
+            m.keys_of("inputs[0]").unwrap(),
+            ["type", "paths", "n", "on", "f"],
+            "written order, not sorted"
+        );
     }
 
     #[test]

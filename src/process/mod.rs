@@ -69,8 +69,20 @@ pub fn build(p: &ProcessorConfig, path: &str) -> Result<Step, Vec<(String, Strin
 }
 
 /// Checks a `processors:` list (at `base`, `first` being the index of `list[0]` there): each
-/// is built as `run` would, so a bad regex or condition is an error at its YAML path.
-pub fn check(list: &[ProcessorConfig], base: &str, first: usize, problems: &mut Problems) {
+/// is built as `run` would, so a bad regex or condition is an error at its YAML path. A
+/// `rename`'s pairs are put back in the order the document writes them (they are applied in
+/// that order; the typed map came sorted).
+pub fn check(list: &mut [ProcessorConfig], base: &str, first: usize, problems: &mut Problems) {
+    for (i, p) in list.iter_mut().enumerate() {
+        if let ProcessorConfig::Rename(r) = p {
+            let path = format!("{base}[{}].rename.fields", first + i);
+            if let Some(order) = problems.keys_in_order(&path) {
+                r.fields
+                    .0
+                    .sort_by_key(|(from, _)| order.iter().position(|k| k == from));
+            }
+        }
+    }
     for (i, p) in list.iter().enumerate() {
         if let Err(errors) = build(p, &format!("{base}[{}]", first + i)) {
             for (path, msg) in errors {
@@ -85,8 +97,10 @@ pub fn configure_top(raw: &[Value], problems: &mut Problems) -> Vec<ProcessorCon
     let mut processors = Vec::new();
     for (i, v) in raw.iter().enumerate() {
         let path = format!("processors[{i}]");
-        if let Some(config::ProcessorItem(p)) = problems.typed::<config::ProcessorItem>(v, &path) {
-            check(std::slice::from_ref(&p), "processors", i, problems);
+        if let Some(config::ProcessorItem(mut p)) =
+            problems.typed::<config::ProcessorItem>(v, &path)
+        {
+            check(std::slice::from_mut(&mut p), "processors", i, problems);
             processors.push(p);
         }
     }

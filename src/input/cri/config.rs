@@ -76,7 +76,7 @@ pub fn configure(
     path: &str,
     p: &mut Problems,
 ) -> Option<(Option<String>, Arc<dyn InputSpec>)> {
-    let c = p.typed::<CriInputConfig>(body, path)?;
+    let mut c = p.typed::<CriInputConfig>(body, path)?;
     if c.paths.is_empty() {
         p.error(format!("{path}.paths"), "at least one path is required");
     }
@@ -91,7 +91,7 @@ pub fn configure(
     if c.streams.is_empty() {
         p.error(format!("{path}.streams"), "at least one stream is required");
     }
-    crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
+    crate::process::check(&mut c.processors, &format!("{path}.processors"), 0, p);
     p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
     p.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
     Some((c.name.clone(), Arc::new(c)))

@@ -75,11 +75,11 @@ pub fn configure(
     path: &str,
     p: &mut Problems,
 ) -> Option<(Option<String>, Arc<dyn InputSpec>)> {
-    let c = p.typed::<DockerInputConfig>(body, path)?;
+    let mut c = p.typed::<DockerInputConfig>(body, path)?;
     if c.streams.is_empty() {
         p.error(format!("{path}.streams"), "at least one stream is required");
     }
-    crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
+    crate::process::check(&mut c.processors, &format!("{path}.processors"), 0, p);
     p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
     p.positive(&format!("{path}.partial_timeout"), c.partial_timeout);
     Some((c.name.clone(), Arc::new(c)))

@@ -74,7 +74,7 @@ pub fn configure(
     path: &str,
     p: &mut Problems,
 ) -> Option<(Option<String>, Arc<dyn InputSpec>)> {
-    let c = p.typed::<FileInputConfig>(body, path)?;
+    let mut c = p.typed::<FileInputConfig>(body, path)?;
     if c.paths.is_empty() {
         p.error(format!("{path}.paths"), "at least one path is required");
     }
@@ -86,7 +86,7 @@ pub fn configure(
             );
         }
     }
-    crate::process::check(&c.processors, &format!("{path}.processors"), 0, p);
+    crate::process::check(&mut c.processors, &format!("{path}.processors"), 0, p);
     p.positive(&format!("{path}.scan_frequency"), c.scan_frequency);
     Some((c.name.clone(), Arc::new(c)))
 }

@@ -128,6 +128,7 @@ pub async fn serve(bound: Bound, limits: Limits, tx: Sender<Received>, counters:
             let mut buf = vec![0u8; 65_536];
             loop {
                 let Ok((n, peer)) = sock.recv_from(&mut buf).await else {
+                    pause_after_error().await;
                     continue;
                 };
                 if !datagram(&buf, n, Some(peer), &limits, &tx, &counters) {
@@ -139,6 +140,7 @@ pub async fn serve(bound: Bound, limits: Limits, tx: Sender<Received>, counters:
             let mut buf = vec![0u8; 65_536];
             loop {
                 let Ok(n) = sock.recv(&mut buf).await else {
+                    pause_after_error().await;
                     continue;
                 };
                 if !datagram(&buf, n, None, &limits, &tx, &counters) {
@@ -148,6 +150,7 @@ pub async fn serve(bound: Bound, limits: Limits, tx: Sender<Received>, counters:
         }
         Bound::Tcp(listener) => loop {
             let Ok((conn, peer)) = listener.accept().await else {
+                pause_after_error().await;
                 continue;
             };
             if tx.is_closed() {
@@ -157,6 +160,7 @@ pub async fn serve(bound: Bound, limits: Limits, tx: Sender<Received>, counters:
         },
         Bound::UnixStream(listener, _path) => loop {
             let Ok((conn, _)) = listener.accept().await else {
+                pause_after_error().await;
                 continue;
             };
             if tx.is_closed() {
@@ -165,6 +169,12 @@ pub async fn serve(bound: Bound, limits: Limits, tx: Sender<Received>, counters:
             spawn_stream(conn, None, &limits, &tx, &counters);
         },
     }
+}
+
+/// After a failed accept or receive (out of file descriptors, a transient socket error): a
+/// short pause, so an error that repeats does not spin a core.
+async fn pause_after_error() {
+    tokio::time::sleep(Duration::from_millis(50)).await;
 }
 
 /// One datagram is one message (a trailing newline is the parser's to trim); false when the

@@ -13,6 +13,7 @@
 use crate::enrich::docker::DockerEnricher;
 use crate::health::Health;
 use crate::input::guard::panic_message;
+use crate::input::Plan;
 use crate::metrics::metrics;
 use crate::output;
 use crate::pipeline::{self, ledger::Ledger};
@@ -167,20 +168,33 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 
     let stop = Arc::new(AtomicBool::new(false));
     let mut inputs = Vec::new();
-    let tails: Vec<_> = config
+    let plans: Vec<_> = config
         .inputs
         .iter()
-        .map(|ic| crate::input::tail_settings(ic, config.max_line_bytes, &config.host_name))
+        .map(|ic| crate::input::plan(ic, config.max_line_bytes, &config.host_name))
         .collect();
-    let owners: Vec<(String, Vec<glob::Pattern>)> = tails
+    let owners: Vec<(String, Vec<glob::Pattern>)> = plans
         .iter()
-        .map(|(s, _)| {
+        .filter_map(|p| match p {
+            Plan::Tail(s, _) => Some(s),
+            Plan::Syslog(_) => None,
+        })
+        .map(|s| {
             let pats = s.paths.iter().filter_map(|p| glob::Pattern::new(p).ok());
             (s.key.clone(), pats.collect())
         })
         .collect();
     store.adopt(&owners);
-    for (ic, (settings, decoders)) in config.inputs.iter().zip(tails) {
+    let spools = plans
+        .iter()
+        .filter(|p| matches!(p, Plan::Syslog(_)))
+        .count()
+        .max(1) as u64;
+    for (ic, plan) in config.inputs.iter().zip(plans) {
+        let decoders = match &plan {
+            Plan::Tail(_, d) => d.clone(),
+            Plan::Syslog(_) => crate::input::syslog::decode::factory(&config.host_name),
+        };
         let decoders = crate::process::with_processors(
             decoders,
             &ic.name,
@@ -189,17 +203,41 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         )?;
         let decoders =
             crate::input::guard::guarded(decoders, &ic.name, ic.type_name(), &config.host_name);
-        let tailer = Tailer::new(
-            settings,
-            store.clone(),
-            decoders,
-            input_tx.clone(),
-            stop.clone(),
-        );
+        let handle = match plan {
+            Plan::Tail(settings, _) => {
+                let tailer = Tailer::new(
+                    settings,
+                    store.clone(),
+                    decoders,
+                    input_tx.clone(),
+                    stop.clone(),
+                );
+                sup.thread(format!("input {}", ic.name), move || tailer.run())
+            }
+            Plan::Syslog(cfg) => {
+                let started = crate::input::syslog::run::start(
+                    &cfg,
+                    crate::input::syslog::run::Context {
+                        name: ic.name.clone(),
+                        key: ic.key.clone(),
+                        data_dir: config.data_dir.clone(),
+                        spool_max: config.spool_max / spools,
+                        store: store.clone(),
+                        decoders,
+                        tx: input_tx.clone(),
+                        stop: stop.clone(),
+                    },
+                )
+                .await?;
+                for (what, task) in started.tasks {
+                    sup.task(what, task);
+                }
+                let reader = started.reader;
+                sup.thread(format!("input {}", ic.name), move || reader.run())
+            }
+        }
+        .context("cannot start an input thread")?;
         health.input(&ic.name, "running");
-        let handle = sup
-            .thread(format!("input {}", ic.name), move || tailer.run())
-            .context("cannot start an input thread")?;
         inputs.push(handle);
     }
     drop(input_tx);

@@ -85,7 +85,10 @@ fn build_factory(yaml_input: &str, extra: &str) -> Option<DecoderFactory> {
         format!("inputs:\n  - {yaml_input}\noutputs:\n  - type: console\n{extra}data_dir: /tmp\n");
     let c = settings::parse(&text, |_| None).ok()?;
     let ic = c.inputs.first()?;
-    let (_, factory) = crate::input::tail_settings(ic, c.max_line_bytes, "fuzz-host");
+    let factory = match crate::input::plan(ic, c.max_line_bytes, "fuzz-host") {
+        crate::input::Plan::Tail(_, factory) => factory,
+        crate::input::Plan::Syslog(_) => crate::input::syslog::decode::factory("fuzz-host"),
+    };
     crate::process::with_processors(factory, &ic.name, ic.processors(), &c.processors).ok()
 }
 

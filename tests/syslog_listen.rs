@@ -1,7 +1,7 @@
 //! The syslog input's sockets against a real sender, util-linux `logger`: UDP, TCP with octet
 //! counting and with newline framing, a Unix datagram socket as `/dev/log`; each message is read
 //! back through the parser the input uses. And a bad connection does not stop a good one.
-//! (The input is not wired into the agent yet: issue 16. This pins the parts that exist.)
+//! (The whole input, spool and agent included, is tested in tests/syslog.rs.)
 
 use logship::input::syslog::framing::Framing;
 use logship::input::syslog::listen::{bind, parse_listen, serve, Counters, Limits, Received};
@@ -40,11 +40,11 @@ async fn start(
     mpsc::Receiver<Received>,
     Arc<Counters>,
 ) {
-    let bound = bind(&parse_listen(url).unwrap()).await.unwrap();
+    let bound = bind(&parse_listen(url).unwrap(), None).await.unwrap();
     let addr = bound.local_addr();
     let (tx, rx) = mpsc::channel(1024);
     let counters = Arc::new(Counters::default());
-    tokio::spawn(serve(bound, limits(framing), tx, counters.clone()));
+    tokio::spawn(serve(bound, limits(framing), Arc::new(tx), counters.clone()));
     (addr, rx, counters)
 }
 

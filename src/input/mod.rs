@@ -1,6 +1,7 @@
 //! Inputs: one folder per input type, each owning its options and checks (`config.rs`) and its
 //! decoder. File-based inputs (`file`, `docker`, `cri`) are decoders plugged into the tailing
-//! engine (`crate::tail`); `tail_settings` gives what it needs.
+//! engine (`crate::tail`); the network input (`syslog`) runs its own listeners and spool and
+//! feeds its decoder from the spool. `plan` says which, with what each needs.
 //!
 //! `TYPES` is the registry: the one place that lists the input types. Adding one is a folder
 //! whose `config.rs` has the options struct (implementing `InputSpec`) and a `configure`, its
@@ -27,11 +28,20 @@ const TYPES: &[(&str, Configure<Arc<dyn InputSpec>>)] = &[
     ("file", file::config::configure),
     ("docker", docker::config::configure),
     ("cri", cri::config::configure),
+    ("syslog", syslog::config::configure),
 ];
 
 /// The input types later releases add: named so the error says "not supported yet" instead
 /// of "unknown".
-const PLANNED: &[&str] = &["syslog"];
+const PLANNED: &[&str] = &[];
+
+/// How an input runs.
+pub enum Plan {
+    /// Files through the tailing engine: its settings and the decoders of its files.
+    Tail(TailSettings, DecoderFactory),
+    /// Sockets into a disk spool, read back through the syslog decoder.
+    Syslog(Arc<syslog::config::SyslogInputConfig>),
+}
 
 /// A configured input, as its `config.rs` typed and checked it: what the agent and the checks
 /// need to know of it, and how it runs. Each input type's options struct implements it; the
@@ -43,14 +53,8 @@ pub trait InputSpec: fmt::Debug + Send + Sync + std::any::Any {
     fn processors(&self) -> &[ProcessorConfig];
     /// What `check-config` says of it after its name: `file, 2 paths`.
     fn describe(&self) -> String;
-    /// The tailing engine's settings and the decoders of its files (file-based inputs).
-    fn tail_settings(
-        &self,
-        name: &str,
-        key: &str,
-        max_line: usize,
-        host_name: &str,
-    ) -> (TailSettings, DecoderFactory);
+    /// How it runs: the tailing engine's settings and decoders, or the syslog receiver's.
+    fn plan(&self, name: &str, key: &str, max_line: usize, host_name: &str) -> Plan;
 }
 
 #[derive(Debug, Clone)]
@@ -168,13 +172,9 @@ pub fn configure(raw: &[Value], p: &mut Problems) -> Vec<InputConfig> {
         .collect()
 }
 
-/// The tailing engine's settings and the decoders of a file-based input.
-pub fn tail_settings(
-    input: &InputConfig,
-    max_line: usize,
-    host_name: &str,
-) -> (TailSettings, DecoderFactory) {
+/// How `input` runs.
+pub fn plan(input: &InputConfig, max_line: usize, host_name: &str) -> Plan {
     input
         .spec
-        .tail_settings(&input.name, &input.key, max_line, host_name)
+        .plan(&input.name, &input.key, max_line, host_name)
 }

@@ -5,6 +5,7 @@
 
 pub mod config;
 mod explain;
+pub mod server;
 mod verify;
 
 use verify::{NoVerify, SkipHostName};

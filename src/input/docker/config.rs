@@ -4,11 +4,10 @@ use crate::config::units::Dur;
 use crate::config::{Problems, Value};
 use crate::input::{
     default_partial_timeout, default_rotate_wait, default_scan_frequency, default_streams,
-    InputSpec, Stream,
+    InputSpec, Plan, Stream,
 };
 use crate::process::config::ProcessorConfig;
 use crate::tail::decoder::ReadFrom;
-use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -54,14 +53,9 @@ impl InputSpec for DockerInputConfig {
     fn describe(&self) -> String {
         format!("docker, {}", self.containers_path.display())
     }
-    fn tail_settings(
-        &self,
-        name: &str,
-        key: &str,
-        max_line: usize,
-        host_name: &str,
-    ) -> (TailSettings, DecoderFactory) {
-        super::tail_settings(name, key, self, max_line, host_name)
+    fn plan(&self, name: &str, key: &str, max_line: usize, host_name: &str) -> Plan {
+        let (settings, decoders) = super::tail_settings(name, key, self, max_line, host_name);
+        Plan::Tail(settings, decoders)
     }
 }
 

@@ -2,10 +2,9 @@
 
 use crate::config::units::Dur;
 use crate::config::{Problems, Value};
-use crate::input::{default_rotate_wait, default_scan_frequency, InputSpec};
+use crate::input::{default_rotate_wait, default_scan_frequency, InputSpec, Plan};
 use crate::process::config::ProcessorConfig;
 use crate::tail::decoder::ReadFrom;
-use crate::tail::tailer::{DecoderFactory, TailSettings};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -49,14 +48,9 @@ impl InputSpec for FileInputConfig {
     fn describe(&self) -> String {
         format!("file, {} paths", self.paths.len())
     }
-    fn tail_settings(
-        &self,
-        name: &str,
-        key: &str,
-        max_line: usize,
-        host_name: &str,
-    ) -> (TailSettings, DecoderFactory) {
-        super::tail_settings(name, key, self, max_line, host_name)
+    fn plan(&self, name: &str, key: &str, max_line: usize, host_name: &str) -> Plan {
+        let (settings, decoders) = super::tail_settings(name, key, self, max_line, host_name);
+        Plan::Tail(settings, decoders)
     }
 }
 

@@ -61,6 +61,9 @@ struct State {
 #[derive(Debug)]
 pub struct Spool {
     dir: PathBuf,
+    /// Random, made when the directory is first used (file `epoch`): a spool made anew (its
+    /// directory deleted) starts its offsets again, so records are identified by both.
+    epoch: u64,
     segment_max: u64,
     max_bytes: u64,
     state: Mutex<State>,
@@ -114,12 +117,7 @@ impl Spool {
     /// Opens (or creates) the spool in `dir`; `acked` is the checkpointed offset: segments
     /// wholly before it are deleted, the rest is there to be read again.
     pub fn open(dir: &Path, segment_max: u64, max_bytes: u64, acked: u64) -> io::Result<Spool> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        // Also when it was there already: the records are what senders sent.
-        std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+        let epoch = prepare(dir)?;
         let mut starts: Vec<u64> = std::fs::read_dir(dir)?
             .filter_map(|e| {
                 let name = e.ok()?.file_name();
@@ -148,6 +146,7 @@ impl Spool {
             .max(acked);
         let spool = Spool {
             dir: dir.to_path_buf(),
+            epoch,
             segment_max: segment_max.max(HEADER + 1),
             max_bytes,
             state: Mutex::new(State {
@@ -176,21 +175,43 @@ impl Spool {
         self.lock().end
     }
 
+    /// Its directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// This spool's identity (see `epoch` in the struct).
+    pub fn epoch(&self) -> u64 {
+        self.epoch
+    }
+
     /// Appends one record; the offset just after it (what acknowledges it). Not yet synced:
     /// call `sync` before telling a sender it is safe.
     pub fn append(&self, payload: &[u8]) -> Result<u64, AppendError> {
-        let len = payload.len() as u64;
-        if len > MAX_RECORD {
-            return Err(AppendError::TooLarge);
+        self.append_many(&[payload])
+    }
+
+    /// Appends records in one write, all or none; the offset just after the last. `Full` when
+    /// they do not fit under `max_bytes`, except into an empty spool (so a batch larger than
+    /// the bound still goes, one at a time).
+    pub fn append_many<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<u64, AppendError> {
+        let mut total = 0u64;
+        for p in payloads {
+            let len = p.as_ref().len() as u64;
+            if len > MAX_RECORD {
+                return Err(AppendError::TooLarge);
+            }
+            total += HEADER + len;
         }
         let mut st = self.lock();
-        if st.end.saturating_sub(st.acked) + HEADER + len > self.max_bytes {
+        let used = st.end.saturating_sub(st.acked);
+        if used > 0 && used + total > self.max_bytes {
             return Err(AppendError::Full);
         }
         let roll = match st.segments.back() {
             None => true,
             Some(s) => {
-                s.start + s.len < st.end || (s.len > 0 && s.len + HEADER + len > self.segment_max)
+                s.start + s.len < st.end || (s.len > 0 && s.len + total > self.segment_max)
             }
         };
         if roll || st.writer.is_none() {
@@ -210,10 +231,13 @@ impl Spool {
                 .map_err(AppendError::Io)?;
             st.writer = Some(f);
         }
-        let mut rec = Vec::with_capacity(payload.len() + HEADER as usize);
-        rec.extend_from_slice(&(len as u32).to_le_bytes());
-        rec.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-        rec.extend_from_slice(payload);
+        let mut rec = Vec::with_capacity(total as usize);
+        for p in payloads {
+            let p = p.as_ref();
+            rec.extend_from_slice(&(p.len() as u32).to_le_bytes());
+            rec.extend_from_slice(&crc32fast::hash(p).to_le_bytes());
+            rec.extend_from_slice(p);
+        }
         if let Some(w) = st.writer.as_mut() {
             if let Err(e) = w.write_all(&rec) {
                 // A partial write is cut at the next open; this writer is not used again.
@@ -231,9 +255,9 @@ impl Spool {
             }
         }
         if let Some(s) = st.segments.back_mut() {
-            s.len += HEADER + len;
+            s.len += total;
         }
-        st.end += HEADER + len;
+        st.end += total;
         Ok(st.end)
     }
 
@@ -289,9 +313,162 @@ impl Spool {
     }
 }
 
+/// Creates the spool's directory (0700, also when it was there: the records are what senders
+/// sent) and returns its epoch: the `epoch` file read, or made (random) when missing or
+/// unreadable. The caller needs it before `open`, to know whether its checkpoint belongs to
+/// this spool.
+pub fn prepare(dir: &Path) -> io::Result<u64> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    std::fs::set_permissions(dir, std::os::unix::fs::PermissionsExt::from_mode(0o700))?;
+    let path = dir.join("epoch");
+    if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(e) = u64::from_str_radix(text.trim(), 16) {
+            return Ok(e);
+        }
+    }
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let seed = format!("{now} {} {}", std::process::id(), dir.display());
+    let epoch = xxhash_rust::xxh3::xxh3_64(seed.as_bytes());
+    let mut f = OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&path)?;
+    f.write_all(format!("{epoch:016x}\n").as_bytes())?;
+    f.sync_all()?;
+    File::open(dir)?.sync_all()?;
+    Ok(epoch)
+}
+
+/// Reads the spool in order from an offset, keeping its place (one open segment, read
+/// sequentially), for the input's reader thread.
+pub struct Cursor {
+    /// The offset of the next record.
+    pos: u64,
+    /// The segment open for reading (its start) and the reader at `pos`.
+    open: Option<(u64, io::BufReader<File>)>,
+}
+
+/// One record read back: its first offset, the offset after it, its payload.
+pub struct SpoolRecord {
+    pub start: u64,
+    pub end: u64,
+    pub payload: Vec<u8>,
+}
+
+impl Cursor {
+    pub fn new(from: u64) -> Cursor {
+        Cursor {
+            pos: from,
+            open: None,
+        }
+    }
+
+    /// Where the next record starts.
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
+    /// Up to `max_records` records (or `max_bytes` of payload) from the position on, appended
+    /// to `out`; how many. A record that fails its checksum in a sealed segment (the disk
+    /// changed it) ends that segment: the rest of it is skipped with a warning.
+    pub fn next(
+        &mut self,
+        spool: &Spool,
+        max_records: usize,
+        max_bytes: usize,
+        out: &mut Vec<SpoolRecord>,
+    ) -> io::Result<usize> {
+        let (segments, end) = {
+            let st = spool.lock();
+            (st.segments.iter().copied().collect::<Vec<_>>(), st.end)
+        };
+        let mut n = 0;
+        let mut bytes = 0;
+        while n < max_records && bytes < max_bytes && self.pos < end {
+            let Some(seg) = segments
+                .iter()
+                .find(|s| s.start + s.len > self.pos)
+                .copied()
+            else {
+                break;
+            };
+            if seg.start > self.pos {
+                // Freed or never written (a checkpoint past the data): go on from there.
+                self.pos = seg.start;
+                self.open = None;
+            }
+            if self.open.as_ref().map(|(s, _)| *s) != Some(seg.start) {
+                let mut f = File::open(segment_path(&spool.dir, seg.start))?;
+                f.seek(SeekFrom::Start(self.pos - seg.start))?;
+                self.open = Some((seg.start, io::BufReader::with_capacity(256 * 1024, f)));
+            }
+            let Some((_, r)) = self.open.as_mut() else {
+                break;
+            };
+            while n < max_records && bytes < max_bytes && self.pos < seg.start + seg.len {
+                let mut head = [0u8; HEADER as usize];
+                let ok = read_full(r, &mut head)? == head.len();
+                let [a, b, c, d, e, g, h, i] = head;
+                let len = u64::from(u32::from_le_bytes([a, b, c, d]));
+                let crc = u32::from_le_bytes([e, g, h, i]);
+                let fits = ok && len <= MAX_RECORD && self.pos + HEADER + len <= seg.start + seg.len;
+                let mut payload = vec![0u8; if fits { len as usize } else { 0 }];
+                if !fits
+                    || read_full(r, &mut payload)? < payload.len()
+                    || crc32fast::hash(&payload) != crc
+                {
+                    tracing::warn!(
+                        spool = %spool.dir.display(),
+                        segment = seg.start,
+                        at = self.pos,
+                        "spool record damaged (checksum or length): the rest of this segment is skipped"
+                    );
+                    self.pos = seg.start + seg.len;
+                    self.open = None;
+                    break;
+                }
+                let start = self.pos;
+                self.pos += HEADER + len;
+                bytes += payload.len();
+                n += 1;
+                out.push(SpoolRecord {
+                    start,
+                    end: self.pos,
+                    payload,
+                });
+            }
+            if self.pos >= seg.start + seg.len {
+                if segments.last().map(|s| s.start) != Some(seg.start) {
+                    // This segment is done; the next one is opened on the next turn.
+                    self.open = None;
+                } else if let Some((_, r)) = self.open.as_mut() {
+                    // Caught up with the writer: what the buffer holds past here may be a
+                    // write still in progress; seeking drops it, the next read starts fresh.
+                    r.seek(SeekFrom::Start(self.pos - seg.start))?;
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn segments_in(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().path().extension() == Some("seg".as_ref()))
+            .count()
+    }
 
     fn payloads(v: &[(u64, Vec<u8>)]) -> Vec<String> {
         v.iter()
@@ -308,7 +485,7 @@ mod tests {
             ends.push(s.append(format!("message {i}").as_bytes()).unwrap());
         }
         s.sync().unwrap();
-        let segs = std::fs::read_dir(dir.path()).unwrap().count();
+        let segs = segments_in(dir.path());
         assert!(segs >= 4, "{segs} segments");
         let all = s.read_from(0, usize::MAX).unwrap();
         assert_eq!(
@@ -321,14 +498,14 @@ mod tests {
         assert_eq!(s.bytes(), ends[9]);
         s.ack(ends[6]);
         assert_eq!(s.bytes(), ends[9] - ends[6]);
-        assert!(std::fs::read_dir(dir.path()).unwrap().count() < segs);
+        assert!(segments_in(dir.path()) < segs);
         assert_eq!(
             payloads(&s.read_from(ends[6], usize::MAX).unwrap())[0],
             "message 7"
         );
         s.ack(ends[9]);
         assert_eq!(s.bytes(), 0);
-        assert!(std::fs::read_dir(dir.path()).unwrap().count() <= 1);
+        assert!(segments_in(dir.path()) <= 1);
         let mode = std::os::unix::fs::PermissionsExt::mode(
             &std::fs::metadata(dir.path()).unwrap().permissions(),
         );
@@ -383,7 +560,7 @@ mod tests {
         let s = Spool::open(dir.path(), 1 << 20, 1 << 20, end + 100).unwrap();
         assert_eq!(s.end(), end + 100);
         assert_eq!(s.bytes(), 0);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(segments_in(dir.path()), 0);
         let e = s.append(b"c").unwrap();
         assert_eq!(
             payloads(&s.read_from(end + 100, usize::MAX).unwrap()),
@@ -391,7 +568,7 @@ mod tests {
         );
         s.ack(e);
         assert_eq!(
-            std::fs::read_dir(dir.path()).unwrap().count(),
+            segments_in(dir.path()),
             1,
             "the one being written stays"
         );

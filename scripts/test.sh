@@ -20,6 +20,14 @@ if ! command -v openssl >/dev/null; then
   $SUDO apt-get update -qq && $SUDO apt-get install -y -qq openssl
 fi
 
+# rsyslogd (with its gnutls driver) and logger: the real syslog senders of tests/syslog.rs.
+if ! command -v rsyslogd >/dev/null || ! command -v logger >/dev/null \
+  || ! ls /usr/lib/*/rsyslog/lmnsd_gtls.so >/dev/null 2>&1; then
+  echo "== installing rsyslog, rsyslog-gnutls, bsdutils (apt)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq rsyslog rsyslog-gnutls bsdutils
+fi
+
 # osmem-server: the in-memory OpenSearch-API server tests/elasticsearch.rs indexes into (PyPI).
 if ! python3 -c "import osmem_server; osmem_server.resolve_binary()" >/dev/null 2>&1; then
   echo "== installing osmem-server (pip)"

@@ -171,6 +171,10 @@ pub fn syslog_message(data: &[u8]) {
     if m.error.is_some() {
         assert!(!m.message.is_empty() || data.iter().all(|b| matches!(b, b'\n' | b'\r' | 0)));
     }
+    // As a spool record (its metadata layout read from any bytes), and through the input's
+    // decoder with each line as a record payload: never a panic, always a record.
+    let _ = crate::input::syslog::record::decode(data);
+    drive_input("type: syslog\n    listen: udp://127.0.0.1:9", "", data);
 }
 
 /// The stream framing of syslog over TCP (`input::syslog::framing`): the first byte picks the
@@ -232,6 +236,12 @@ fn spool_segment_in(dir: &Path, data: &[u8]) {
     assert!(end <= data.len() as u64);
     let records = spool.read_from(0, usize::MAX).unwrap_or_default();
     assert_eq!(records.last().map_or(0, |r| r.0), end);
+    // The reader's cursor, a few records at a time, reads the same.
+    let mut cursor = crate::input::syslog::spool::Cursor::new(0);
+    let mut read = Vec::new();
+    while cursor.next(&spool, 3, 1 << 20, &mut read).unwrap_or(0) > 0 {}
+    let read: Vec<(u64, Vec<u8>)> = read.into_iter().map(|r| (r.end, r.payload)).collect();
+    assert_eq!(read, records);
     if let Ok(after) = spool.append(b"after") {
         let again = spool.read_from(end, usize::MAX).unwrap_or_default();
         assert_eq!(

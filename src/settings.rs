@@ -220,7 +220,7 @@ pub struct Config {
     pub host_name: String,
     pub log_format: LogFormat,
     pub shutdown_timeout: Duration,
-    /// Disk spool bound for network inputs (the syslog input, a later release).
+    /// Disk spool bound for network inputs (shared evenly by the syslog inputs).
     #[allow(dead_code)]
     pub spool_max: u64,
     pub max_line_bytes: usize,
@@ -320,7 +320,7 @@ outputs:
             "{all}"
         );
         assert!(
-            all.contains("inputs[1].type (line 7): input type `syslog` is not supported yet"),
+            all.contains("inputs[1]") && all.contains("missing field `listen`"),
             "{all}"
         );
         assert!(
@@ -328,6 +328,51 @@ outputs:
             "{all}"
         );
         assert_eq!(errs.len(), 5, "{all}");
+    }
+
+    #[test]
+    fn syslog_input_options_are_checked() {
+        let text = "\
+inputs:
+  - type: syslog
+    listen: [udp://0.0.0.0:514, tls://0.0.0.0:6514, tcp://localhost:514, unix://dev/log]
+    delimiter: ab
+    max_connections: 0
+outputs:
+  - type: console
+";
+        let errs = parse(text, no_env).unwrap_err();
+        let all: Vec<String> = errs.iter().map(|e| e.to_string()).collect();
+        let all = all.join("\n");
+        for want in [
+            "inputs[0].listen[2]",
+            "IP address",
+            "inputs[0].listen[3]",
+            "absolute path",
+            "inputs[0].tls",
+            "inputs[0].delimiter",
+            "inputs[0].max_connections",
+        ] {
+            assert!(all.contains(want), "{want}: {all}");
+        }
+        let ok = "\
+inputs:
+  - type: syslog
+    listen: udp://127.0.0.1:5514
+    framing: octet-counting
+    spool_fsync: batch
+outputs:
+  - type: console
+";
+        let c = parse(ok, no_env).unwrap();
+        let s = c.inputs[0]
+            .options::<crate::input::syslog::config::SyslogInputConfig>()
+            .unwrap();
+        assert_eq!(s.addresses().len(), 1);
+        assert_eq!(
+            s.limits().framing,
+            crate::input::syslog::framing::Framing::OctetCounting
+        );
     }
 
     #[test]

@@ -44,7 +44,12 @@ async fn start(
     let addr = bound.local_addr();
     let (tx, rx) = mpsc::channel(1024);
     let counters = Arc::new(Counters::default());
-    tokio::spawn(serve(bound, limits(framing), Arc::new(tx), counters.clone()));
+    tokio::spawn(serve(
+        bound,
+        limits(framing),
+        Arc::new(tx),
+        counters.clone(),
+    ));
     (addr, rx, counters)
 }
 

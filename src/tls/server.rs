@@ -67,7 +67,11 @@ pub fn client_subject(conn: &rustls::ServerConnection) -> Option<String> {
 }
 
 /// One line for a failed handshake with `peer`, in the words of whoever has to fix it.
-pub fn explain_handshake(e: &std::io::Error, peer: Option<SocketAddr>, client_ca: Option<&Path>) -> String {
+pub fn explain_handshake(
+    e: &std::io::Error,
+    peer: Option<SocketAddr>,
+    client_ca: Option<&Path>,
+) -> String {
     let who = peer.map_or_else(|| "a client".to_string(), |p| format!("client {p}"));
     let Some(tls) = e.get_ref().and_then(|i| i.downcast_ref::<Error>()) else {
         return format!("TLS handshake with {who} failed: {e}");

@@ -95,9 +95,9 @@ impl Sink for Intake {
                 Ok(_) => {
                     if self.sync_each {
                         let spool = self.spool.clone();
-                        match tokio::task::spawn_blocking(move || spool.sync()).await {
-                            Ok(Err(e)) => self.failed(&e),
-                            Err(_) | Ok(Ok(())) => {}
+                        if let Ok(Err(e)) = tokio::task::spawn_blocking(move || spool.sync()).await
+                        {
+                            self.failed(&e);
                         }
                     }
                     self.appended();

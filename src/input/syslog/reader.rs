@@ -111,7 +111,6 @@ impl Reader {
             }
         }
         self.gauge.set(self.spool.bytes());
-        self.store
-            .update(self.source, None, None, self.spool.end());
+        self.store.update(self.source, None, None, self.spool.end());
     }
 }

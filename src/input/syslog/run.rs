@@ -141,12 +141,18 @@ pub async fn start(cfg: &SyslogInputConfig, cx: Context) -> anyhow::Result<Start
             .with_context(|| format!("input {}: cannot listen on {text}", cx.name))?;
         if let Listen::UnixDatagram(p) | Listen::UnixStream(p) = listen {
             // Local senders (as /dev/log) run as other users.
-            let _ = std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o666));
+            let _ =
+                std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o666));
         }
         tracing::info!(input = %cx.name, listen = %text, "syslog: listening");
         tasks.push((
             format!("input {} listener {text}", cx.name),
-            Box::pin(serve(bound, limits.clone(), intake.clone(), counters.clone())),
+            Box::pin(serve(
+                bound,
+                limits.clone(),
+                intake.clone(),
+                counters.clone(),
+            )),
         ));
     }
     if cfg.spool_fsync == SpoolFsync::Interval {

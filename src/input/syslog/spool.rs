@@ -210,9 +210,7 @@ impl Spool {
         }
         let roll = match st.segments.back() {
             None => true,
-            Some(s) => {
-                s.start + s.len < st.end || (s.len > 0 && s.len + total > self.segment_max)
-            }
+            Some(s) => s.start + s.len < st.end || (s.len > 0 && s.len + total > self.segment_max),
         };
         if roll || st.writer.is_none() {
             if roll {
@@ -418,7 +416,8 @@ impl Cursor {
                 let [a, b, c, d, e, g, h, i] = head;
                 let len = u64::from(u32::from_le_bytes([a, b, c, d]));
                 let crc = u32::from_le_bytes([e, g, h, i]);
-                let fits = ok && len <= MAX_RECORD && self.pos + HEADER + len <= seg.start + seg.len;
+                let fits =
+                    ok && len <= MAX_RECORD && self.pos + HEADER + len <= seg.start + seg.len;
                 let mut payload = vec![0u8; if fits { len as usize } else { 0 }];
                 if !fits
                     || read_full(r, &mut payload)? < payload.len()
@@ -567,11 +566,7 @@ mod tests {
             vec!["c"]
         );
         s.ack(e);
-        assert_eq!(
-            segments_in(dir.path()),
-            1,
-            "the one being written stays"
-        );
+        assert_eq!(segments_in(dir.path()), 1, "the one being written stays");
     }
 
     #[test]
@@ -593,5 +588,33 @@ mod tests {
             s.append(&vec![0u8; (MAX_RECORD + 1) as usize]),
             Err(AppendError::TooLarge)
         ));
+    }
+
+    #[test]
+    fn cursor_follows_the_writer_across_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Spool::open(dir.path(), 40, 1 << 20, 0).unwrap();
+        let mut c = Cursor::new(0);
+        let mut got = Vec::new();
+        assert_eq!(c.next(&s, 100, 1 << 20, &mut got).unwrap(), 0);
+        for round in 0..3 {
+            // The same text repeated, and a multibyte character: records, not lines.
+            for i in 0..5 {
+                s.append(format!("r{round} é {}", i % 2).as_bytes())
+                    .unwrap();
+            }
+            while c.next(&s, 2, 1 << 20, &mut got).unwrap() > 0 {}
+            assert_eq!(c.position(), s.end());
+        }
+        let texts: Vec<String> = got
+            .iter()
+            .map(|r| String::from_utf8(r.payload.clone()).unwrap())
+            .collect();
+        let want: Vec<String> = (0..3)
+            .flat_map(|r| (0..5).map(move |i| format!("r{r} é {}", i % 2)))
+            .collect();
+        assert_eq!(texts, want);
+        assert!(got.windows(2).all(|w| w[0].end == w[1].start));
+        assert!(segments_in(dir.path()) > 3);
     }
 }

@@ -84,6 +84,8 @@ struct Record {
     flags: Option<Value>,
     /// `error.message`, when set.
     error: Option<Value>,
+    /// `log.syslog` (an object), when set: syslog records stay compact with it.
+    syslog: Option<Value>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +142,7 @@ impl Event {
                 offset: Value::from(offset),
                 flags: None,
                 error: None,
+                syslog: None,
             }),
             fields: Fields::new(),
             shared: Some(shared),
@@ -183,6 +186,9 @@ impl Event {
         if let Some(flags) = r.flags {
             log.insert("flags".into(), flags);
         }
+        if let Some(syslog) = r.syslog {
+            log.insert("syslog".into(), syslog);
+        }
         own.insert("log".into(), Value::Object(log));
         if let Some(e) = r.error {
             let mut error = Fields::new();
@@ -209,7 +215,11 @@ impl Event {
                 "log.offset" => Some(&r.offset),
                 "log.flags" => r.flags.as_ref(),
                 "error.message" => r.error.as_ref(),
-                _ => None,
+                "log.syslog" => r.syslog.as_ref(),
+                _ => match (path.strip_prefix("log.syslog."), &r.syslog) {
+                    (Some(rest), Some(Value::Object(m))) => lookup(m, rest),
+                    _ => None,
+                },
             };
             if own.is_some() {
                 return own;
@@ -227,6 +237,7 @@ impl Event {
                 ("@timestamp", v @ Value::String(_)) => return r.timestamp = v,
                 ("message", v @ Value::String(_)) => return r.message = v,
                 ("error.message", v) => return r.error = Some(v),
+                ("log.syslog", v @ Value::Object(_)) => return r.syslog = Some(v),
                 ("stream", Value::String(s)) if s == "stdout" || s == "stderr" => {
                     r.stream = Some(if s == "stdout" {
                         StreamName::Stdout

@@ -155,3 +155,41 @@ fn fields_added_beside_a_compact_record_keep_it_compact_and_never_collide() {
     assert_eq!(e.take_message().as_deref(), Some("hi"));
     assert_eq!(e.get("message"), Some(&json!("")));
 }
+
+#[test]
+fn log_syslog_stays_compact_and_writes_as_the_map_form_does() {
+    let shared = Arc::new(Shared::new(
+        json!({"host": {"name": "h"}, "log": {"file": {"path": "/var/log/syslog"}}})
+            .as_object()
+            .unwrap()
+            .clone(),
+    ));
+    let mut e = Event::line("m".into(), 5, "2026-12-03T10:00:00Z".into(), shared, None);
+    e.set(
+        "log.syslog",
+        json!({"appname": "app", "facility": {"code": 1}}),
+    );
+    e.add_flag("truncated");
+    assert!(e.rec.is_some(), "setting log.syslog kept the compact form");
+    assert_eq!(e.get("log.syslog.appname"), Some(&json!("app")));
+    assert_eq!(e.get("log.syslog.facility.code"), Some(&json!(1)));
+    let mut compact = Vec::new();
+    e.write_json(&mut compact);
+    let mut m = e.clone();
+    m.materialize();
+    let mut map = Vec::new();
+    m.write_json(&mut map);
+    let (a, b): (Value, Value) = (
+        serde_json::from_slice(&compact).unwrap(),
+        serde_json::from_slice(&map).unwrap(),
+    );
+    assert_eq!(a, b);
+    assert_eq!(a["log"]["syslog"]["appname"], "app");
+    assert_eq!(a["log"]["file"]["path"], "/var/log/syslog");
+    // A change under it turns the record into the map form, keeping the rest.
+    e.set("log.syslog.appname", json!("other"));
+    assert!(e.rec.is_none());
+    assert_eq!(e.get("log.syslog.appname"), Some(&json!("other")));
+    assert_eq!(e.get("log.syslog.facility.code"), Some(&json!(1)));
+    assert_eq!(e.get("log.offset"), Some(&json!(5)));
+}

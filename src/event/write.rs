@@ -30,6 +30,10 @@ pub(super) fn write_compact(out: &mut Vec<u8>, r: &Record, own: &Fields, frag: O
         out.extend_from_slice(b",\"flags\":");
         let _ = serde_json::to_writer(&mut *out, flags);
     }
+    if let Some(syslog) = &r.syslog {
+        out.extend_from_slice(b",\"syslog\":");
+        let _ = serde_json::to_writer(&mut *out, syslog);
+    }
     if let Some(f) = frag {
         out.extend_from_slice(&f.log_inner);
     }

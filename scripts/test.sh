@@ -41,9 +41,23 @@ if ! python3 -c "import moto.server, boto3, requests" >/dev/null 2>&1; then
   python3 -m pip install -q 'moto[server]' boto3
 fi
 
-# The docker tests run real containers from a tiny image built from Debian's busybox-static.
+# kubernetes-validate: tests/deploy.rs validates deploy/*.yaml against the Kubernetes schema.
+if ! command -v kubernetes-validate >/dev/null; then
+  echo "== installing kubernetes-validate (pip)"
+  python3 -m pip install -q kubernetes-validate
+fi
+
+# cargo-deb builds the Debian package tests/deploy.rs installs (crates.io).
+if ! cargo deb --version >/dev/null 2>&1; then
+  echo "== installing cargo-deb (cargo install)"
+  cargo install -q --locked cargo-deb
+fi
+
+# The docker tests run real containers from a tiny image built from Debian's busybox-static;
+# tests/deploy.rs builds the container image on a Debian base made by debootstrap.
 if docker info >/dev/null 2>&1; then
   echo "== test image: $(bash scripts/test-image.sh)"
+  echo "== Debian base image: $(bash scripts/base-image.sh)"
 else
   echo "*** no Docker daemon reachable: the docker tests will skip (loudly) ***"
 fi

@@ -238,9 +238,12 @@ fn spool_segment_in(dir: &Path, data: &[u8]) {
     assert_eq!(records.last().map_or(0, |r| r.0), end);
     // The reader's cursor, a few records at a time, reads the same.
     let mut cursor = crate::input::syslog::spool::Cursor::new(0);
-    let mut read = Vec::new();
-    while cursor.next(&spool, 3, 1 << 20, &mut read).unwrap_or(0) > 0 {}
-    let read: Vec<(u64, Vec<u8>)> = read.into_iter().map(|r| (r.end, r.payload)).collect();
+    let mut reads = crate::input::syslog::spool::SpoolReads::default();
+    let mut read: Vec<(u64, Vec<u8>)> = Vec::new();
+    while cursor.next(&spool, 3, 1 << 20, &mut reads).unwrap_or(0) > 0 {
+        read.extend(reads.iter().map(|(_, end, p)| (end, p.to_vec())));
+        reads.clear();
+    }
     assert_eq!(read, records);
     if let Ok(after) = spool.append(b"after") {
         let again = spool.read_from(end, usize::MAX).unwrap_or_default();

@@ -55,6 +55,16 @@ impl Health {
         lock(&self.fatal).get_or_insert_with(|| reason.to_string());
     }
 
+    /// Liveness (`/live`): the process answers and none of its tasks or threads stopped. An
+    /// output that is down does not count (that is `/health`): restarting the agent for it
+    /// would only close the rotated files it keeps open.
+    pub fn live(&self) -> (bool, Value) {
+        match lock(&self.fatal).clone() {
+            None => (true, json!({ "status": "alive" })),
+            Some(reason) => (false, json!({ "status": "dead", "reason": reason })),
+        }
+    }
+
     /// (healthy, JSON body).
     pub fn report(&self) -> (bool, Value) {
         let fatal = lock(&self.fatal).clone();

@@ -1,4 +1,6 @@
-//! The HTTP endpoint (`http.listen`): `GET /metrics` (Prometheus text) and `GET /health`.
+//! The HTTP endpoint (`http.listen`): `GET /metrics` (Prometheus text), `GET /health`
+//! (readiness: 503 when an output has failed for `http.max_failing` or a part of the agent
+//! stopped) and `GET /live` (liveness: 503 only when a part of the agent stopped).
 
 use crate::health::Health;
 use crate::metrics::metrics;
@@ -27,6 +29,21 @@ pub async fn serve(
                 )
             }),
         )
+        .route("/live", {
+            let health = health.clone();
+            get(move || {
+                let health = health.clone();
+                async move {
+                    let (ok, body) = health.live();
+                    let code = if ok {
+                        StatusCode::OK
+                    } else {
+                        StatusCode::SERVICE_UNAVAILABLE
+                    };
+                    (code, Json(body)).into_response()
+                }
+            })
+        })
         .route(
             "/health",
             get(move || {
@@ -42,7 +59,7 @@ pub async fn serve(
                 }
             }),
         );
-    tracing::info!(listen, "serving /metrics and /health");
+    tracing::info!(listen, "serving /metrics, /health and /live");
     sup.task("http server", async move {
         if crate::fault::task_exits("http") {
             return;

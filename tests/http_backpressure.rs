@@ -63,6 +63,10 @@ fn metrics_and_health_report_and_turn_503_when_an_output_keeps_failing() {
         .contains("cannot create directory"));
     assert_eq!(health["outputs"]["good"]["status"], "ok");
     assert_eq!(health["inputs"]["file"]["status"], "running");
+    // Liveness is not readiness: an output down keeps /live 200 (the kubelet must not
+    // restart the agent for it).
+    let (code, body) = http_get(&addr, "/live").unwrap();
+    assert_eq!((code, body.as_str()), (200, r#"{"status":"alive"}"#));
     // Nothing is checkpointed while one output has not acknowledged.
     assert_eq!(checkpoint_offset(&env.data_dir(), &log), Some(0));
     // The broken output recovers: its records arrive and the checkpoint advances.

@@ -356,6 +356,7 @@ fn a_task_that_dies_is_noticed_503_then_exit_1() {
         // Batches are in flight at the stuck output when the fault strikes.
         wait_all_arrived(&agent, &env.out(), 20, Duration::from_secs(20));
         assert_eq!(http_get(&addr, "/health").unwrap().0, 200);
+        assert_eq!(http_get(&addr, "/live").unwrap().0, 200);
         append_bytes(&env.path("app.log"), line(999).as_bytes());
         wait_for(Duration::from_secs(20), "/health to turn 503", || {
             matches!(http_get(&addr, "/health"), Some((503, _)))
@@ -367,6 +368,12 @@ fn a_task_that_dies_is_noticed_503_then_exit_1() {
             health["reason"].as_str().unwrap().contains(what),
             "{fault}: {body}"
         );
+        // A part that died is a dead agent for the liveness probe too (it may have exited
+        // already: then nothing answers, which the kubelet counts as a failure as well).
+        if let Some((code, body)) = http_get(&addr, "/live") {
+            assert_eq!(code, 503, "{fault}: {body}");
+            assert!(body.contains(what), "{fault}: {body}");
+        }
         assert_eq!(wait_exit(&mut agent, Duration::from_secs(30)), 1, "{fault}");
         let logs = agent.logs();
         assert_eq!(

@@ -22,11 +22,13 @@
 //! entry into the record before changing it (copy on write), and so does `remove`.
 
 mod shared;
+mod syslog;
 mod write;
 
 use serde_json::{Map, Value};
 pub use shared::Shared;
 use std::sync::{Arc, LazyLock};
+pub use syslog::{SyslogBuilder, SyslogFields};
 use write::{lookup, merged, write_compact, write_merged};
 
 pub type Fields = Map<String, Value>;
@@ -84,8 +86,8 @@ struct Record {
     flags: Option<Value>,
     /// `error.message`, when set.
     error: Option<Value>,
-    /// `log.syslog` (an object), when set: syslog records stay compact with it.
-    syslog: Option<Value>,
+    /// `log.syslog`, when set: written once by the decoder (`syslog.rs`).
+    syslog: Option<SyslogFields>,
 }
 
 #[derive(Debug, Clone)]
@@ -170,6 +172,14 @@ impl Event {
         }
     }
 
+    /// Sets `log.syslog` (compact records keep the decoder's JSON as it is).
+    pub fn set_syslog(&mut self, syslog: SyslogFields) {
+        match self.rec.as_mut() {
+            Some(r) => r.syslog = Some(syslog),
+            None => self.set("log.syslog", syslog.into_value()),
+        }
+    }
+
     /// Turns a compact record into its map of own fields (what processors work on).
     pub fn materialize(&mut self) {
         let Some(r) = self.rec.take() else {
@@ -187,7 +197,7 @@ impl Event {
             log.insert("flags".into(), flags);
         }
         if let Some(syslog) = r.syslog {
-            log.insert("syslog".into(), syslog);
+            log.insert("syslog".into(), syslog.into_value());
         }
         own.insert("log".into(), Value::Object(log));
         if let Some(e) = r.error {
@@ -215,9 +225,9 @@ impl Event {
                 "log.offset" => Some(&r.offset),
                 "log.flags" => r.flags.as_ref(),
                 "error.message" => r.error.as_ref(),
-                "log.syslog" => r.syslog.as_ref(),
+                "log.syslog" => r.syslog.as_ref().map(SyslogFields::value),
                 _ => match (path.strip_prefix("log.syslog."), &r.syslog) {
-                    (Some(rest), Some(Value::Object(m))) => lookup(m, rest),
+                    (Some(rest), Some(s)) => s.value().as_object().and_then(|m| lookup(m, rest)),
                     _ => None,
                 },
             };
@@ -237,7 +247,9 @@ impl Event {
                 ("@timestamp", v @ Value::String(_)) => return r.timestamp = v,
                 ("message", v @ Value::String(_)) => return r.message = v,
                 ("error.message", v) => return r.error = Some(v),
-                ("log.syslog", v @ Value::Object(_)) => return r.syslog = Some(v),
+                ("log.syslog", v @ Value::Object(_)) => {
+                    return r.syslog = Some(SyslogFields::from_value(v))
+                }
                 ("stream", Value::String(s)) if s == "stdout" || s == "stderr" => {
                     r.stream = Some(if s == "stdout" {
                         StreamName::Stdout
@@ -346,7 +358,12 @@ impl Event {
             .as_deref()
             .and_then(|s| s.fragment_if_built())
             .map_or(256, |f| f.rest.len() + f.log_inner.len());
-        message + message / 8 + shared + 128
+        let syslog = self
+            .rec
+            .as_ref()
+            .and_then(|r| r.syslog.as_ref())
+            .map_or(0, |s| s.json().len());
+        message + message / 8 + shared + syslog + 128
     }
 
     /// The record as one JSON object: its own fields, then the shared ones it does not override.
@@ -441,9 +458,36 @@ pub fn set_in(map: &mut Fields, path: &str, value: Value) -> bool {
     }
 }
 
-/// Formats a time the way every record carries it: RFC 3339, UTC, nanoseconds.
+/// Formats a time the way every record carries it: RFC 3339, UTC, nanoseconds
+/// (`2026-12-03T10:00:00.123456789Z`). Digits written directly (chrono's formatter was 5% of a
+/// syslog record's cost); chrono's for what the fixed layout does not hold (years outside
+/// 0..=9999, a leap second).
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
+    use chrono::{Datelike, Timelike};
+    let (year, nanos) = (t.year(), t.nanosecond());
+    let (Ok(year @ 0..=9999), 0..=999_999_999) = (u32::try_from(year), nanos) else {
+        return t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true);
+    };
+    let mut b = *b"0000-00-00T00:00:00.000000000Z";
+    let mut put = |at: usize, width: usize, mut n: u32| {
+        for i in (at..at + width).rev() {
+            if let Some(d) = b.get_mut(i) {
+                *d = b'0' + (n % 10) as u8;
+            }
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, t.month());
+    put(8, 2, t.day());
+    put(11, 2, t.hour());
+    put(14, 2, t.minute());
+    put(17, 2, t.second());
+    put(20, 9, nanos);
+    match std::str::from_utf8(&b) {
+        Ok(s) => s.to_owned(),
+        Err(_) => t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true),
+    }
 }
 
 #[cfg(test)]

@@ -193,3 +193,76 @@ fn log_syslog_stays_compact_and_writes_as_the_map_form_does() {
     assert_eq!(e.get("log.syslog.facility.code"), Some(&json!(1)));
     assert_eq!(e.get("log.offset"), Some(&json!(5)));
 }
+
+#[test]
+fn timestamps_are_written_as_chrono_writes_them() {
+    use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
+    let mut seen = 0;
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut times: Vec<DateTime<Utc>> = vec![
+        Utc.timestamp_opt(0, 0).unwrap(),
+        Utc.timestamp_opt(-62_167_219_200, 0).unwrap(), // 0000-01-01
+        Utc.timestamp_opt(253_402_300_799, 999_999_999).unwrap(), // 9999-12-31T23:59:59.999999999
+        Utc.timestamp_opt(253_402_300_800, 0).unwrap(), // 10000-01-01: chrono's form
+        Utc.timestamp_opt(-62_167_219_201, 5).unwrap(), // -0001
+        Utc.timestamp_opt(1_483_228_799, 1_500_000_000).unwrap(), // a leap second
+    ];
+    for _ in 0..10_000 {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let secs = (x % 400_000_000_000) as i64 - 100_000_000_000;
+        times.push(
+            Utc.timestamp_opt(secs, (x >> 20) as u32 % 1_000_000_000)
+                .unwrap(),
+        );
+    }
+    for t in times {
+        assert_eq!(
+            timestamp(t),
+            t.to_rfc3339_opts(SecondsFormat::Nanos, true),
+            "{t:?}"
+        );
+        seen += 1;
+    }
+    assert_eq!(seen, 10_006);
+}
+
+#[test]
+fn strings_are_written_as_serde_json_writes_them() {
+    let mut cases: Vec<String> = vec![
+        String::new(),
+        "plain text".into(),
+        "quote \" and backslash \\ and tab \t".into(),
+        "\u{0}\u{1f}\u{7f}é😀".into(),
+        "line\n".repeat(100),
+    ];
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for len in 0..300 {
+        let s: String = (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                // Mostly printable ASCII, sometimes a control, quote, backslash or non-ASCII.
+                char::from_u32(match x % 16 {
+                    0 => (x >> 8) as u32 % 0x20,
+                    1 => u32::from(b'"'),
+                    2 => u32::from(b'\\'),
+                    3 => 0xa0 + (x >> 8) as u32 % 0x2000,
+                    _ => 0x20 + (x >> 8) as u32 % 0x5f,
+                })
+                .unwrap_or('?')
+            })
+            .collect();
+        cases.push(s);
+    }
+    for s in cases {
+        let mut out = Vec::new();
+        write::write_str(&mut out, &s);
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            serde_json::to_string(&s).unwrap()
+        );
+    }
+}

@@ -4,8 +4,9 @@
 
 pub mod config;
 
-use crate::event::{Event, Fields, Position, Shared};
-use crate::input::syslog::rfc3164::{self, FACILITIES, SEVERITIES};
+use crate::event::{Event, Fields, Position, Shared, SyslogBuilder};
+use crate::input::syslog::message::pri_fields;
+use crate::input::syslog::rfc3164;
 use crate::tail::reader::Line;
 use crate::tail::tailer::{DecoderFactory, FileCtx, LineDecoder, TailSettings};
 use config::{FileFormat, FileInputConfig};
@@ -124,29 +125,20 @@ impl FileDecoder {
             );
             return ev;
         };
-        let mut syslog = Fields::new();
-        syslog.insert("hostname".into(), json!(p.hostname));
-        if let Some(a) = p.appname {
-            syslog.insert("appname".into(), json!(a));
-        }
-        if let Some(pid) = p.procid {
-            syslog.insert("procid".into(), json!(pid));
-        }
-        if let Some(pri) = p.pri {
-            let (fac, sev) = ((pri >> 3) as usize, (pri & 7) as usize);
-            syslog.insert(
-                "facility".into(),
-                json!({ "code": fac, "name": FACILITIES.get(fac).copied().unwrap_or("unknown") }),
-            );
-            syslog.insert(
-                "severity".into(),
-                json!({ "code": sev, "name": SEVERITIES.get(sev).copied().unwrap_or("unknown") }),
-            );
-        }
+        let mut syslog = match p.pri {
+            Some(pri) => pri_fields(usize::from(pri >> 3), usize::from(pri & 7)),
+            None => SyslogBuilder::new(),
+        };
+        syslog
+            .str("hostname", p.hostname)
+            .str("appname", p.appname.unwrap_or(""))
+            .str("procid", p.procid.unwrap_or(""));
         let ts = crate::event::timestamp(p.timestamp.with_timezone(&chrono::Utc));
         let message = p.message.to_string();
         let mut ev = self.common.record_at(message, line, file, ts);
-        ev.set("log.syslog", Value::Object(syslog));
+        if let Some(syslog) = syslog.finish() {
+            ev.set_syslog(syslog);
+        }
         ev
     }
 }

@@ -6,7 +6,7 @@
 
 use super::listen::{Received, Sink};
 use super::record;
-use super::spool::{AppendError, Spool};
+use super::spool::{AppendError, Framed, Spool};
 use crate::metrics::metrics;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::SyncSender;
@@ -55,15 +55,14 @@ fn now_nanos() -> i64 {
     chrono::Utc::now().timestamp_nanos_opt().unwrap_or(0)
 }
 
-fn encode(msgs: &[Received]) -> Vec<Vec<u8>> {
+/// The messages as spool records, in one buffer.
+fn encode(msgs: &[Received]) -> Framed {
     let nanos = now_nanos();
-    msgs.iter()
-        .map(|m| {
-            let mut out = Vec::with_capacity(m.bytes.len() + 40);
-            record::encode(m, nanos, &mut out);
-            out
-        })
-        .collect()
+    let mut framed = Framed::default();
+    for m in msgs {
+        framed.push(|out| record::encode(m, nanos, out));
+    }
+    framed
 }
 
 impl Intake {
@@ -91,7 +90,7 @@ impl Sink for Intake {
             if self.stop.load(Ordering::Relaxed) {
                 return false;
             }
-            match self.spool.append_many(&records) {
+            match self.spool.append_framed(&records) {
                 Ok(_) => {
                     if self.sync_each {
                         let spool = self.spool.clone();
@@ -127,7 +126,7 @@ impl Sink for Intake {
             return None;
         }
         let n = msgs.len() as u64;
-        let reason = match self.spool.append_many(&encode(&msgs)) {
+        let reason = match self.spool.append_framed(&encode(&msgs)) {
             Ok(_) => {
                 self.appended();
                 return Some(0);

@@ -13,8 +13,10 @@
 //! than a week ahead (December lines received in January), in the agent's time zone.
 
 use super::rfc3164::{parse_pri, parse_traditional, FACILITIES, SEVERITIES};
+use crate::event::{SyslogBuilder, SyslogFields};
 use chrono::{DateTime, Datelike, FixedOffset, Local, TimeZone};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
+use std::sync::LazyLock;
 use syslog_loose::{Protocol, Variant};
 
 /// A message taken apart.
@@ -24,28 +26,36 @@ pub struct Message {
     pub timestamp: Option<DateTime<FixedOffset>>,
     /// The text (MSG), or the whole message when it could not be parsed.
     pub message: String,
-    /// `log.syslog`: empty when the message could not be parsed.
-    pub syslog: Map<String, Value>,
+    /// `log.syslog`: None when the message could not be parsed.
+    pub syslog: Option<SyslogFields>,
     /// Why the message was shipped whole, if it was.
     pub error: Option<&'static str>,
+    /// The bytes were not UTF-8 (invalid sequences were replaced).
+    pub invalid_utf8: bool,
 }
 
 /// Parses `bytes` (one frame); `now` fixes the year of traditional timestamps. Invalid UTF-8 is
 /// replaced (U+FFFD), never refused.
 pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
-    let text = String::from_utf8_lossy(bytes);
+    let (text, invalid_utf8) = match std::str::from_utf8(bytes) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(bytes), true),
+    };
     let text = text.trim_end_matches(['\n', '\r', '\0']);
     let year = |(month, day, hh, mm, ss): syslog_loose::IncompleteDate| {
         year_of(now, month, day, hh, mm, ss)
     };
     let m = syslog_loose::parse_message_with_year_tz(text, year, Some(Local), Variant::Either);
     let (Some(facility), Some(severity)) = (m.facility, m.severity) else {
-        return cisco(text, now).unwrap_or_else(|| Message {
+        let mut whole = cisco(text, now).unwrap_or_else(|| Message {
             timestamp: None,
             message: text.to_string(),
-            syslog: Map::new(),
+            syslog: None,
             error: Some("not a syslog message (no valid <PRI> at its start); shipped whole"),
+            invalid_utf8,
         });
+        whole.invalid_utf8 = invalid_utf8;
+        return whole;
     };
     // `<28>Dec  3 08:00:45 svc: text` (logger and systemd to /dev/log: no hostname) is read by
     // syslog_loose as the hostname `svc`; a hostname is never followed by `:`, a tag is.
@@ -54,17 +64,17 @@ pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
         (_, h, a) => (h, a),
     };
     let mut syslog = pri_fields(facility as usize, severity as usize);
-    let mut put = |k: &str, v: Option<String>| {
-        if let Some(v) = v.filter(|v| !v.is_empty()) {
-            syslog.insert(k.to_string(), Value::String(v));
-        }
+    syslog
+        .str("hostname", hostname.unwrap_or(""))
+        .str("appname", appname.unwrap_or(""));
+    match &m.procid {
+        Some(syslog_loose::ProcId::PID(pid)) => syslog.str("procid", &pid.to_string()),
+        Some(syslog_loose::ProcId::Name(name)) => syslog.str("procid", name),
+        None => &mut syslog,
     };
-    put("hostname", hostname.map(str::to_string));
-    put("appname", appname.map(str::to_string));
-    put("procid", m.procid.as_ref().map(|p| p.to_string()));
-    put("msgid", m.msgid.map(str::to_string));
+    syslog.str("msgid", m.msgid.unwrap_or(""));
     if let Protocol::RFC5424(v) = m.protocol {
-        syslog.insert("version".into(), json!(v));
+        syslog.number("version", u64::from(v));
     }
     if !m.structured_data.is_empty() {
         let mut sd = Map::new();
@@ -76,13 +86,14 @@ pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
                 .collect();
             sd.insert(el.id.to_string(), Value::Object(params));
         }
-        syslog.insert("structured_data".into(), Value::Object(sd));
+        syslog.value("structured_data", &Value::Object(sd));
     }
     Message {
         timestamp: m.timestamp,
         message: m.msg.trim_start_matches('\u{feff}').to_string(),
-        syslog,
+        syslog: syslog.finish(),
         error: None,
+        invalid_utf8,
     }
 }
 
@@ -95,19 +106,43 @@ fn is_tag(text: &str, word: &str) -> bool {
     })
 }
 
-/// `facility` and `severity` as `{code, name}`.
-fn pri_fields(facility: usize, severity: usize) -> Map<String, Value> {
-    let mut m = Map::new();
-    m.insert(
-        "facility".into(),
-        json!({ "code": facility, "name": FACILITIES.get(facility).copied().unwrap_or("unknown") }),
-    );
-    m.insert(
-        "severity".into(),
-        json!({ "code": severity, "name": SEVERITIES.get(severity).copied().unwrap_or("unknown") }),
-    );
-    m
+/// `facility` and `severity` as `{code, name}`, the start of `log.syslog`.
+pub fn pri_fields(facility: usize, severity: usize) -> SyslogBuilder {
+    match PRI_JSON
+        .get(facility * 8 + severity)
+        .filter(|_| severity < 8)
+    {
+        Some(prefix) => SyslogBuilder::starting_with(prefix),
+        None => {
+            let mut b = SyslogBuilder::new();
+            b.code_name("facility", facility, "unknown")
+                .code_name("severity", severity, "unknown");
+            b
+        }
+    }
 }
+
+/// The `"facility":{…},"severity":{…}` start of `log.syslog` for each of the 192 PRI values,
+/// written once.
+static PRI_JSON: LazyLock<Vec<Vec<u8>>> = LazyLock::new(|| {
+    (0..FACILITIES.len() * 8)
+        .map(|pri| {
+            let (facility, severity) = (pri / 8, pri % 8);
+            let mut b = SyslogBuilder::new();
+            b.code_name(
+                "facility",
+                facility,
+                FACILITIES.get(facility).copied().unwrap_or("unknown"),
+            )
+            .code_name(
+                "severity",
+                severity,
+                SEVERITIES.get(severity).copied().unwrap_or("unknown"),
+            );
+            b.into_bytes()
+        })
+        .collect()
+});
 
 /// The year of a timestamp without one: this year, unless that is more than a week ahead.
 fn year_of(now: DateTime<Local>, month: u32, day: u32, hh: u32, mm: u32, ss: u32) -> i32 {
@@ -154,14 +189,16 @@ fn cisco(text: &str, now: DateTime<Local>) -> Option<Message> {
     Some(Message {
         timestamp,
         message: message.to_string(),
-        syslog: pri_fields(facility, severity),
+        syslog: pri_fields(facility, severity).finish(),
         error: None,
+        invalid_utf8: false,
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn now() -> DateTime<Local> {
         Local.with_ymd_and_hms(2026, 1, 3, 12, 0, 0).unwrap()
@@ -171,20 +208,27 @@ mod tests {
         parse(s.as_bytes(), now())
     }
 
+    /// `log.syslog` as a value (empty when the message was not parsed).
+    fn f(m: &Message) -> Value {
+        m.syslog
+            .as_ref()
+            .map_or(json!({}), |s| serde_json::from_slice(s.json()).unwrap())
+    }
+
     #[test]
     fn rfc5424_with_structured_data_bom_and_nilvalues() {
         let m = p("<165>1 2003-10-11T22:14:15.003Z mymachine.example.com evntslog - ID47 [exampleSDID@32473 iut=\"3\" eventSource=\"Application\"][examplePriority@32473 class=\"high\"] \u{feff}An application event\n");
         assert_eq!(m.error, None);
         assert_eq!(m.message, "An application event");
-        assert_eq!(m.syslog["facility"], json!({"code": 20, "name": "local4"}));
-        assert_eq!(m.syslog["severity"], json!({"code": 5, "name": "notice"}));
-        assert_eq!(m.syslog["hostname"], "mymachine.example.com");
-        assert_eq!(m.syslog["appname"], "evntslog");
-        assert_eq!(m.syslog["msgid"], "ID47");
-        assert_eq!(m.syslog["version"], 1);
-        assert!(m.syslog.get("procid").is_none(), "NILVALUE is no field");
+        assert_eq!(f(&m)["facility"], json!({"code": 20, "name": "local4"}));
+        assert_eq!(f(&m)["severity"], json!({"code": 5, "name": "notice"}));
+        assert_eq!(f(&m)["hostname"], "mymachine.example.com");
+        assert_eq!(f(&m)["appname"], "evntslog");
+        assert_eq!(f(&m)["msgid"], "ID47");
+        assert_eq!(f(&m)["version"], 1);
+        assert!(f(&m).get("procid").is_none(), "NILVALUE is no field");
         assert_eq!(
-            m.syslog["structured_data"]["exampleSDID@32473"]["eventSource"],
+            f(&m)["structured_data"]["exampleSDID@32473"]["eventSource"],
             "Application"
         );
         assert_eq!(
@@ -200,23 +244,23 @@ mod tests {
     fn rfc3164_shapes_real_senders_write() {
         // logger and systemd to /dev/log: no hostname, a tag with or without a pid.
         let m = p("<28>Jan  3 08:00:45 svc: hello unix");
-        assert_eq!(m.syslog["appname"], "svc");
-        assert!(m.syslog.get("hostname").is_none(), "{m:?}");
+        assert_eq!(f(&m)["appname"], "svc");
+        assert!(f(&m).get("hostname").is_none(), "{m:?}");
         assert_eq!(m.message, "hello unix");
         let m = p("<30>Jan  3 07:00:00 myapp[123]: started");
-        assert_eq!(m.syslog["appname"], "myapp");
-        assert_eq!(m.syslog["procid"], "123");
+        assert_eq!(f(&m)["appname"], "myapp");
+        assert_eq!(f(&m)["procid"], "123");
         assert_eq!(m.message, "started");
         // rsyslog forwarding (traditional template).
         let m = p("<13>Jan  3 07:00:00 web1 nginx: GET / 200");
-        assert_eq!(m.syslog["hostname"], "web1");
+        assert_eq!(f(&m)["hostname"], "web1");
         assert_eq!(m.message, "GET / 200");
         // December received in January is last year's.
         let m = p("<13>Dec 31 23:59:59 web1 cron: x");
         assert_eq!(m.timestamp.unwrap().year(), 2025);
         // rsyslog's RFC 3339 form.
         let m = p("<14>2026-01-03T07:00:00.123456+00:00 host app[1]: hi");
-        assert_eq!(m.syslog["hostname"], "host");
+        assert_eq!(f(&m)["hostname"], "host");
         assert_eq!(m.message, "hi");
     }
 
@@ -225,8 +269,8 @@ mod tests {
         let m =
             p("<189>123: *Jan  1 00:00:00.000: %SYS-5-CONFIG_I: Configured from console by vty0");
         assert_eq!(m.error, None);
-        assert_eq!(m.syslog["facility"]["name"], "local7");
-        assert_eq!(m.syslog["severity"]["name"], "notice");
+        assert_eq!(f(&m)["facility"]["name"], "local7");
+        assert_eq!(f(&m)["severity"]["name"], "notice");
         assert_eq!(
             m.message,
             "%SYS-5-CONFIG_I: Configured from console by vty0"
@@ -248,12 +292,12 @@ mod tests {
             let m = p(s);
             assert!(m.error.is_some(), "{s:?}: {m:?}");
             assert_eq!(m.message, s);
-            assert!(m.syslog.is_empty());
+            assert!(m.syslog.is_none());
         }
         let m = parse(b"<13>Jan  3 07:00:00 h a: \xff\xfe bytes", now());
         assert!(m.message.contains('\u{fffd}'));
         let m = p("<13>Zoë is here now!");
-        assert_eq!(m.syslog["severity"]["code"], 5, "{m:?}");
+        assert_eq!(f(&m)["severity"]["code"], 5, "{m:?}");
         assert_eq!(m.message, "Zoë is here now!");
     }
 }

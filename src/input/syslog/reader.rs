@@ -4,7 +4,7 @@
 //! also carries acknowledgements back: the acknowledged offset (the checkpoint of the spool's
 //! source) frees whole segments, which gives room to the listeners waiting on a full spool.
 
-use super::spool::{Cursor, Spool, SpoolRecord};
+use super::spool::{Cursor, Spool, SpoolReads};
 use crate::event::{Event, SourceId};
 use crate::metrics::metrics;
 use crate::tail::checkpoint::CheckpointStore;
@@ -42,7 +42,7 @@ pub struct Reader {
 
 impl Reader {
     pub fn run(mut self) {
-        let mut reads: Vec<SpoolRecord> = Vec::new();
+        let mut reads = SpoolReads::default();
         loop {
             let stopping = self.stop.load(Ordering::Relaxed);
             self.acknowledged();
@@ -69,11 +69,11 @@ impl Reader {
                 origin: self.origin,
                 read_time: &read_time,
             };
-            for r in &reads {
+            for (start, end, payload) in reads.iter() {
                 let line = Line {
-                    offset: r.start,
-                    end: r.end,
-                    bytes: &r.payload,
+                    offset: start,
+                    end,
+                    bytes: payload,
                     truncated: false,
                 };
                 self.decoder.decode(&line, &ctx, &mut chunk);

@@ -195,14 +195,19 @@ impl Spool {
     /// they do not fit under `max_bytes`, except into an empty spool (so a batch larger than
     /// the bound still goes, one at a time).
     pub fn append_many<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<u64, AppendError> {
-        let mut total = 0u64;
+        let mut framed = Framed::default();
         for p in payloads {
-            let len = p.as_ref().len() as u64;
-            if len > MAX_RECORD {
-                return Err(AppendError::TooLarge);
-            }
-            total += HEADER + len;
+            framed.push(|out| out.extend_from_slice(p.as_ref()));
         }
+        self.append_framed(&framed)
+    }
+
+    /// Appends the records of `framed` in one write, all or none (as `append_many`).
+    pub fn append_framed(&self, framed: &Framed) -> Result<u64, AppendError> {
+        if framed.too_large {
+            return Err(AppendError::TooLarge);
+        }
+        let total = framed.buf.len() as u64;
         let mut st = self.lock();
         let used = st.end.saturating_sub(st.acked);
         if used > 0 && used + total > self.max_bytes {
@@ -229,15 +234,8 @@ impl Spool {
                 .map_err(AppendError::Io)?;
             st.writer = Some(f);
         }
-        let mut rec = Vec::with_capacity(total as usize);
-        for p in payloads {
-            let p = p.as_ref();
-            rec.extend_from_slice(&(p.len() as u32).to_le_bytes());
-            rec.extend_from_slice(&crc32fast::hash(p).to_le_bytes());
-            rec.extend_from_slice(p);
-        }
         if let Some(w) = st.writer.as_mut() {
-            if let Err(e) = w.write_all(&rec) {
+            if let Err(e) = w.write_all(&framed.buf) {
                 // A partial write is cut at the next open; this writer is not used again.
                 st.writer = None;
                 if let Some(s) = st.segments.back() {
@@ -344,6 +342,46 @@ pub fn prepare(dir: &Path) -> io::Result<u64> {
     Ok(epoch)
 }
 
+/// Records laid out as the spool writes them (length, checksum, payload), built in one buffer
+/// by whoever has the payloads (the intake encodes each message straight into it), then
+/// appended with one write (`Spool::append_framed`).
+#[derive(Debug, Default)]
+pub struct Framed {
+    buf: Vec<u8>,
+    records: usize,
+    /// A payload longer than `MAX_RECORD` was pushed: the whole append is refused.
+    too_large: bool,
+}
+
+impl Framed {
+    /// Adds one record whose payload `write` appends to the buffer it is given.
+    pub fn push(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
+        let at = self.buf.len();
+        self.buf.extend_from_slice(&[0; HEADER as usize]);
+        write(&mut self.buf);
+        let payload = self.buf.get(at + HEADER as usize..).unwrap_or_default();
+        let len = payload.len() as u64;
+        if len > MAX_RECORD {
+            self.too_large = true;
+        }
+        let crc = crc32fast::hash(payload);
+        if let Some(head) = self.buf.get_mut(at..at + HEADER as usize) {
+            head[..4].copy_from_slice(&(len as u32).to_le_bytes());
+            head[4..].copy_from_slice(&crc.to_le_bytes());
+        }
+        self.records += 1;
+    }
+
+    /// How many records it holds.
+    pub fn len(&self) -> usize {
+        self.records
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records == 0
+    }
+}
+
 /// Reads the spool in order from an offset, keeping its place (one open segment, read
 /// sequentially), for the input's reader thread.
 pub struct Cursor {
@@ -353,11 +391,44 @@ pub struct Cursor {
     open: Option<(u64, io::BufReader<File>)>,
 }
 
-/// One record read back: its first offset, the offset after it, its payload.
-pub struct SpoolRecord {
-    pub start: u64,
-    pub end: u64,
-    pub payload: Vec<u8>,
+/// Records read back, their payloads in one buffer (reused from one read to the next).
+#[derive(Debug, Default)]
+pub struct SpoolReads {
+    data: Vec<u8>,
+    records: Vec<SpoolRecord>,
+}
+
+/// One record read back: its first offset, the offset after it, where its payload is in the
+/// `SpoolReads` buffer.
+#[derive(Debug, Clone, Copy)]
+struct SpoolRecord {
+    start: u64,
+    end: u64,
+    at: usize,
+    len: usize,
+}
+
+impl SpoolReads {
+    pub fn clear(&mut self) {
+        self.data.clear();
+        self.records.clear();
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Each record as (first offset, offset after it, payload).
+    pub fn iter(&self) -> impl Iterator<Item = (u64, u64, &[u8])> + '_ {
+        self.records.iter().map(|r| {
+            let payload = self.data.get(r.at..r.at + r.len).unwrap_or_default();
+            (r.start, r.end, payload)
+        })
+    }
 }
 
 impl Cursor {
@@ -381,7 +452,7 @@ impl Cursor {
         spool: &Spool,
         max_records: usize,
         max_bytes: usize,
-        out: &mut Vec<SpoolRecord>,
+        out: &mut SpoolReads,
     ) -> io::Result<usize> {
         let (segments, end) = {
             let st = spool.lock();
@@ -418,11 +489,14 @@ impl Cursor {
                 let crc = u32::from_le_bytes([e, g, h, i]);
                 let fits =
                     ok && len <= MAX_RECORD && self.pos + HEADER + len <= seg.start + seg.len;
-                let mut payload = vec![0u8; if fits { len as usize } else { 0 }];
+                let at = out.data.len();
+                out.data.resize(at + if fits { len as usize } else { 0 }, 0);
+                let payload = out.data.get_mut(at..).unwrap_or_default();
                 if !fits
-                    || read_full(r, &mut payload)? < payload.len()
-                    || crc32fast::hash(&payload) != crc
+                    || read_full(r, payload)? < payload.len()
+                    || crc32fast::hash(payload) != crc
                 {
+                    out.data.truncate(at);
                     tracing::warn!(
                         spool = %spool.dir.display(),
                         segment = seg.start,
@@ -435,12 +509,13 @@ impl Cursor {
                 }
                 let start = self.pos;
                 self.pos += HEADER + len;
-                bytes += payload.len();
+                bytes += len as usize;
                 n += 1;
-                out.push(SpoolRecord {
+                out.records.push(SpoolRecord {
                     start,
                     end: self.pos,
-                    payload,
+                    at,
+                    len: len as usize,
                 });
             }
             if self.pos >= seg.start + seg.len {
@@ -595,26 +670,34 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Spool::open(dir.path(), 40, 1 << 20, 0).unwrap();
         let mut c = Cursor::new(0);
+        let mut reads = SpoolReads::default();
         let mut got = Vec::new();
-        assert_eq!(c.next(&s, 100, 1 << 20, &mut got).unwrap(), 0);
+        assert_eq!(c.next(&s, 100, 1 << 20, &mut reads).unwrap(), 0);
         for round in 0..3 {
             // The same text repeated, and a multibyte character: records, not lines.
             for i in 0..5 {
                 s.append(format!("r{round} é {}", i % 2).as_bytes())
                     .unwrap();
             }
-            while c.next(&s, 2, 1 << 20, &mut got).unwrap() > 0 {}
+            loop {
+                reads.clear();
+                if c.next(&s, 2, 1 << 20, &mut reads).unwrap() == 0 {
+                    break;
+                }
+                assert!(reads.len() <= 2);
+                got.extend(reads.iter().map(|(a, b, p)| (a, b, p.to_vec())));
+            }
             assert_eq!(c.position(), s.end());
         }
         let texts: Vec<String> = got
             .iter()
-            .map(|r| String::from_utf8(r.payload.clone()).unwrap())
+            .map(|r| String::from_utf8(r.2.clone()).unwrap())
             .collect();
         let want: Vec<String> = (0..3)
             .flat_map(|r| (0..5).map(move |i| format!("r{r} é {}", i % 2)))
             .collect();
         assert_eq!(texts, want);
-        assert!(got.windows(2).all(|w| w[0].end == w[1].start));
+        assert!(got.windows(2).all(|w| w[0].1 == w[1].0));
         assert!(segments_in(dir.path()) > 3);
     }
 }

@@ -8,6 +8,7 @@
 //!   user in group adm, `/var/lib/logship` 0700, `check-config` passing on the installed default
 //!   config; the unit checked by `systemd-analyze verify` and its `security` exposure reported;
 //! - the Kubernetes manifests validated against the Kubernetes schema (kubernetes-validate).
+//!
 //! Each skips loudly when the machine lacks what it needs (a Docker daemon, cargo-deb,
 //! kubernetes-validate: scripts/test.sh installs the last two).
 

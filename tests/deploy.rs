@@ -7,6 +7,11 @@
 //! - the Debian package (cargo-deb) installed with dpkg into that Debian root: the `logship`
 //!   user in group adm, `/var/lib/logship` 0700, `check-config` passing on the installed default
 //!   config; the unit checked by `systemd-analyze verify` and its `security` exposure reported;
+//! - the docker-compose ELK stack (`deploy/compose/`): the real file checked by
+//!   `docker-compose config`, then run with an override (`tests/compose/`) that swaps the images
+//!   this machine cannot pull for stand-ins (the logship image, osmem-server's bulk API in an
+//!   image FROM scratch for Elasticsearch, a busybox app): the app's lines arrive with its
+//!   container name and labels;
 //! - the Kubernetes manifests validated against the Kubernetes schema (kubernetes-validate).
 //!
 //! Each skips loudly when the machine lacks what it needs (a Docker daemon, cargo-deb,
@@ -61,28 +66,7 @@ fn container_image_ships_another_containers_logs_with_metadata() {
     if !docker_available() {
         return;
     }
-    let base = base_image();
-    // The build context: the Dockerfile, the default config it installs, the built binary.
-    let ctx = tempfile::tempdir().unwrap();
-    std::fs::copy(repo().join("Dockerfile"), ctx.path().join("Dockerfile")).unwrap();
-    std::fs::create_dir_all(ctx.path().join("deploy/docker")).unwrap();
-    std::fs::copy(
-        repo().join("deploy/docker/logship.yaml"),
-        ctx.path().join("deploy/docker/logship.yaml"),
-    )
-    .unwrap();
-    std::fs::create_dir_all(ctx.path().join("dist")).unwrap();
-    std::fs::copy(common::bin(), ctx.path().join("dist/logship")).unwrap();
-    let tag = format!("logship-test/logship:{}", std::process::id());
-    let (ok, out) = run(Command::new("docker")
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", &tag])
-        .args(["--build-arg", &format!("BUILDER={base}")])
-        .args(["--build-arg", &format!("BASE={base}")])
-        .args(["--build-arg", "BINARY=dist/logship"])
-        .arg(ctx.path()));
-    assert!(ok, "docker build: {out}");
-    let _image = Image(tag.clone());
+    let tag = logship_image();
     // What the image says about itself.
     let (ok, inspect) = run(Command::new("docker").args(["image", "inspect", &tag]));
     assert!(ok, "{inspect}");
@@ -165,15 +149,167 @@ fn container_image_ships_another_containers_logs_with_metadata() {
     });
 }
 
-/// Removes the image when the test ends.
-struct Image(String);
+/// The logship image, built once per test binary by the repository's Dockerfile with the
+/// classic builder, from the Debian base (as builder and runtime) and the suite's binary.
+fn logship_image() -> String {
+    static IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    IMAGE
+        .get_or_init(|| {
+            let base = base_image();
+            // The build context: the Dockerfile, the default config it installs, the binary.
+            let ctx = tempfile::tempdir().unwrap();
+            std::fs::copy(repo().join("Dockerfile"), ctx.path().join("Dockerfile")).unwrap();
+            std::fs::create_dir_all(ctx.path().join("deploy/docker")).unwrap();
+            std::fs::copy(
+                repo().join("deploy/docker/logship.yaml"),
+                ctx.path().join("deploy/docker/logship.yaml"),
+            )
+            .unwrap();
+            std::fs::create_dir_all(ctx.path().join("dist")).unwrap();
+            std::fs::copy(common::bin(), ctx.path().join("dist/logship")).unwrap();
+            let tag = "logship-test/logship:suite".to_string();
+            let (ok, out) = run(Command::new("docker")
+                .env("DOCKER_BUILDKIT", "0")
+                .args(["build", "-q", "-t", &tag])
+                .args(["--build-arg", &format!("BUILDER={base}")])
+                .args(["--build-arg", &format!("BASE={base}")])
+                .args(["--build-arg", "BINARY=dist/logship"])
+                .arg(ctx.path()));
+            assert!(ok, "docker build: {out}");
+            tag
+        })
+        .clone()
+}
 
-impl Drop for Image {
+/// `docker-compose down` of a test project when the test ends.
+struct Project {
+    args: Vec<String>,
+    envs: Vec<(String, String)>,
+}
+
+impl Project {
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("docker-compose");
+        c.args(&self.args)
+            .envs(self.envs.iter().map(|(k, v)| (k, v)));
+        c
+    }
+}
+
+impl Drop for Project {
     fn drop(&mut self) {
-        let _ = Command::new("docker")
-            .args(["image", "rm", "-f", &self.0])
+        let _ = self
+            .cmd()
+            .args(["down", "-v", "--remove-orphans", "-t", "5"])
             .output();
     }
+}
+
+#[test]
+fn compose_stack_ships_container_logs_with_metadata() {
+    let compose_file = repo().join("deploy/compose/docker-compose.yml");
+    if !run(Command::new("docker-compose").arg("version")).0 {
+        return skip("docker-compose is not installed: the compose stack was not tested");
+    }
+    // The real file, as users run it, is valid.
+    let (ok, out) = run(Command::new("docker-compose")
+        .arg("-f")
+        .arg(&compose_file)
+        .args(["config", "-q"]));
+    assert!(ok, "docker-compose config: {out}");
+    if !docker_available() {
+        return;
+    }
+    let (ok, osmem) = run(Command::new("python3").args([
+        "-c",
+        "import osmem_server; print(osmem_server.resolve_binary())",
+    ]));
+    if !ok {
+        return skip("osmem-server is not installed (scripts/test.sh installs it): the compose stack was not tested");
+    }
+    // The bulk API stand-in for Elasticsearch: its static binary in an image FROM scratch.
+    let ctx = tempfile::tempdir().unwrap();
+    std::fs::copy(osmem.trim(), ctx.path().join("osmem-server")).unwrap();
+    std::fs::write(
+        ctx.path().join("Dockerfile"),
+        "FROM scratch\nCOPY osmem-server /osmem-server\nENTRYPOINT [\"/osmem-server\"]\n",
+    )
+    .unwrap();
+    let osmem_image = "logship-test/osmem:suite";
+    let (ok, out) = run(Command::new("docker")
+        .env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", osmem_image])
+        .arg(ctx.path()));
+    assert!(ok, "docker build osmem: {out}");
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("tests/compose/logship.yaml"),
+        dir.path().join("logship.yaml"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("certs")).unwrap();
+    let name = format!("logshipcompose{}", std::process::id());
+    let project = Project {
+        args: vec![
+            "-p".into(),
+            name.clone(),
+            "-f".into(),
+            compose_file.display().to_string(),
+            "-f".into(),
+            repo()
+                .join("tests/compose/override.yml")
+                .display()
+                .to_string(),
+        ],
+        envs: vec![
+            ("LOGSHIP_IMAGE".into(), logship_image()),
+            ("OSMEM_IMAGE".into(), osmem_image.into()),
+            ("APP_IMAGE".into(), common::docker::image()),
+            ("LOGSHIP_TEST_DIR".into(), dir.path().display().to_string()),
+        ],
+    };
+    let (ok, out) = run(project.cmd().args([
+        "up",
+        "-d",
+        "--no-deps",
+        "--no-build",
+        "elasticsearch",
+        "logship",
+        "app",
+    ]));
+    assert!(ok, "docker-compose up: {out}");
+    let app_name = format!("{name}_app_1");
+    let mine = || -> Vec<Value> {
+        let (_, body) = common::http_get("127.0.0.1:9200", "/compose-test/_search?size=10000")
+            .unwrap_or_default();
+        let r: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+        let mut docs: Vec<Value> = r["hits"]["hits"]
+            .as_array()
+            .map(|h| h.iter().map(|h| h["_source"].clone()).collect())
+            .unwrap_or_default();
+        docs.retain(|d| d["container"]["name"].as_str() == Some(app_name.as_str()));
+        docs.sort_by_key(|d| d["log"]["offset"].as_u64());
+        docs
+    };
+    wait_for(
+        Duration::from_secs(90),
+        "the app container's 40 lines in the bulk API stand-in",
+        || mine().len() >= 40,
+    );
+    let docs = mine();
+    assert_eq!(docs.len(), 40, "each line once");
+    for (i, d) in docs.iter().enumerate() {
+        assert_eq!(d["message"], format!("compose line {}", i + 1), "{d}");
+        assert_eq!(
+            d["container"]["labels"]["com_example_team"], "payments",
+            "{d}"
+        );
+        assert_eq!(
+            d["container"]["labels"]["com_docker_compose_service"], "app",
+            "{d}"
+        );
+    }
+    drop(project);
 }
 
 #[test]

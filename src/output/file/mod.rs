@@ -1,7 +1,10 @@
 //! `type: file` (output): the batch as NDJSON appended to `path`, written and fsynced before it
 //! is acknowledged (a FIFO or device, which cannot be fsynced, is acknowledged once written).
 //! After an error the file is reopened on the next attempt (so a deleted or
-//! moved file is recreated).
+//! moved file is recreated). The write and the fsync are one blocking step on the runtime's
+//! thread (`block_in_place`): no copy of the batch and no hand-off per step, as
+//! `tokio::fs::File` would make (it copies into its own buffer and runs each write, flush and
+//! sync as a separate blocking task).
 //!
 //! Opening a regular file that does not end with a newline (the agent was killed, or a write
 //! failed, in the middle of a batch) cuts that torn last line off first: it was never
@@ -12,12 +15,22 @@ pub mod config;
 use crate::output::{Output, OutputError, Todo};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
+use std::io::Write;
 use std::path::PathBuf;
-use tokio::io::AsyncWriteExt;
 
 pub struct FileOutput {
     path: PathBuf,
-    file: tokio::sync::Mutex<Option<tokio::fs::File>>,
+    file: tokio::sync::Mutex<Option<std::fs::File>>,
+}
+
+/// Runs blocking file I/O where the caller is: `block_in_place` on the multi-threaded runtime
+/// (its other tasks move to another worker meanwhile), inline elsewhere (a current-thread
+/// runtime in tests).
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
 }
 
 impl FileOutput {
@@ -28,7 +41,7 @@ impl FileOutput {
         }
     }
 
-    async fn open(&self) -> Result<tokio::fs::File, OutputError> {
+    async fn open(&self) -> Result<std::fs::File, OutputError> {
         if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
             tokio::fs::create_dir_all(dir).await.map_err(|e| {
                 OutputError::new(
@@ -59,7 +72,7 @@ impl FileOutput {
         .map_err(|e| {
             OutputError::new("io", format!("cannot open {}: {e}", self.path.display()))
         })?;
-        Ok(tokio::fs::File::from_std(file))
+        Ok(file)
     }
 }
 
@@ -74,13 +87,17 @@ impl Output for FileOutput {
         let io = |e: std::io::Error| {
             OutputError::new("io", format!("writing {}: {e}", self.path.display()))
         };
-        file.write_all(batch.ndjson()).await.map_err(io)?;
-        file.flush().await.map_err(io)?;
-        match file.sync_data().await {
-            // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what counts.
-            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {}
-            other => other.map_err(io)?,
-        }
+        let bytes = batch.ndjson();
+        blocking(|| {
+            file.write_all(bytes)?;
+            match file.sync_data() {
+                // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what
+                // counts.
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+                other => other,
+            }
+        })
+        .map_err(io)?;
         *slot = Some(file);
         Ok(())
     }

@@ -28,7 +28,7 @@
 //!   the same bytes through a loopback TCP connection into a reader that discards them. Also
 //!   reported: the spool's write amplification (bytes the agent wrote, less the output file,
 //!   per byte received; `/proc/PID/io`). Issue 16's target: >= 500,000 messages per CPU-second
-//!   over TCP.
+//!   over TCP. `LOGSHIP_BENCH_RECEIVE_BUFFER=4MiB` sets the input's `receive_buffer`.
 //!
 //! - `output-down`: 100 files growing (a writer appends 2,000 lines/s spread over them) while the
 //!   only output (logstash) is down, for `LOGSHIP_BENCH_DOWN_SECS` (default 300): the agent's RSS
@@ -760,7 +760,11 @@ fn run_syslog(scenario: &str, proto: &str) {
     } else {
         Feed::Udp(addr.clone(), std::sync::Arc::new(msgs))
     };
-    let input_yaml = format!("  - type: syslog\n    listen: [{proto}://{addr}]\n");
+    // LOGSHIP_BENCH_RECEIVE_BUFFER=4MiB: the `receive_buffer` option (datagram listeners).
+    let rcvbuf = std::env::var("LOGSHIP_BENCH_RECEIVE_BUFFER")
+        .map(|b| format!("    receive_buffer: {b}\n"))
+        .unwrap_or_default();
+    let input_yaml = format!("  - type: syslog\n    listen: [{proto}://{addr}]\n{rcvbuf}");
     let output_yaml = format!(
         "  - type: file\n    path: {}/out.ndjson\n",
         dir.path().display()

@@ -338,6 +338,7 @@ inputs:
     listen: [udp://0.0.0.0:514, tls://0.0.0.0:6514, tcp://localhost:514, unix://dev/log]
     delimiter: ab
     max_connections: 0
+    receive_buffer: 2GiB
 outputs:
   - type: console
 ";
@@ -352,6 +353,7 @@ outputs:
             "inputs[0].tls",
             "inputs[0].delimiter",
             "inputs[0].max_connections",
+            "inputs[0].receive_buffer",
         ] {
             assert!(all.contains(want), "{want}: {all}");
         }
@@ -361,6 +363,7 @@ inputs:
     listen: udp://127.0.0.1:5514
     framing: octet-counting
     spool_fsync: batch
+    receive_buffer: 4MiB
 outputs:
   - type: console
 ";
@@ -369,6 +372,7 @@ outputs:
             .options::<crate::input::syslog::config::SyslogInputConfig>()
             .unwrap();
         assert_eq!(s.addresses().len(), 1);
+        assert_eq!(s.receive_buffer.map(|b| b.0), Some(4 << 20));
         assert_eq!(
             s.limits().framing,
             crate::input::syslog::framing::Framing::OctetCounting

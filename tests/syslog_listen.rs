@@ -194,6 +194,36 @@ async fn a_bad_connection_ends_alone_and_huge_frames_stay_bounded() {
     assert!(r.truncated);
 }
 
+#[tokio::test]
+async fn receive_buffer_is_what_the_kernel_grants_up_to_rmem_max() {
+    let rmem_max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .expect("net.core.rmem_max");
+    let udp = bind(&parse_listen("udp://127.0.0.1:0").unwrap(), None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let dgram = bind(
+        &parse_listen(&format!("unix://{}/log", dir.path().display())).unwrap(),
+        None,
+    )
+    .await
+    .unwrap();
+    for bound in [&udp, &dgram] {
+        for want in [64 << 10, 1 << 20, 64 << 20] {
+            let got = bound.set_receive_buffer(want).unwrap().unwrap();
+            // Linux reports twice what it granted; the grant is capped at rmem_max.
+            assert_eq!(got / 2, want.min(rmem_max), "asked for {want}");
+        }
+    }
+    // Stream listeners have no such buffer to set: their senders wait instead.
+    let tcp = bind(&parse_listen("tcp://127.0.0.1:0").unwrap(), None)
+        .await
+        .unwrap();
+    assert!(tcp.set_receive_buffer(1 << 20).is_none());
+}
+
 /// `log.syslog` of a parsed message, as a value.
 fn syslog(m: &logship::input::syslog::message::Message) -> serde_json::Value {
     serde_json::from_slice(m.syslog.as_ref().expect("parsed").json()).unwrap()

@@ -112,6 +112,12 @@ pub struct SyslogInputConfig {
     /// client certificates.
     #[serde(default)]
     pub tls: Option<ServerTls>,
+    /// The kernel's receive buffer (`SO_RCVBUF`) of `udp://` and `unix://` (datagram)
+    /// listeners: how many bytes of datagrams wait while the agent is busy before the kernel
+    /// drops them. Default: the system's (`net.core.rmem_default`, often 208KiB: a few hundred
+    /// messages). Capped by `net.core.rmem_max` (the agent says so when it is).
+    #[serde(default)]
+    pub receive_buffer: Option<Size>,
     /// Processors for this input, run before the top-level ones.
     #[serde(default)]
     pub processors: Vec<ProcessorConfig>,
@@ -237,6 +243,12 @@ pub fn configure(
     }
     if c.max_connections == 0 {
         p.error(format!("{path}.max_connections"), "must be at least 1");
+    }
+    if c.receive_buffer.is_some_and(|b| b.0 == 0 || b.0 > 1 << 30) {
+        p.error(
+            format!("{path}.receive_buffer"),
+            "must be between 1 byte and 1GiB",
+        );
     }
     p.positive(&format!("{path}.idle_timeout"), c.idle_timeout);
     p.positive(

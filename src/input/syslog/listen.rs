@@ -170,6 +170,23 @@ pub async fn bind(listen: &Listen, tls: Option<Arc<TlsServer>>) -> std::io::Resu
     })
 }
 
+impl Bound {
+    /// Sets the kernel's receive buffer of a datagram socket to `bytes`; the size the kernel
+    /// granted (Linux reports twice what it holds for data, and caps the request at
+    /// `net.core.rmem_max`). None for stream listeners (their senders wait instead).
+    pub fn set_receive_buffer(&self, bytes: usize) -> Option<std::io::Result<usize>> {
+        let sock = match self {
+            Bound::Udp(s) => socket2::SockRef::from(s),
+            Bound::UnixDatagram(s, _) => socket2::SockRef::from(s),
+            _ => return None,
+        };
+        Some(
+            sock.set_recv_buffer_size(bytes)
+                .and_then(|()| sock.recv_buffer_size()),
+        )
+    }
+}
+
 /// Datagrams taken from a socket before they are handed over at once.
 const DATAGRAM_BATCH: usize = 256;
 

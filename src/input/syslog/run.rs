@@ -144,6 +144,19 @@ pub async fn start(cfg: &SyslogInputConfig, cx: Context) -> anyhow::Result<Start
             let _ =
                 std::fs::set_permissions(p, std::os::unix::fs::PermissionsExt::from_mode(0o666));
         }
+        if let Some(want) = cfg.receive_buffer {
+            let want = usize::try_from(want.0).unwrap_or(usize::MAX);
+            match bound.set_receive_buffer(want) {
+                // Linux reports double the request it granted (bookkeeping included).
+                Some(Ok(got)) if got / 2 < want => tracing::warn!(
+                    input = %cx.name, listen = %text, requested = want, granted = got / 2,
+                    "syslog: receive_buffer capped by net.core.rmem_max; raise it (sysctl -w net.core.rmem_max={want}) for the full buffer"
+                ),
+                Some(Ok(_)) | None => {}
+                Some(Err(e)) => tracing::warn!(input = %cx.name, listen = %text, error = %e,
+                    "syslog: cannot set receive_buffer; the system's default is used"),
+            }
+        }
         tracing::info!(input = %cx.name, listen = %text, "syslog: listening");
         tasks.push((
             format!("input {} listener {text}", cx.name),

@@ -56,6 +56,9 @@ fn build(top: RawTop, p: &mut Problems) -> Config {
     if top.max_line_bytes.0 < 16 {
         p.error("max_line_bytes", "must be at least 16 bytes");
     }
+    if top.pipeline.batch_max_bytes.0 == 0 {
+        p.error("pipeline.batch_max_bytes", "must be at least 1 byte");
+    }
     if top.pipeline.batch_max_events == 0 {
         p.error("pipeline.batch_max_events", "must be at least 1");
     }
@@ -178,6 +181,11 @@ pub struct PipelineConfig {
     /// A batch is sent when it holds this many events...
     #[serde(default = "default_batch_max_events")]
     pub batch_max_events: usize,
+    /// ...or when its events take about this many bytes (messages and fields, as written),
+    /// so a flood of long lines cannot make a batch, and the batches in flight, grow with the
+    /// input (default 8MiB; a batch of one longer record still goes)...
+    #[serde(default = "default_batch_max_bytes")]
+    pub batch_max_bytes: Size,
     /// ...or when its first event has waited this long.
     #[serde(default = "default_batch_max_wait")]
     pub batch_max_wait: Dur,
@@ -193,6 +201,7 @@ impl Default for PipelineConfig {
     fn default() -> Self {
         PipelineConfig {
             batch_max_events: default_batch_max_events(),
+            batch_max_bytes: default_batch_max_bytes(),
             batch_max_wait: default_batch_max_wait(),
             in_flight_batches: default_in_flight_batches(),
             checkpoint_interval: default_checkpoint_interval(),
@@ -202,6 +211,9 @@ impl Default for PipelineConfig {
 
 fn default_batch_max_events() -> usize {
     2048
+}
+fn default_batch_max_bytes() -> Size {
+    Size(8 << 20)
 }
 fn default_batch_max_wait() -> Dur {
     Dur(Duration::from_secs(1))

@@ -1,5 +1,5 @@
 //! The pipeline between inputs and outputs: chunks of events from the inputs are grouped into
-//! batches (by size and time), registered with the ack ledger, and handed to every output over
+//! batches (by events, bytes and time), registered with the ack ledger, and handed to every output over
 //! bounded channels. A full output channel makes this task wait, which fills the input channel,
 //! which makes the inputs stop reading: memory stays bounded by configuration.
 
@@ -24,7 +24,9 @@ pub async fn run(
     docker: Option<Arc<DockerEnricher>>,
 ) {
     let max = cfg.batch_max_events;
+    let max_bytes = usize::try_from(cfg.batch_max_bytes.0).unwrap_or(usize::MAX);
     let mut events: Vec<Event> = Vec::with_capacity(max);
+    let mut bytes = 0usize;
     let mut offsets: HashMap<SourceId, u64> = HashMap::new();
     let mut deadline: Option<Instant> = None;
     let mut seq = 0u64;
@@ -52,8 +54,10 @@ pub async fn run(
                         skipped += 1;
                         continue;
                     }
+                    bytes += ev.size_hint();
                     events.push(ev);
-                    if events.len() >= max {
+                    if events.len() >= max || bytes >= max_bytes {
+                        bytes = 0;
                         seq += 1;
                         if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
                             return;
@@ -69,6 +73,7 @@ pub async fn run(
                 }
             }
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
+                bytes = 0;
                 seq += 1;
                 if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
                     return;
@@ -114,4 +119,89 @@ async fn emit(
         }
     }
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::units::Size;
+    use crate::event::{Fields, Position, Shared};
+
+    fn event(n: u64, message_len: usize) -> Event {
+        Event::line(
+            "x".repeat(message_len),
+            n,
+            "2026-12-03T10:00:00Z".into(),
+            Arc::new(Shared::new(Fields::new())),
+            Some(Position {
+                source: SourceId(1),
+                end: n + 1,
+                origin: 0,
+                start: n,
+            }),
+        )
+    }
+
+    /// Batches close at `batch_max_bytes` as well as `batch_max_events`: long lines make small
+    /// batches (a batch's bytes stay under the bound plus one record), short ones full batches.
+    #[tokio::test]
+    async fn batches_are_bounded_in_bytes_and_in_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::tail::checkpoint::CheckpointStore::open(dir.path()).unwrap());
+        let ledger = Arc::new(Ledger::new(store));
+        let cfg = PipelineConfig {
+            batch_max_events: 100,
+            batch_max_bytes: Size(64 << 10),
+            ..PipelineConfig::default()
+        };
+        let (in_tx, in_rx) = tokio::sync::mpsc::channel(4);
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(1000);
+        let task = tokio::spawn(run(in_rx, vec![out_tx], ledger, cfg, None));
+        // 50 lines of 10 KiB, then 250 of 10 bytes, in chunks of 7 (batches cross chunks).
+        let sizes: Vec<usize> = (0..300)
+            .map(|i| if i < 50 { 10 << 10 } else { 10 })
+            .collect();
+        for (c, chunk) in sizes.chunks(7).enumerate() {
+            let evs = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, &len)| event((c * 7 + i) as u64, len))
+                .collect();
+            in_tx.send(evs).await.unwrap();
+        }
+        drop(in_tx);
+        task.await.unwrap();
+        let mut batches = Vec::new();
+        while let Ok(b) = out_rx.try_recv() {
+            batches.push(b);
+        }
+        let total: usize = batches.iter().map(|b| b.events.len()).sum();
+        assert_eq!(total, 300, "every event in exactly one batch");
+        for b in &batches {
+            let bytes: usize = b.events.iter().map(Event::size_hint).sum();
+            let last = b.events.last().map_or(0, Event::size_hint);
+            assert!(
+                bytes - last < 64 << 10,
+                "batch {} holds {bytes} bytes",
+                b.seq
+            );
+            assert!(b.events.len() <= 100);
+        }
+        // The long lines went out about six to a batch, the short ones a hundred at a time.
+        let long_batches = batches
+            .iter()
+            .filter(|b| b.events.iter().any(|e| e.size_hint() > 10 << 10))
+            .count();
+        assert!(
+            long_batches >= 8,
+            "{long_batches} batches for 50 long lines"
+        );
+        assert!(batches.iter().any(|b| b.events.len() == 100));
+        // In order: positions increase across batches.
+        let starts: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| b.events.iter().filter_map(|e| e.position.map(|p| p.start)))
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] < w[1]));
+    }
 }

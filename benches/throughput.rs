@@ -393,6 +393,24 @@ struct Stats {
     written: u64,
 }
 
+/// `LOGSHIP_BENCH_RUNS` (default 3).
+fn runs() -> usize {
+    std::env::var("LOGSHIP_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3)
+}
+
+/// The binary under test, and optionally an earlier build run alternately in the same session
+/// (`LOGSHIP_BENCH_COMPARE=/path/to/logship`): the same-run before/after.
+fn binaries() -> Vec<(&'static str, String)> {
+    let mut bins = vec![("logship", env!("CARGO_BIN_EXE_logship").to_string())];
+    if let Ok(other) = std::env::var("LOGSHIP_BENCH_COMPARE") {
+        bins.push(("compare", other));
+    }
+    bins
+}
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));
     v.get(v.len() / 2).copied().unwrap_or(0.0)
@@ -470,16 +488,7 @@ fn run(scenario: &str, mb: u64) {
             input.display()
         )
     };
-    let runs: usize = std::env::var("LOGSHIP_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    // The binary under test, and optionally an earlier build run alternately in the same
-    // session (LOGSHIP_BENCH_COMPARE=/path/to/logship): the same-run before/after.
-    let mut bins = vec![("logship", env!("CARGO_BIN_EXE_logship").to_string())];
-    if let Ok(other) = std::env::var("LOGSHIP_BENCH_COMPARE") {
-        bins.push(("compare", other));
-    }
+    let (runs, bins) = (runs(), binaries());
     let mut all: Vec<Vec<Stats>> = bins.iter().map(|_| Vec::new()).collect();
     for i in 0..runs {
         for (b, (name, bin)) in bins.iter().enumerate() {
@@ -769,14 +778,7 @@ fn run_syslog(scenario: &str, proto: &str) {
         "  - type: file\n    path: {}/out.ndjson\n",
         dir.path().display()
     );
-    let runs: usize = std::env::var("LOGSHIP_BENCH_RUNS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3);
-    let mut bins = vec![("logship", env!("CARGO_BIN_EXE_logship").to_string())];
-    if let Ok(other) = std::env::var("LOGSHIP_BENCH_COMPARE") {
-        bins.push(("compare", other));
-    }
+    let (runs, bins) = (runs(), binaries());
     let mut all: Vec<Vec<(Stats, f64)>> = bins.iter().map(|_| Vec::new()).collect();
     for i in 0..runs {
         for (b, (name, bin)) in bins.iter().enumerate() {

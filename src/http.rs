@@ -10,6 +10,25 @@ use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
 
+/// A JSON status route: 200 when `check` says ok, 503 otherwise, the body either way.
+fn status_route(
+    health: Arc<Health>,
+    check: fn(&Health) -> (bool, serde_json::Value),
+) -> axum::routing::MethodRouter {
+    get(move || {
+        let health = health.clone();
+        async move {
+            let (ok, body) = check(&health);
+            let code = if ok {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (code, Json(body)).into_response()
+        }
+    })
+}
+
 /// Binds `listen` now (so a bad address fails the start) and serves in the background.
 pub async fn serve(
     listen: &str,
@@ -29,36 +48,8 @@ pub async fn serve(
                 )
             }),
         )
-        .route("/live", {
-            let health = health.clone();
-            get(move || {
-                let health = health.clone();
-                async move {
-                    let (ok, body) = health.live();
-                    let code = if ok {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    (code, Json(body)).into_response()
-                }
-            })
-        })
-        .route(
-            "/health",
-            get(move || {
-                let health = health.clone();
-                async move {
-                    let (ok, body) = health.report();
-                    let code = if ok {
-                        StatusCode::OK
-                    } else {
-                        StatusCode::SERVICE_UNAVAILABLE
-                    };
-                    (code, Json(body)).into_response()
-                }
-            }),
-        );
+        .route("/live", status_route(health.clone(), Health::live))
+        .route("/health", status_route(health, Health::report));
     tracing::info!(listen, "serving /metrics, /health and /live");
     sup.task("http server", async move {
         if crate::fault::task_exits("http") {

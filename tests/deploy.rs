@@ -149,6 +149,19 @@ fn container_image_ships_another_containers_logs_with_metadata() {
     });
 }
 
+/// Builds `ctx` as `tag` with the classic builder (what this machine has; BuildKit-only syntax
+/// would fail here), with `--build-arg` for each of `args`.
+fn docker_build(tag: &str, ctx: &Path, args: &[&str]) {
+    let mut cmd = Command::new("docker");
+    cmd.env("DOCKER_BUILDKIT", "0")
+        .args(["build", "-q", "-t", tag]);
+    for a in args {
+        cmd.args(["--build-arg", a]);
+    }
+    let (ok, out) = run(cmd.arg(ctx));
+    assert!(ok, "docker build {tag}: {out}");
+}
+
 /// The logship image, built once per test binary by the repository's Dockerfile with the
 /// classic builder, from the Debian base (as builder and runtime) and the suite's binary.
 fn logship_image() -> String {
@@ -167,16 +180,17 @@ fn logship_image() -> String {
             .unwrap();
             std::fs::create_dir_all(ctx.path().join("dist")).unwrap();
             std::fs::copy(common::bin(), ctx.path().join("dist/logship")).unwrap();
-            let tag = "logship-test/logship:suite".to_string();
-            let (ok, out) = run(Command::new("docker")
-                .env("DOCKER_BUILDKIT", "0")
-                .args(["build", "-q", "-t", &tag])
-                .args(["--build-arg", &format!("BUILDER={base}")])
-                .args(["--build-arg", &format!("BASE={base}")])
-                .args(["--build-arg", "BINARY=dist/logship"])
-                .arg(ctx.path()));
-            assert!(ok, "docker build: {out}");
-            tag
+            let tag = "logship-test/logship:suite";
+            docker_build(
+                tag,
+                ctx.path(),
+                &[
+                    &format!("BUILDER={base}"),
+                    &format!("BASE={base}"),
+                    "BINARY=dist/logship",
+                ],
+            );
+            tag.to_string()
         })
         .clone()
 }
@@ -236,11 +250,7 @@ fn compose_stack_ships_container_logs_with_metadata() {
     )
     .unwrap();
     let osmem_image = "logship-test/osmem:suite";
-    let (ok, out) = run(Command::new("docker")
-        .env("DOCKER_BUILDKIT", "0")
-        .args(["build", "-q", "-t", osmem_image])
-        .arg(ctx.path()));
-    assert!(ok, "docker build osmem: {out}");
+    docker_build(osmem_image, ctx.path(), &[]);
     let dir = tempfile::tempdir().unwrap();
     std::fs::copy(
         repo().join("tests/compose/logship.yaml"),

@@ -28,9 +28,10 @@ const CLOCK: Duration = Duration::from_millis(500);
 
 struct SyslogDecoder {
     common: Common,
-    /// Per sender (address and TLS subject): the input's shared fields plus `source` and `tls`,
-    /// serialized once per sender instead of once per record.
-    peers: HashMap<(Option<SocketAddr>, Option<Box<str>>), Common>,
+    /// Per sender address: its TLS subject and the input's shared fields plus `source` and
+    /// `tls`, serialized once per sender instead of once per record. (An address is one
+    /// connection at a time; a new subject at the same address replaces the entry.)
+    peers: HashMap<Option<SocketAddr>, (Option<Box<str>>, Common)>,
     /// The local time, read at most every `CLOCK`.
     now: Option<(Instant, DateTime<Local>)>,
 }
@@ -53,25 +54,31 @@ impl SyslogDecoder {
         if peer.is_none() && subject.is_none() {
             return &self.common;
         }
-        if self.peers.len() >= PEERS {
-            self.peers.clear();
+        let known = self
+            .peers
+            .get(&peer)
+            .is_some_and(|(s, _)| s.as_deref() == subject);
+        if !known {
+            if self.peers.len() >= PEERS {
+                self.peers.clear();
+            }
+            let mut extra = Fields::new();
+            if let Some(peer) = peer {
+                extra.insert(
+                    "source".into(),
+                    json!({ "ip": peer.ip().to_string(), "port": peer.port() }),
+                );
+            }
+            if let Some(s) = subject {
+                extra.insert("tls".into(), json!({ "client": { "subject": s } }));
+            }
+            let common = self.common.extend(extra);
+            self.peers.insert(peer, (subject.map(Box::from), common));
         }
-        let base = &self.common;
-        self.peers
-            .entry((peer, subject.map(Box::from)))
-            .or_insert_with(|| {
-                let mut extra = Fields::new();
-                if let Some(peer) = peer {
-                    extra.insert(
-                        "source".into(),
-                        json!({ "ip": peer.ip().to_string(), "port": peer.port() }),
-                    );
-                }
-                if let Some(s) = subject {
-                    extra.insert("tls".into(), json!({ "client": { "subject": s } }));
-                }
-                base.extend(extra)
-            })
+        match self.peers.get(&peer) {
+            Some((_, common)) => common,
+            None => &self.common,
+        }
     }
 }
 
@@ -124,4 +131,77 @@ pub fn factory(host_name: &str) -> DecoderFactory {
             now: None,
         })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::SourceId;
+    use crate::input::syslog::listen::Received;
+
+    fn record(peer: Option<&str>, subject: Option<&str>, text: &str) -> Vec<u8> {
+        let mut out = Vec::new();
+        let m = Received {
+            bytes: text.as_bytes().to_vec(),
+            truncated: false,
+            peer: peer.map(|p| p.parse().unwrap()),
+            subject: subject.map(Arc::from),
+        };
+        record::encode(&m, 1_764_000_000_000_000_000, &mut out);
+        out
+    }
+
+    /// Senders interleaved, the same address coming back with another certificate, and a Unix
+    /// socket sender: each record carries its own sender's fields (they are cached per sender).
+    #[test]
+    fn each_record_carries_its_own_senders_fields() {
+        let mut d = (factory("h"))(std::path::Path::new("/spool"));
+        let read_time = "2026-12-03T10:00:00Z".to_string();
+        let ctx = FileCtx {
+            source: SourceId(1),
+            origin: 0,
+            read_time: &read_time,
+        };
+        let cases = [
+            (
+                Some("10.0.0.1:514"),
+                Some("CN=a"),
+                "<13>1 - h app - - - one",
+            ),
+            (Some("10.0.0.2:514"), None, "<13>1 - h app - - - two"),
+            (
+                Some("10.0.0.1:514"),
+                Some("CN=a"),
+                "<13>1 - h app - - - three",
+            ),
+            (
+                Some("10.0.0.1:514"),
+                Some("CN=b"),
+                "<13>1 - h app - - - four",
+            ),
+            (None, None, "<13>1 - h app - - - five"),
+            (Some("10.0.0.1:514"), None, "<13>1 - h app - - - six"),
+        ];
+        let mut out = Vec::new();
+        for (i, (peer, subject, text)) in cases.iter().enumerate() {
+            let bytes = record(*peer, *subject, text);
+            let line = Line {
+                offset: i as u64 * 100,
+                end: i as u64 * 100 + 99,
+                bytes: &bytes,
+                truncated: false,
+            };
+            d.decode(&line, &ctx, &mut out);
+        }
+        assert_eq!(out.len(), cases.len());
+        for (ev, (peer, subject, text)) in out.iter().zip(cases) {
+            let v = ev.to_value();
+            assert_eq!(v["message"], text.rsplit(' ').next().unwrap(), "{v}");
+            let ip = peer.map(|p| p.split(':').next().unwrap());
+            assert_eq!(v["source"]["ip"].as_str(), ip, "{v}");
+            assert_eq!(v["tls"]["client"]["subject"].as_str(), subject, "{v}");
+            assert_eq!(v["log"]["syslog"]["appname"], "app");
+            assert_eq!(v["host"]["name"], "h");
+        }
+    }
 }

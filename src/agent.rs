@@ -4,7 +4,7 @@
 //! applies the acknowledgements and the checkpoints are written.
 //!
 //! Supervision: every thread and task (each input, the pipeline, each output worker, the Docker
-//! events follower, the checkpoint saver, the HTTP server) is started through `Supervisor`,
+//! events follower, the Kubernetes watcher, the checkpoint saver, the HTTP server) is started through `Supervisor`,
 //! which catches a panic and reports any end. One that ends before the agent is stopping is
 //! fatal: one error line saying what stopped and why, `/health` answers 503 with that reason,
 //! the agent stops as on SIGTERM (what was acknowledged is checkpointed) and exits 1, so systemd
@@ -154,6 +154,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         sup.task("docker events follower", e.clone().follow_events());
         e
     });
+    let pods = match &config.enrich.kubernetes {
+        Some(k) => {
+            let (store, follow) = crate::enrich::kubernetes::start(k, &config.host_name);
+            sup.task("kubernetes watcher", follow);
+            // The lines already on disk are read with their pods' metadata when the API answers
+            // in time; otherwise reading starts anyway.
+            if !store.wait_synced(k.sync_timeout.0).await {
+                tracing::warn!(
+                    waited = %humantime::format_duration(k.sync_timeout.0),
+                    "no list of pods from the Kubernetes API yet; reading starts, records get pod metadata once it answers"
+                );
+            }
+            Some(store)
+        }
+        None => None,
+    };
     let (input_tx, input_rx) = tokio::sync::mpsc::channel(INPUT_QUEUE_CHUNKS);
     let pipeline = sup.task(
         "pipeline",
@@ -194,6 +210,12 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         let decoders = match &plan {
             Plan::Tail(_, d) => d.clone(),
             Plan::Syslog(_) => crate::input::syslog::decode::factory(&config.host_name),
+        };
+        let decoders = match &pods {
+            Some(store) => {
+                crate::enrich::kubernetes::decoder::wrap(decoders, store.clone(), ic.type_name())
+            }
+            None => decoders,
         };
         let decoders = crate::process::with_processors(
             decoders,

@@ -1,5 +1,6 @@
-//! `enrich:` in the configuration: which metadata is added to records and from where. Only
-//! `docker` today (`enrich/docker.rs`).
+//! `enrich:` in the configuration: which metadata is added to records and from where:
+//! `docker` (`enrich/docker.rs`, its options here) and `kubernetes` (`enrich/kubernetes/`,
+//! which owns its options).
 
 use crate::config::{Problems, Value};
 use serde::Deserialize;
@@ -11,6 +12,9 @@ pub struct EnrichConfig {
     /// Docker metadata for container records (on by default when the socket answers).
     #[serde(default)]
     pub docker: Option<DockerEnrichConfig>,
+    /// Pod metadata from the Kubernetes API server (`enrich/kubernetes`).
+    #[serde(default)]
+    pub kubernetes: Option<super::kubernetes::config::KubernetesEnrichConfig>,
 }
 
 /// `enrich.docker`: container metadata from the Docker socket.
@@ -83,6 +87,9 @@ pub fn configure(raw: Option<&Value>, p: &mut Problems) -> EnrichConfig {
                 format!("`{s}` is not a Docker address: expected unix:///path, /path, tcp://host:port or http://host:port"),
             );
         }
+    }
+    if let Some(k) = &enrich.kubernetes {
+        super::kubernetes::config::check(k, p);
     }
     enrich
 }

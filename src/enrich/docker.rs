@@ -106,8 +106,9 @@ impl Meta {
                 c.insert("env".into(), env.clone());
             }
         }
+        // `enrich.kubernetes` (the API's fuller view) comes first: the labels' view only fills in.
         if let Some(k) = &self.kubernetes {
-            out.insert("kubernetes".into(), k.clone());
+            out.entry("kubernetes").or_insert_with(|| k.clone());
         }
         out
     }

@@ -58,6 +58,18 @@ fn read_file(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsConfigError> 
     })
 }
 
+/// The DER certificates of a PEM bundle (none is an error).
+pub fn pem_certificates(pem: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    for item in CertificateDer::pem_slice_iter(pem) {
+        out.push(item.map_err(|e| anyhow::anyhow!("invalid PEM: {e}"))?.to_vec());
+    }
+    if out.is_empty() {
+        anyhow::bail!("no certificate in the file (expected PEM `-----BEGIN CERTIFICATE-----` blocks)");
+    }
+    Ok(out)
+}
+
 fn read_certs(
     key: &'static str,
     path: &Path,

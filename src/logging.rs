@@ -60,7 +60,10 @@ pub fn quiet_panics() -> impl Drop {
 
 pub fn init(format: LogFormat) {
     log_panics();
-    let filter = EnvFilter::try_from_env("LOGSHIP_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    // kube-rs logs every failed request at ERROR level itself; `enrich/kubernetes/watch.rs` says
+    // it once per outage instead.
+    let filter = EnvFilter::try_from_env("LOGSHIP_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,kube_client::client::builder=off"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())

@@ -6,6 +6,7 @@ pub mod beats;
 pub mod bulk;
 pub mod certs;
 pub mod docker;
+pub mod kube_api;
 pub mod moto;
 pub mod osmem;
 pub mod server;

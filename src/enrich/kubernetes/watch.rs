@@ -174,6 +174,13 @@ pub async fn follow(store: Arc<PodStore>, cfg: KubernetesEnrichConfig, node: Str
             return;
         };
         match said {
+            // 410 Gone: the version resumed from was compacted away; the watcher lists again.
+            Said::Pod(_, Err(watcher::Error::WatchError(s)))
+            | Said::Namespace(Err(watcher::Error::WatchError(s)))
+                if s.code == 410 =>
+            {
+                tracing::debug!(message = %s.message, "Kubernetes watch expired (410 Gone); listing again");
+            }
             Said::Pod(_, Err(e)) | Said::Namespace(Err(e)) => outage.failed(&e),
             Said::Pod(scope, Ok(ev)) => {
                 outage.ok();

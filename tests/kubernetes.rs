@@ -6,7 +6,7 @@
 //! rotates.
 
 mod common;
-use common::kube_api::{owned_by_deployment, pod, KubeApi, PodContainer};
+use common::kube_api::{on_docker, owned_by_deployment, pod, KubeApi, PodContainer};
 use common::*;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -274,6 +274,55 @@ fn pod_labels_follow_the_pod_and_annotations_steer_its_logs() {
         let m = r["message"].as_str().unwrap_or("");
         assert!(seen.insert(m.to_string()), "shipped twice: {m}");
     }
+    assert_eq!(agent.term(Duration::from_secs(15)), 0, "{}", agent.logs());
+}
+
+/// Kubernetes on Docker: the `docker` input's files name only the container; the pod is the one
+/// whose status lists that container id.
+#[test]
+fn docker_files_of_a_pod_get_its_metadata_by_container_id() {
+    let env = Env::new();
+    let api = KubeApi::start(env.dir.path());
+    let cid = id(9);
+    api.put_pod(&on_docker(pod("shop", "cart-0", "uid-cart", "node-1", &[("app", "cart")],
+        &[("logship.io/parser", "json")],
+        &[PodContainer { name: "cart", image: "cart:3", id: &cid }])));
+    let dir = env.path(&format!("containers/{cid}"));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Another container, not a pod's: unchanged.
+    let other = id(10);
+    let other_dir = env.path(&format!("containers/{other}"));
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let line = |msg: &str| {
+        format!("{{\"log\":{},\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00Z\"}}\n",
+            serde_json::to_string(&format!("{msg}\n")).unwrap())
+    };
+    append(&dir.join(format!("{cid}-json.log")), &line(r#"{"order":17,"msg":"cart #0"}"#));
+    append(&other_dir.join(format!("{other}-json.log")), &line("plain #0"));
+    let cfg = env.config(
+        &format!(
+            "  - type: docker\n    containers_path: {}\n    read_from: beginning",
+            env.path("containers").display()
+        ),
+        &format!(
+            "enrich:\n  kubernetes:\n    api_server: {}\n    ca_file: {}\n    token_file: {}\n    node_name: node-1\n",
+            api.url,
+            api.ca_file.display(),
+            api.token_file.display()
+        ),
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(20), "both records", || records(&out).len() >= 2);
+    let recs = records(&out);
+    let cart = recs.iter().find(|r| r["order"] == 17).expect("the cart record, JSON decoded");
+    assert_eq!(cart["kubernetes"]["pod"]["name"], "cart-0");
+    assert_eq!(cart["kubernetes"]["labels"]["app"], "cart");
+    assert_eq!(cart["kubernetes"]["container"]["name"], "cart");
+    assert_eq!(cart["kubernetes"]["container"]["image"], "cart:3");
+    assert_eq!(cart["container"]["id"], cid.as_str());
+    let plain = recs.iter().find(|r| r["message"] == "plain #0").expect("the other record");
+    assert!(plain.get("kubernetes").is_none(), "{plain}");
     assert_eq!(agent.term(Duration::from_secs(15)), 0, "{}", agent.logs());
 }
 

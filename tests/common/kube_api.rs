@@ -529,6 +529,21 @@ pub fn pod(
     }
 }
 
+/// `pod` as it shows on a node whose runtime is Docker (`docker://<id>` container ids).
+pub fn on_docker(mut p: Pod) -> Pod {
+    for c in p
+        .status
+        .iter_mut()
+        .flat_map(|s| s.container_statuses.iter_mut().flatten())
+    {
+        c.container_id = c
+            .container_id
+            .as_ref()
+            .map(|id| id.replace("containerd://", "docker://"));
+    }
+    p
+}
+
 /// `pod` owned by a ReplicaSet of Deployment `deployment` (with its pod-template-hash label).
 pub fn owned_by_deployment(mut p: Pod, deployment: &str, hash: &str) -> Pod {
     p.metadata

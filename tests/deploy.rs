@@ -456,6 +456,31 @@ fn kubernetes_manifests_validate_against_the_schema() {
     assert!(!ok, "a port given as a string must fail: {out}");
     // Liveness is /live, readiness /health (an output that is down must not restart the pod).
     let m = std::fs::read_to_string(&manifest).unwrap();
+    // enrich.kubernetes runs under a ServiceAccount allowed to read pods and namespaces, and
+    // knows its node.
+    assert!(m.contains("serviceAccountName: logship"), "{m}");
+    assert!(
+        m.contains("resources: [pods, namespaces]\n    verbs: [get, list, watch]"),
+        "{m}"
+    );
+    assert!(m.contains("fieldRef: { fieldPath: spec.nodeName }"), "{m}");
+    // The agent's own configuration in the ConfigMap is valid.
+    let config: String = m
+        .split("logship.yaml: |\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n---").next())
+        .expect("the ConfigMap's logship.yaml")
+        .lines()
+        .map(|l| format!("{}\n", l.strip_prefix("    ").unwrap_or(l)))
+        .collect();
+    assert!(config.contains("kubernetes:"), "{config}");
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), config).unwrap();
+    let (ok, out) = run(Command::new(env!("CARGO_BIN_EXE_logship"))
+        .args(["check-config", "-c"])
+        .arg(file.path())
+        .env("NODE_NAME", "node-1"));
+    assert!(ok, "the DaemonSet's logship.yaml: {out}");
     assert!(
         m.contains("livenessProbe:\n            httpGet: { path: /live"),
         "{m}"

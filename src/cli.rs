@@ -112,7 +112,7 @@ fn load(path: &Path) -> Result<Config, i32> {
 
 fn version() -> String {
     format!(
-        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker; outputs: console, file, logstash (beats v2), elasticsearch (bulk, create + deterministic ids, dead letters), cloudwatch (AWS SDK); processors: decode_json, multiline, drop, include, rename, add_fields; TLS via rustls; http: metrics, health",
+        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker, kubernetes (API watch); outputs: console, file, logstash (beats v2), elasticsearch (bulk, create + deterministic ids, dead letters), cloudwatch (AWS SDK); processors: decode_json, multiline, drop, include, rename, add_fields; TLS via rustls; http: metrics, health",
         env!("CARGO_PKG_VERSION"),
         env!("LOGSHIP_GIT_COMMIT"),
     )
@@ -129,9 +129,25 @@ fn summary(path: &Path, c: &Config) -> String {
         .iter()
         .map(|o| format!("{} ({})", o.name, o.type_name()))
         .collect();
-    let enrich = match &c.enrich.docker {
-        Some(d) => format!("; enrich: docker ({})", d.socket),
-        None => String::new(),
+    let mut enrich = Vec::new();
+    if let Some(d) = &c.enrich.docker {
+        enrich.push(format!("docker ({})", d.socket));
+    }
+    if let Some(k) = &c.enrich.kubernetes {
+        let from = match (&k.kubeconfig, &k.api_server) {
+            (Some(path), _) => path.display().to_string(),
+            (None, Some(url)) => url.clone(),
+            (None, None) => "in-cluster".to_string(),
+        };
+        enrich.push(format!(
+            "kubernetes ({from}, node {})",
+            k.node(&c.host_name)
+        ));
+    }
+    let enrich = if enrich.is_empty() {
+        String::new()
+    } else {
+        format!("; enrich: {}", enrich.join(", "))
     };
     format!(
         "configuration {} is valid: inputs: {}; outputs: {}{enrich}; data_dir: {}",

@@ -35,6 +35,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("bulk_response", bulk_response),
     ("cloudwatch_rejected", cloudwatch_rejected),
     ("docker_api", docker_api),
+    ("kube_api", kube_api),
     ("line_reader", line_reader),
 ];
 
@@ -510,6 +511,67 @@ pub fn docker_api(data: &[u8]) {
     }
     if let Ok(msg) = serde_json::from_slice::<bollard::models::EventMessage>(data) {
         let _ = crate::enrich::docker::event_action(msg);
+    }
+}
+
+/// What the Kubernetes API answers (a pod, a watch event, a namespace): the pod's fields and
+/// steering, the store's indexes, and the lookups a file makes of it.
+pub fn kube_api(data: &[u8]) {
+    use crate::enrich::kubernetes::meta::{labels_object, Filters, PodMeta};
+    use crate::enrich::kubernetes::store::{FileKey, PodStore};
+    use k8s_openapi::api::core::v1::{Namespace, Pod};
+    let globs = |v: &[&str]| {
+        v.iter()
+            .filter_map(|p| glob::Pattern::new(p).ok())
+            .collect()
+    };
+    let filters = Filters {
+        label_include: globs(&["*"]),
+        label_exclude: globs(&["secret*"]),
+        annotations: globs(&["*.example.com/*"]),
+    };
+    let pod = serde_json::from_slice::<Pod>(data).ok().or_else(|| {
+        let ev: k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent<Pod> =
+            serde_json::from_slice(data).ok()?;
+        match ev {
+            k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent::Added(p)
+            | k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent::Modified(p)
+            | k8s_openapi::apimachinery::pkg::apis::meta::v1::WatchEvent::Deleted(p) => Some(p),
+            _ => None,
+        }
+    });
+    if let Some(pod) = pod {
+        let meta = PodMeta::from_pod(&pod, &filters);
+        let store = PodStore::new(std::time::Duration::from_secs(1), &[String::new()]);
+        let keys: Vec<FileKey> = meta
+            .container_ids
+            .iter()
+            .map(|(id, _)| FileKey {
+                container_id: Some(id.clone()),
+                ..FileKey::default()
+            })
+            .chain(meta.images.keys().map(|c| FileKey {
+                namespace: Some(meta.namespace.clone()),
+                pod: Some(meta.name.clone()),
+                container: Some(c.clone()),
+                ..FileKey::default()
+            }))
+            .collect();
+        let uid = meta.uid.clone();
+        store.relist_begin("");
+        store.relist_item("", meta);
+        store.relist_done("");
+        for k in &keys {
+            if let Some(view) = store.lookup(k) {
+                let _ = serde_json::to_vec(&view.kubernetes);
+            }
+        }
+        store.delete(&uid);
+        store.sweep(std::time::Instant::now() + std::time::Duration::from_secs(2));
+        let _ = store.lookup(&FileKey::default());
+    }
+    if let Ok(ns) = serde_json::from_slice::<Namespace>(data) {
+        let _ = labels_object(ns.metadata.labels.as_ref(), &filters);
     }
 }
 

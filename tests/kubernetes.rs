@@ -42,7 +42,11 @@ fn write_lines(file: &Path, tag: &str, range: std::ops::Range<u64>) {
 fn tagged<'a>(recs: &'a [Value], tag: &str) -> Vec<&'a Value> {
     let prefix = format!("{tag} #");
     recs.iter()
-        .filter(|r| r["message"].as_str().is_some_and(|m| m.starts_with(&prefix)))
+        .filter(|r| {
+            r["message"]
+                .as_str()
+                .is_some_and(|m| m.starts_with(&prefix))
+        })
         .collect()
 }
 
@@ -88,7 +92,10 @@ fn probe_until(
         let wait_one = Instant::now() + Duration::from_secs(2);
         while Instant::now() < wait_one {
             let recs = records(out);
-            if tagged(&recs, &tag).iter().any(|r| index(r) == n - 1 && ok(r)) {
+            if tagged(&recs, &tag)
+                .iter()
+                .any(|r| index(r) == n - 1 && ok(r))
+            {
                 return n;
             }
             std::thread::sleep(Duration::from_millis(50));
@@ -114,31 +121,96 @@ fn pod_labels_follow_the_pod_and_annotations_steer_its_logs() {
                 "web-7d9f8-abcde",
                 "uid-web",
                 "node-1",
-                &[("app", "web"), ("version", version), ("app.kubernetes.io/part-of", "shop")],
+                &[
+                    ("app", "web"),
+                    ("version", version),
+                    ("app.kubernetes.io/part-of", "shop"),
+                ],
                 &[("team.example.com/owner", "payments"), ("not-allowed", "x")],
-                &[PodContainer { name: "nginx", image: "nginx:1.27", id: &id(1) }],
+                &[PodContainer {
+                    name: "nginx",
+                    image: "nginx:1.27",
+                    id: &id(1),
+                }],
             ),
             "web",
             "7d9f8",
         )
     };
     api.put_pod(&web("1"));
-    api.put_pod(&pod("shop", "noisy-0", "uid-noisy", "node-1", &[("app", "noisy")],
+    api.put_pod(&pod(
+        "shop",
+        "noisy-0",
+        "uid-noisy",
+        "node-1",
+        &[("app", "noisy")],
         &[("logship.io/exclude", "true")],
-        &[PodContainer { name: "app", image: "noisy:1", id: &id(2) }]));
-    api.put_pod(&pod("shop", "mixed-0", "uid-mixed", "node-1", &[("app", "mixed")],
+        &[PodContainer {
+            name: "app",
+            image: "noisy:1",
+            id: &id(2),
+        }],
+    ));
+    api.put_pod(&pod(
+        "shop",
+        "mixed-0",
+        "uid-mixed",
+        "node-1",
+        &[("app", "mixed")],
         &[("logship.io/exclude-proxy", "true")],
-        &[PodContainer { name: "app", image: "mixed:1", id: &id(3) },
-          PodContainer { name: "proxy", image: "envoy:1", id: &id(4) }]));
+        &[
+            PodContainer {
+                name: "app",
+                image: "mixed:1",
+                id: &id(3),
+            },
+            PodContainer {
+                name: "proxy",
+                image: "envoy:1",
+                id: &id(4),
+            },
+        ],
+    ));
     // On another node: the field selector keeps it out of this agent's view.
-    api.put_pod(&pod("shop", "far-0", "uid-far", "node-2", &[("app", "far")], &[],
-        &[PodContainer { name: "app", image: "far:1", id: &id(5) }]));
-    api.put_pod(&pod("shop", "java-0", "uid-java", "node-1", &[("app", "java")],
+    api.put_pod(&pod(
+        "shop",
+        "far-0",
+        "uid-far",
+        "node-2",
+        &[("app", "far")],
+        &[],
+        &[PodContainer {
+            name: "app",
+            image: "far:1",
+            id: &id(5),
+        }],
+    ));
+    api.put_pod(&pod(
+        "shop",
+        "java-0",
+        "uid-java",
+        "node-1",
+        &[("app", "java")],
         &[("logship.io/multiline", "java")],
-        &[PodContainer { name: "app", image: "java:17", id: &id(6) }]));
-    api.put_pod(&pod("shop", "json-0", "uid-json", "node-1", &[("app", "json")],
+        &[PodContainer {
+            name: "app",
+            image: "java:17",
+            id: &id(6),
+        }],
+    ));
+    api.put_pod(&pod(
+        "shop",
+        "json-0",
+        "uid-json",
+        "node-1",
+        &[("app", "json")],
         &[("logship.io/parser", "json")],
-        &[PodContainer { name: "app", image: "json:1", id: &id(7) }]));
+        &[PodContainer {
+            name: "app",
+            image: "json:1",
+            id: &id(7),
+        }],
+    ));
 
     let web_file = kubelet_file(&root, "shop", "web-7d9f8-abcde", "uid-web", "nginx", &id(1));
     let noisy_file = kubelet_file(&root, "shop", "noisy-0", "uid-noisy", "app", &id(2));
@@ -173,14 +245,18 @@ fn pod_labels_follow_the_pod_and_annotations_steer_its_logs() {
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(30), "the records on disk at start", || {
-        let recs = records(&out);
-        tagged(&recs, "web").len() >= 50
-            && tagged(&recs, "mixed-app").len() >= 20
-            && tagged(&recs, "far").len() >= 10
-            && recs.iter().any(|r| r["user"] == "ada")
-            && tagged(&recs, "next record").len() == 1
-    });
+    wait_for(
+        Duration::from_secs(30),
+        "the records on disk at start",
+        || {
+            let recs = records(&out);
+            tagged(&recs, "web").len() >= 50
+                && tagged(&recs, "mixed-app").len() >= 20
+                && tagged(&recs, "far").len() >= 10
+                && recs.iter().any(|r| r["user"] == "ada")
+                && tagged(&recs, "next record").len() == 1
+        },
+    );
     let recs = records(&out);
     for r in tagged(&recs, "web") {
         let k = &r["kubernetes"];
@@ -211,14 +287,22 @@ fn pod_labels_follow_the_pod_and_annotations_steer_its_logs() {
     }
     let requests = api.requests();
     assert!(
-        requests.iter().any(|r| r.contains("fieldSelector=spec.nodeName%3Dnode-1")),
+        requests
+            .iter()
+            .any(|r| r.contains("fieldSelector=spec.nodeName%3Dnode-1")),
         "{requests:?}"
     );
     // Multiline java: the stack trace is one record, the next line another.
-    let trace: Vec<&Value> = tagged(&recs, "Exception in thread \"main\" java.lang.IllegalStateException: boom");
+    let trace: Vec<&Value> = tagged(
+        &recs,
+        "Exception in thread \"main\" java.lang.IllegalStateException: boom",
+    );
     assert_eq!(trace.len(), 1, "{recs:?}");
     let msg = trace[0]["message"].as_str().unwrap();
-    assert!(msg.contains("\tat com.example.Main.run") && msg.contains("Main.java:5"), "{msg}");
+    assert!(
+        msg.contains("\tat com.example.Main.run") && msg.contains("Main.java:5"),
+        "{msg}"
+    );
     // parser: json: the keys at the record's root.
     let json_rec = recs.iter().find(|r| r["user"] == "ada").unwrap();
     assert_eq!(json_rec["level"], "warn");
@@ -226,18 +310,27 @@ fn pod_labels_follow_the_pod_and_annotations_steer_its_logs() {
     // The excluded files are still checkpointed to their end.
     let size = std::fs::metadata(&noisy_file).unwrap().len();
     let link = root.join(format!("containers/noisy-0_shop_app-{}.log", id(2)));
-    wait_for(Duration::from_secs(10), "the excluded file checkpointed", || {
-        checkpoint_offset(&env.data_dir(), &link)
-            .or_else(|| checkpoint_offset(&env.data_dir(), &noisy_file))
-            == Some(size)
-    });
+    wait_for(
+        Duration::from_secs(10),
+        "the excluded file checkpointed",
+        || {
+            checkpoint_offset(&env.data_dir(), &link)
+                .or_else(|| checkpoint_offset(&env.data_dir(), &noisy_file))
+                == Some(size)
+        },
+    );
 
     // The labels change while the file is read: records read after the change carry the new
     // ones, those before it the old ones.
     api.put_pod(&web("2"));
-    probe_until(&agent, &out, &web_file, "web", Duration::from_secs(20), |r| {
-        r["kubernetes"]["labels"]["version"] == "2"
-    });
+    probe_until(
+        &agent,
+        &out,
+        &web_file,
+        "web",
+        Duration::from_secs(20),
+        |r| r["kubernetes"]["labels"]["version"] == "2",
+    );
     write_lines(&web_file, "web-after", 0..50);
     wait_for(Duration::from_secs(20), "records after the change", || {
         tagged(&records(&out), "web-after").len() >= 50
@@ -254,15 +347,33 @@ fn pod_labels_follow_the_pod_and_annotations_steer_its_logs() {
     api.delete_pod("shop", "mixed-0");
     write_lines(&mixed_app, "mixed-late", 0..10);
     // A new pod, seen by the watch, then its files.
-    api.put_pod(&pod("shop", "late-0", "uid-late", "node-1", &[("app", "late")], &[],
-        &[PodContainer { name: "app", image: "late:1", id: &id(8) }]));
+    api.put_pod(&pod(
+        "shop",
+        "late-0",
+        "uid-late",
+        "node-1",
+        &[("app", "late")],
+        &[],
+        &[PodContainer {
+            name: "app",
+            image: "late:1",
+            id: &id(8),
+        }],
+    ));
     let late_file = kubelet_file(&root, "shop", "late-0", "uid-late", "app", &id(8));
-    probe_until(&agent, &out, &late_file, "late", Duration::from_secs(20), |r| {
-        r["kubernetes"]["labels"]["app"] == "late"
-    });
-    wait_for(Duration::from_secs(20), "the deleted pod's last lines", || {
-        tagged(&records(&out), "mixed-late").len() >= 10
-    });
+    probe_until(
+        &agent,
+        &out,
+        &late_file,
+        "late",
+        Duration::from_secs(20),
+        |r| r["kubernetes"]["labels"]["app"] == "late",
+    );
+    wait_for(
+        Duration::from_secs(20),
+        "the deleted pod's last lines",
+        || tagged(&records(&out), "mixed-late").len() >= 10,
+    );
     let recs = records(&out);
     for r in tagged(&recs, "mixed-late") {
         assert_eq!(r["kubernetes"]["labels"]["app"], "mixed", "{r}");
@@ -284,9 +395,19 @@ fn docker_files_of_a_pod_get_its_metadata_by_container_id() {
     let env = Env::new();
     let api = KubeApi::start(env.dir.path());
     let cid = id(9);
-    api.put_pod(&on_docker(pod("shop", "cart-0", "uid-cart", "node-1", &[("app", "cart")],
+    api.put_pod(&on_docker(pod(
+        "shop",
+        "cart-0",
+        "uid-cart",
+        "node-1",
+        &[("app", "cart")],
         &[("logship.io/parser", "json")],
-        &[PodContainer { name: "cart", image: "cart:3", id: &cid }])));
+        &[PodContainer {
+            name: "cart",
+            image: "cart:3",
+            id: &cid,
+        }],
+    )));
     let dir = env.path(&format!("containers/{cid}"));
     std::fs::create_dir_all(&dir).unwrap();
     // Another container, not a pod's: unchanged.
@@ -294,11 +415,19 @@ fn docker_files_of_a_pod_get_its_metadata_by_container_id() {
     let other_dir = env.path(&format!("containers/{other}"));
     std::fs::create_dir_all(&other_dir).unwrap();
     let line = |msg: &str| {
-        format!("{{\"log\":{},\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00Z\"}}\n",
-            serde_json::to_string(&format!("{msg}\n")).unwrap())
+        format!(
+            "{{\"log\":{},\"stream\":\"stdout\",\"time\":\"2026-11-24T10:00:00Z\"}}\n",
+            serde_json::to_string(&format!("{msg}\n")).unwrap()
+        )
     };
-    append(&dir.join(format!("{cid}-json.log")), &line(r#"{"order":17,"msg":"cart #0"}"#));
-    append(&other_dir.join(format!("{other}-json.log")), &line("plain #0"));
+    append(
+        &dir.join(format!("{cid}-json.log")),
+        &line(r#"{"order":17,"msg":"cart #0"}"#),
+    );
+    append(
+        &other_dir.join(format!("{other}-json.log")),
+        &line("plain #0"),
+    );
     let cfg = env.config(
         &format!(
             "  - type: docker\n    containers_path: {}\n    read_from: beginning",
@@ -313,15 +442,23 @@ fn docker_files_of_a_pod_get_its_metadata_by_container_id() {
     );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(20), "both records", || records(&out).len() >= 2);
+    wait_for(Duration::from_secs(20), "both records", || {
+        records(&out).len() >= 2
+    });
     let recs = records(&out);
-    let cart = recs.iter().find(|r| r["order"] == 17).expect("the cart record, JSON decoded");
+    let cart = recs
+        .iter()
+        .find(|r| r["order"] == 17)
+        .expect("the cart record, JSON decoded");
     assert_eq!(cart["kubernetes"]["pod"]["name"], "cart-0");
     assert_eq!(cart["kubernetes"]["labels"]["app"], "cart");
     assert_eq!(cart["kubernetes"]["container"]["name"], "cart");
     assert_eq!(cart["kubernetes"]["container"]["image"], "cart:3");
     assert_eq!(cart["container"]["id"], cid.as_str());
-    let plain = recs.iter().find(|r| r["message"] == "plain #0").expect("the other record");
+    let plain = recs
+        .iter()
+        .find(|r| r["message"] == "plain #0")
+        .expect("the other record");
     assert!(plain.get("kubernetes").is_none(), "{plain}");
     assert_eq!(agent.term(Duration::from_secs(15)), 0, "{}", agent.logs());
 }
@@ -332,26 +469,57 @@ fn api_down_then_back_with_its_history_compacted_relists() {
     let api = KubeApi::start(env.dir.path());
     let root = env.path("log");
     let app = |v: &str| {
-        pod("prod", "app-0", "uid-app", "node-1", &[("version", v)], &[],
-            &[PodContainer { name: "app", image: "app:1", id: &id(1) }])
+        pod(
+            "prod",
+            "app-0",
+            "uid-app",
+            "node-1",
+            &[("version", v)],
+            &[],
+            &[PodContainer {
+                name: "app",
+                image: "app:1",
+                id: &id(1),
+            }],
+        )
     };
     api.put_pod(&app("1"));
-    api.put_pod(&pod("prod", "gone-0", "uid-gone", "node-1", &[("version", "g")], &[],
-        &[PodContainer { name: "app", image: "g:1", id: &id(2) }]));
+    api.put_pod(&pod(
+        "prod",
+        "gone-0",
+        "uid-gone",
+        "node-1",
+        &[("version", "g")],
+        &[],
+        &[PodContainer {
+            name: "app",
+            image: "g:1",
+            id: &id(2),
+        }],
+    ));
     let file = kubelet_file(&root, "prod", "app-0", "uid-app", "app", &id(1));
     write_lines(&file, "early", 0..10);
     // Slow at first: the agent starts reading after `sync_timeout`, without metadata.
     api.set_slow(true);
-    let cfg = config(&env, &api, &root, "    delete_grace: 2s\n    sync_timeout: 1s");
+    let cfg = config(
+        &env,
+        &api,
+        &root,
+        "    delete_grace: 2s\n    sync_timeout: 1s",
+    );
     let out = env.out();
     let mut agent = env.start(&cfg);
-    wait_for(Duration::from_secs(20), "the lines read while the API is slow", || {
-        tagged(&records(&out), "early").len() >= 10
-    });
+    wait_for(
+        Duration::from_secs(20),
+        "the lines read while the API is slow",
+        || tagged(&records(&out), "early").len() >= 10,
+    );
     assert!(tagged(&records(&out), "early")
         .iter()
         .all(|r| r["kubernetes"].get("labels").is_none()));
-    assert!(agent.logs().contains("no list of pods from the Kubernetes API yet"));
+    assert!(agent
+        .logs()
+        .contains("no list of pods from the Kubernetes API yet"));
     api.set_slow(false);
     probe_until(&agent, &out, &file, "up", Duration::from_secs(20), |r| {
         r["kubernetes"]["labels"]["version"] == "1"
@@ -380,11 +548,14 @@ fn api_down_then_back_with_its_history_compacted_relists() {
         r["kubernetes"]["labels"]["version"] == "2"
     });
     let after: Vec<String> = api.requests().split_off(before);
-    let gone = after.iter().position(|r| r.starts_with("410 ")).unwrap_or_else(|| {
-        panic!("no watch from a compacted version: {after:?}")
-    });
+    let gone = after
+        .iter()
+        .position(|r| r.starts_with("410 "))
+        .unwrap_or_else(|| panic!("no watch from a compacted version: {after:?}"));
     assert!(
-        after[gone..].iter().any(|r| r.starts_with("GET") && !r.contains("watch=")),
+        after[gone..]
+            .iter()
+            .any(|r| r.starts_with("GET") && !r.contains("watch=")),
         "no relist after 410 Gone: {after:?}"
     );
     let logs = agent.logs();
@@ -397,9 +568,14 @@ fn api_down_then_back_with_its_history_compacted_relists() {
     // The pod deleted while the agent was away: its lines still get its metadata for the
     // grace, and its file read after that gets only the path's fields.
     let gone_file = kubelet_file(&root, "prod", "gone-0", "uid-gone", "app", &id(2));
-    probe_until(&agent, &out, &gone_file, "gone", Duration::from_secs(30), |r| {
-        r["kubernetes"].get("labels").is_none() && r["kubernetes"]["pod"]["name"] == "gone-0"
-    });
+    probe_until(
+        &agent,
+        &out,
+        &gone_file,
+        "gone",
+        Duration::from_secs(30),
+        |r| r["kubernetes"].get("labels").is_none() && r["kubernetes"]["pod"]["name"] == "gone-0",
+    );
     assert_eq!(agent.term(Duration::from_secs(15)), 0, "{}", agent.logs());
 }
 
@@ -409,8 +585,19 @@ fn a_rotated_token_is_picked_up() {
     let api = KubeApi::start(env.dir.path());
     let root = env.path("log");
     let app = |v: &str| {
-        pod("prod", "app-0", "uid-app", "node-1", &[("version", v)], &[],
-            &[PodContainer { name: "app", image: "app:1", id: &id(1) }])
+        pod(
+            "prod",
+            "app-0",
+            "uid-app",
+            "node-1",
+            &[("version", v)],
+            &[],
+            &[PodContainer {
+                name: "app",
+                image: "app:1",
+                id: &id(1),
+            }],
+        )
     };
     api.put_pod(&app("1"));
     let file = kubelet_file(&root, "prod", "app-0", "uid-app", "app", &id(1));
@@ -428,9 +615,19 @@ fn a_rotated_token_is_picked_up() {
     probe_until(&agent, &out, &file, "t2", Duration::from_secs(150), |r| {
         r["kubernetes"]["labels"]["version"] == "2"
     });
-    let refused = api.requests().iter().filter(|r| r.ends_with(" 401")).count();
-    assert!(refused > 0, "the old token was never refused: the test did not rotate anything");
+    let refused = api
+        .requests()
+        .iter()
+        .filter(|r| r.ends_with(" 401"))
+        .count();
+    assert!(
+        refused > 0,
+        "the old token was never refused: the test did not rotate anything"
+    );
     let logs = agent.logs();
-    assert!(!logs.contains("token-1") && !logs.contains("token-2"), "a token in the log:\n{logs}");
+    assert!(
+        !logs.contains("token-1") && !logs.contains("token-2"),
+        "a token in the log:\n{logs}"
+    );
     assert_eq!(agent.term(Duration::from_secs(15)), 0, "{logs}");
 }

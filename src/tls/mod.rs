@@ -62,10 +62,15 @@ fn read_file(key: &'static str, path: &Path) -> Result<Vec<u8>, TlsConfigError> 
 pub fn pem_certificates(pem: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
     let mut out = Vec::new();
     for item in CertificateDer::pem_slice_iter(pem) {
-        out.push(item.map_err(|e| anyhow::anyhow!("invalid PEM: {e}"))?.to_vec());
+        out.push(
+            item.map_err(|e| anyhow::anyhow!("invalid PEM: {e}"))?
+                .to_vec(),
+        );
     }
     if out.is_empty() {
-        anyhow::bail!("no certificate in the file (expected PEM `-----BEGIN CERTIFICATE-----` blocks)");
+        anyhow::bail!(
+            "no certificate in the file (expected PEM `-----BEGIN CERTIFICATE-----` blocks)"
+        );
     }
     Ok(out)
 }

@@ -14,9 +14,7 @@
 
 use super::certs;
 use super::server::handshake;
-use k8s_openapi::api::core::v1::{
-    Container, ContainerStatus, Namespace, Pod, PodSpec, PodStatus,
-};
+use k8s_openapi::api::core::v1::{Container, ContainerStatus, Namespace, Pod, PodSpec, PodStatus};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Status};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -114,7 +112,9 @@ fn route(path: &str) -> Option<(Kind, Option<String>)> {
         "/api/v1/pods" => Some((Kind::Pod, None)),
         "/api/v1/namespaces" => Some((Kind::Namespace, None)),
         p => {
-            let ns = p.strip_prefix("/api/v1/namespaces/")?.strip_suffix("/pods")?;
+            let ns = p
+                .strip_prefix("/api/v1/namespaces/")?
+                .strip_suffix("/pods")?;
             Some((Kind::Pod, Some(ns.to_string())))
         }
     }
@@ -207,8 +207,14 @@ impl KubeApi {
             match kind {
                 Kind::Pod => {
                     let key = (
-                        object["metadata"]["namespace"].as_str().unwrap_or("").to_string(),
-                        object["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                        object["metadata"]["namespace"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
+                        object["metadata"]["name"]
+                            .as_str()
+                            .unwrap_or("")
+                            .to_string(),
                     );
                     if what == "DELETED" {
                         s.pods.remove(&key);
@@ -217,7 +223,10 @@ impl KubeApi {
                     }
                 }
                 Kind::Namespace => {
-                    let key = object["metadata"]["name"].as_str().unwrap_or("").to_string();
+                    let key = object["metadata"]["name"]
+                        .as_str()
+                        .unwrap_or("")
+                        .to_string();
                     s.namespaces.insert(key, object.clone());
                 }
             }
@@ -238,8 +247,14 @@ impl KubeApi {
         object["apiVersion"] = json!("v1");
         self.change(|s| {
             let key = (
-                object["metadata"]["namespace"].as_str().unwrap_or("").to_string(),
-                object["metadata"]["name"].as_str().unwrap_or("").to_string(),
+                object["metadata"]["namespace"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
+                object["metadata"]["name"]
+                    .as_str()
+                    .unwrap_or("")
+                    .to_string(),
             );
             let what = if s.pods.contains_key(&key) {
                 "MODIFIED"
@@ -360,13 +375,15 @@ fn serve(
     let (epoch, authorized) = {
         let mut s = state.0.lock().unwrap();
         while s.slow && !stop.load(Ordering::SeqCst) {
-            s = state.1.wait_timeout(s, Duration::from_millis(100)).unwrap().0;
+            s = state
+                .1
+                .wait_timeout(s, Duration::from_millis(100))
+                .unwrap()
+                .0;
         }
         let ok = token.as_ref().is_some_and(|t| s.tokens.contains(t));
-        s.requests.push(format!(
-            "{method} {target}{}",
-            if ok { "" } else { " 401" }
-        ));
+        s.requests
+            .push(format!("{method} {target}{}", if ok { "" } else { " 401" }));
         (s.epoch, ok)
     };
     if !authorized {
@@ -374,17 +391,34 @@ fn serve(
         return;
     }
     let Some((kind, ns)) = route(&path).filter(|_| method == "GET") else {
-        respond(stream, 404, &status(404, "NotFound", "the server could not find the requested resource"));
+        respond(
+            stream,
+            404,
+            &status(
+                404,
+                "NotFound",
+                "the server could not find the requested resource",
+            ),
+        );
         return;
     };
     let watch = matches!(params.get("watch").map(String::as_str), Some("true" | "1"));
     if !watch {
         let s = state.0.lock().unwrap();
         let objects: Vec<Value> = match kind {
-            Kind::Pod => s.pods.values().filter(|o| selected(o, &ns, &params)).cloned().collect(),
+            Kind::Pod => s
+                .pods
+                .values()
+                .filter(|o| selected(o, &ns, &params))
+                .cloned()
+                .collect(),
             Kind::Namespace => s.namespaces.values().cloned().collect(),
         };
-        let list_kind = if kind == Kind::Pod { "PodList" } else { "NamespaceList" };
+        let list_kind = if kind == Kind::Pod {
+            "PodList"
+        } else {
+            "NamespaceList"
+        };
         let body = json!({
             "kind": list_kind, "apiVersion": "v1",
             "metadata": { "resourceVersion": s.rv.to_string() },
@@ -398,7 +432,9 @@ fn serve(
         .get("resourceVersion")
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let bookmarks = params.get("allowWatchBookmarks").is_some_and(|v| v == "true");
+    let bookmarks = params
+        .get("allowWatchBookmarks")
+        .is_some_and(|v| v == "true");
     let timeout = params
         .get("timeoutSeconds")
         .and_then(|v| v.parse().ok())
@@ -443,7 +479,11 @@ fn serve(
             }
             if lines.is_empty() && bookmarks && last_bookmark.elapsed() >= Duration::from_secs(1) {
                 last_bookmark = Instant::now();
-                let k = if kind == Kind::Pod { "Pod" } else { "Namespace" };
+                let k = if kind == Kind::Pod {
+                    "Pod"
+                } else {
+                    "Namespace"
+                };
                 lines.push(json!({ "type": "BOOKMARK", "object": {
                     "kind": k, "apiVersion": "v1",
                     "metadata": { "resourceVersion": s.rv.to_string() } } }));

@@ -75,7 +75,9 @@ fn steps(steer: &Steer) -> Vec<Step> {
             MultilinePreset::Go => "go",
         };
         let cfg: Option<MultilineConfig> = serde_json::from_value(json!({ "preset": name })).ok();
-        if let Some(rule) = cfg.and_then(|c| crate::process::multiline::MultilineRule::build(&c).ok()) {
+        if let Some(rule) =
+            cfg.and_then(|c| crate::process::multiline::MultilineRule::build(&c).ok())
+        {
             steps.push(Step::Multiline(rule));
         }
     }
@@ -118,14 +120,22 @@ impl PodDecoder {
         self.seen = generation;
         let view = self.store.lookup(&self.key);
         let same = match (&self.view, &view) {
-            (Some(a), Some(b)) => a.kubernetes == b.kubernetes && a.container_id == b.container_id && a.steer == b.steer,
+            (Some(a), Some(b)) => {
+                a.kubernetes == b.kubernetes
+                    && a.container_id == b.container_id
+                    && a.steer == b.steer
+            }
             (None, None) => true,
             _ => false,
         };
         if same {
             return;
         }
-        let old = self.view.as_ref().map(|v| v.steer.clone()).unwrap_or_default();
+        let old = self
+            .view
+            .as_ref()
+            .map(|v| v.steer.clone())
+            .unwrap_or_default();
         let new = view.as_ref().map(|v| v.steer.clone()).unwrap_or_default();
         if old != new {
             if let Some(chain) = &mut self.chain {

@@ -122,10 +122,7 @@ impl PodMeta {
             let workload = match owner.kind.as_str() {
                 "ReplicaSet" => {
                     // The Deployment's name: the ReplicaSet's without its pod-template-hash.
-                    let hash = md
-                        .labels
-                        .as_ref()
-                        .and_then(|l| l.get("pod-template-hash"));
+                    let hash = md.labels.as_ref().and_then(|l| l.get("pod-template-hash"));
                     hash.and_then(|h| owner.name.strip_suffix(&format!("-{h}")))
                         .map(|d| ("deployment", d.to_string()))
                 }
@@ -289,7 +286,10 @@ mod tests {
         assert_eq!(k["annotations"]["team_example_com/owner"], "payments");
         assert!(k["annotations"].get("other").is_none());
         assert_eq!(k["deployment"]["name"], "web");
-        assert_eq!(k["container"], json!({ "name": "api", "image": "shop/api:1.2" }));
+        assert_eq!(
+            k["container"],
+            json!({ "name": "api", "image": "shop/api:1.2" })
+        );
         assert_eq!(m.container_named("abc123"), Some("api"));
         let api = m.steer("api");
         assert_eq!(api.multiline, Some(MultilinePreset::Java));

@@ -322,12 +322,18 @@ mod tests {
         // files (by uid or container id) keep the old metadata, the name finds the new pod.
         store.delete("u1");
         store.apply(meta("u2", "db-0", "v2", "id2"));
-        assert_eq!(store.lookup(&by_id).unwrap().kubernetes["labels"]["app"], "v1");
+        assert_eq!(
+            store.lookup(&by_id).unwrap().kubernetes["labels"]["app"],
+            "v1"
+        );
         let old_uid = FileKey {
             pod_uid: Some("u1".into()),
             ..key_by_name("db-0")
         };
-        assert_eq!(store.lookup(&old_uid).unwrap().kubernetes["pod"]["uid"], "u1");
+        assert_eq!(
+            store.lookup(&old_uid).unwrap().kubernetes["pod"]["uid"],
+            "u1"
+        );
         assert_eq!(
             store.lookup(&key_by_name("db-0")).unwrap().kubernetes["pod"]["uid"],
             "u2"

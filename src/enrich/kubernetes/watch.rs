@@ -31,8 +31,9 @@ const SWEEP_EVERY: Duration = Duration::from_secs(10);
 
 /// The API server's address from the in-cluster environment.
 fn in_cluster_url() -> anyhow::Result<String> {
-    let host = std::env::var("KUBERNETES_SERVICE_HOST")
-        .context("no enrich.kubernetes.api_server and KUBERNETES_SERVICE_HOST is not set (not in a pod?)")?;
+    let host = std::env::var("KUBERNETES_SERVICE_HOST").context(
+        "no enrich.kubernetes.api_server and KUBERNETES_SERVICE_HOST is not set (not in a pod?)",
+    )?;
     let port = std::env::var("KUBERNETES_SERVICE_PORT").unwrap_or_else(|_| "443".into());
     let host = if host.contains(':') {
         format!("[{host}]")
@@ -80,8 +81,8 @@ pub async fn client_config(cfg: &KubernetesEnrichConfig) -> anyhow::Result<kube:
 
 /// What one of the merged watch streams said.
 enum Said {
-    Pod(String, Result<Event<Pod>, watcher::Error>),
-    Namespace(Result<Event<Namespace>, watcher::Error>),
+    Pod(String, Box<Result<Event<Pod>, watcher::Error>>),
+    Namespace(Box<Result<Event<Namespace>, watcher::Error>>),
 }
 
 /// Warns once per outage, says when it is over.
@@ -99,6 +100,17 @@ impl Outage {
             tracing::debug!(error = %error, "Kubernetes API still failing");
         }
     }
+    /// A watcher's error: 410 Gone (the version resumed from was compacted away; the watcher
+    /// lists again) is routine, anything else an outage.
+    fn error(&mut self, e: &watcher::Error) {
+        match e {
+            watcher::Error::WatchError(s) if s.code == 410 => {
+                tracing::debug!(message = %s.message, "Kubernetes watch expired (410 Gone); listing again")
+            }
+            e => self.failed(e),
+        }
+    }
+
     fn ok(&mut self) {
         if self.down {
             self.down = false;
@@ -108,7 +120,12 @@ impl Outage {
 }
 
 /// Keeps `store` current until the process ends.
-pub async fn follow(store: Arc<PodStore>, cfg: KubernetesEnrichConfig, node: String, filters: Arc<Filters>) {
+pub async fn follow(
+    store: Arc<PodStore>,
+    cfg: KubernetesEnrichConfig,
+    node: String,
+    filters: Arc<Filters>,
+) {
     if crate::fault::task_exits("kubernetes") {
         return;
     }
@@ -144,7 +161,7 @@ pub async fn follow(store: Arc<PodStore>, cfg: KubernetesEnrichConfig, node: Str
         streams.push(
             watcher::watcher(api, wc.clone())
                 .default_backoff()
-                .map(move |e| Said::Pod(scope.clone(), e))
+                .map(move |e| Said::Pod(scope.clone(), Box::new(e)))
                 .boxed(),
         );
     }
@@ -154,7 +171,7 @@ pub async fn follow(store: Arc<PodStore>, cfg: KubernetesEnrichConfig, node: Str
         streams.push(
             watcher::watcher(api, nwc)
                 .default_backoff()
-                .map(Said::Namespace)
+                .map(|e| Said::Namespace(Box::new(e)))
                 .boxed(),
         );
     }
@@ -174,19 +191,20 @@ pub async fn follow(store: Arc<PodStore>, cfg: KubernetesEnrichConfig, node: Str
             return;
         };
         match said {
-            // 410 Gone: the version resumed from was compacted away; the watcher lists again.
-            Said::Pod(_, Err(watcher::Error::WatchError(s)))
-            | Said::Namespace(Err(watcher::Error::WatchError(s)))
-                if s.code == 410 =>
-            {
-                tracing::debug!(message = %s.message, "Kubernetes watch expired (410 Gone); listing again");
-            }
-            Said::Pod(_, Err(e)) | Said::Namespace(Err(e)) => outage.failed(&e),
-            Said::Pod(scope, Ok(ev)) => {
+            Said::Pod(scope, said) => {
+                let ev = match *said {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        outage.error(&e);
+                        continue;
+                    }
+                };
                 outage.ok();
                 match ev {
                     Event::Init => store.relist_begin(&scope),
-                    Event::InitApply(p) => store.relist_item(&scope, PodMeta::from_pod(&p, &filters)),
+                    Event::InitApply(p) => {
+                        store.relist_item(&scope, PodMeta::from_pod(&p, &filters))
+                    }
                     Event::InitDone => {
                         store.relist_done(&scope);
                         tracing::debug!(scope, pods = store.len(), "Kubernetes pods listed");
@@ -195,12 +213,22 @@ pub async fn follow(store: Arc<PodStore>, cfg: KubernetesEnrichConfig, node: Str
                     Event::Delete(p) => store.delete(p.metadata.uid.as_deref().unwrap_or("")),
                 }
             }
-            Said::Namespace(Ok(ev)) => {
+            Said::Namespace(said) => {
+                let ev = match *said {
+                    Ok(ev) => ev,
+                    Err(e) => {
+                        outage.error(&e);
+                        continue;
+                    }
+                };
                 outage.ok();
                 match ev {
                     Event::InitApply(n) | Event::Apply(n) => {
                         let name = n.metadata.name.clone().unwrap_or_default();
-                        store.namespace(&name, Some(labels_object(n.metadata.labels.as_ref(), &filters)));
+                        store.namespace(
+                            &name,
+                            Some(labels_object(n.metadata.labels.as_ref(), &filters)),
+                        );
                     }
                     Event::Delete(n) => {
                         store.namespace(n.metadata.name.as_deref().unwrap_or(""), None)

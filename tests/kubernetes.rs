@@ -428,16 +428,26 @@ fn docker_files_of_a_pod_get_its_metadata_by_container_id() {
         &other_dir.join(format!("{other}-json.log")),
         &line("plain #0"),
     );
+    // Out of the cluster: a kubeconfig (its current context; the user's token from a file).
+    let kubeconfig = env.path("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: test\nclusters:\n- name: test\n  cluster:\n    server: {}\n    certificate-authority: {}\nusers:\n- name: agent\n  user:\n    tokenFile: {}\ncontexts:\n- name: test\n  context:\n    cluster: test\n    user: agent\n",
+            api.url,
+            api.ca_file.display(),
+            api.token_file.display()
+        ),
+    )
+    .unwrap();
     let cfg = env.config(
         &format!(
             "  - type: docker\n    containers_path: {}\n    read_from: beginning",
             env.path("containers").display()
         ),
         &format!(
-            "enrich:\n  kubernetes:\n    api_server: {}\n    ca_file: {}\n    token_file: {}\n    node_name: node-1\n",
-            api.url,
-            api.ca_file.display(),
-            api.token_file.display()
+            "enrich:\n  kubernetes:\n    kubeconfig: {}\n    node_name: node-1\n",
+            kubeconfig.display()
         ),
     );
     let out = env.out();
@@ -601,9 +611,29 @@ fn a_rotated_token_is_picked_up() {
     };
     api.put_pod(&app("1"));
     let file = kubelet_file(&root, "prod", "app-0", "uid-app", "app", &id(1));
-    let cfg = config(&env, &api, &root, "");
+    // In-cluster: the API server from KUBERNETES_SERVICE_HOST/PORT (the token and CA paths are
+    // the test's), and only the `prod` namespace watched.
+    let cfg = env.config(
+        &format!(
+            "  - type: cri\n    paths: ['{}/containers/*.log']\n    read_from: beginning\n    scan_frequency: 200ms",
+            root.display()
+        ),
+        &format!(
+            "enrich:\n  kubernetes:\n    ca_file: {}\n    token_file: {}\n    namespaces: [prod]\n",
+            api.ca_file.display(),
+            api.token_file.display()
+        ),
+    );
+    let port = api.url.rsplit(':').next().unwrap().to_string();
     let out = env.out();
-    let mut agent = env.start(&cfg);
+    let mut agent = env.start_with(
+        &cfg,
+        &[
+            ("KUBERNETES_SERVICE_HOST", "127.0.0.1"),
+            ("KUBERNETES_SERVICE_PORT", &port),
+            ("NODE_NAME", "node-1"),
+        ],
+    );
     probe_until(&agent, &out, &file, "t1", Duration::from_secs(20), |r| {
         r["kubernetes"]["labels"]["version"] == "1"
     });
@@ -615,11 +645,14 @@ fn a_rotated_token_is_picked_up() {
     probe_until(&agent, &out, &file, "t2", Duration::from_secs(150), |r| {
         r["kubernetes"]["labels"]["version"] == "2"
     });
-    let refused = api
-        .requests()
-        .iter()
-        .filter(|r| r.ends_with(" 401"))
-        .count();
+    let requests = api.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.starts_with("GET /api/v1/namespaces/prod/pods?")),
+        "only the prod namespace's pods: {requests:?}"
+    );
+    let refused = requests.iter().filter(|r| r.ends_with(" 401")).count();
     assert!(
         refused > 0,
         "the old token was never refused: the test did not rotate anything"

@@ -107,7 +107,8 @@ impl Supervisor {
 /// Chunks (of up to ~1000 events or 1 MiB) queued between the inputs and the pipeline.
 const INPUT_QUEUE_CHUNKS: usize = 2;
 
-pub async fn run(config: Config) -> anyhow::Result<()> {
+pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Result<()> {
+    let started = (std::time::Instant::now(), std::time::SystemTime::now());
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
@@ -124,14 +125,28 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     let input_names: Vec<&str> = config.inputs.iter().map(|i| i.name.as_str()).collect();
     let output_names: Vec<&str> = config.outputs.iter().map(|o| o.name.as_str()).collect();
     metrics().declare(&input_names, &output_names);
-    if let Some(http) = &config.http {
-        crate::http::serve(&http.listen, health.clone(), &sup).await?;
-    }
     let ledger = Arc::new(Ledger::new(store.clone()));
+    if let Some(http) = &config.http {
+        let status = Arc::new(crate::status::StatusSources {
+            store: store.clone(),
+            ledger: ledger.clone(),
+            health: health.clone(),
+            inputs: config
+                .inputs
+                .iter()
+                .map(|i| (i.key.clone(), i.name.clone()))
+                .collect(),
+            outputs: output_names.iter().map(|s| s.to_string()).collect(),
+            config_path,
+            started: started.0,
+            started_at: started.1,
+        });
+        crate::http::serve(&http.listen, health.clone(), status, &sup).await?;
+    }
 
     let mut output_txs = Vec::new();
     let mut workers = Vec::new();
-    for oc in &config.outputs {
+    for (index, oc) in config.outputs.iter().enumerate() {
         let out = output::build(oc, &config.data_dir)
             .map_err(|e| anyhow::anyhow!("output {}: {e}", oc.name))?;
         let (tx, rx) = tokio::sync::mpsc::channel(config.pipeline.in_flight_batches);
@@ -139,6 +154,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         workers.push(sup.task(
             format!("output {} worker", oc.name),
             output::run_worker(
+                index,
                 oc.name.clone(),
                 out,
                 rx,

@@ -1,4 +1,4 @@
-//! The command line: `run`, `check-config`, `test-output`, `version`, and their exit codes
+//! The command line: `run`, `check-config`, `test-output`, `status`, `version`, and their exit codes
 //! (0 clean stop, 1 runtime failure, 2 bad configuration or usage).
 
 use crate::settings::{self, Config};
@@ -40,8 +40,23 @@ enum Command {
     CheckConfig(ConfigArg),
     /// Connect to each output (TLS included) and report OK or the failure; sends nothing.
     TestOutput(ConfigArg),
+    /// What the running agent (at the config's `http.listen`) is doing: per output its state,
+    /// per file its lag and what holds its checkpoint back (worst first).
+    Status(StatusArgs),
     /// Version, git commit and enabled features.
     Version,
+}
+
+#[derive(clap::Args)]
+struct StatusArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// The agent's `/status` JSON as it is.
+    #[arg(long)]
+    json: bool,
+    /// Print it again every 2 seconds until interrupted.
+    #[arg(long)]
+    watch: bool,
 }
 
 pub fn main() -> i32 {
@@ -62,6 +77,19 @@ pub fn main() -> i32 {
             }
             Err(code) => code,
         },
+        Command::Status(a) => match load(&a.config.config) {
+            Ok(c) => match c.http {
+                Some(http) => runtime(|| status(http.listen, a.json, a.watch)),
+                None => {
+                    eprintln!(
+                        "logship: {} has no http.listen: the agent serves no status (add `http: {{ listen: 127.0.0.1:5066 }}`)",
+                        a.config.config.display()
+                    );
+                    EXIT_CONFIG
+                }
+            },
+            Err(code) => code,
+        },
         Command::TestOutput(a) => match load(&a.config) {
             Ok(c) => runtime(|| test_outputs(c)),
             Err(code) => code,
@@ -70,7 +98,7 @@ pub fn main() -> i32 {
             Ok(c) => {
                 crate::logging::init(c.log_format);
                 runtime(|| async move {
-                    match crate::agent::run(c).await {
+                    match crate::agent::run(c, a.config.clone()).await {
                         Ok(()) => EXIT_OK,
                         Err(e) => {
                             if e.downcast_ref::<crate::agent::Fatal>().is_none() {
@@ -83,6 +111,36 @@ pub fn main() -> i32 {
             }
             Err(code) => code,
         },
+    }
+}
+
+/// `logship status`: the table (or JSON) once, or again every 2 s with `--watch`.
+async fn status(listen: String, json: bool, watch: bool) -> i32 {
+    use std::io::IsTerminal;
+    let tty = std::io::stdout().is_terminal();
+    loop {
+        match crate::status::fetch(&listen).await {
+            Ok(v) => {
+                if watch && tty {
+                    print!("\x1b[2J\x1b[H");
+                }
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+                } else {
+                    print!("{}", crate::status::table::render(&v, tty));
+                }
+            }
+            Err(e) => {
+                eprintln!("logship: {e}");
+                if !watch {
+                    return EXIT_RUNTIME;
+                }
+            }
+        }
+        if !watch {
+            return EXIT_OK;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     }
 }
 

@@ -13,6 +13,8 @@ struct OutputState {
     failing_since: Option<Instant>,
     last_error: Option<String>,
     last_success: Option<SystemTime>,
+    /// Failed attempts since the start.
+    retries: u64,
 }
 
 pub struct Health {
@@ -48,6 +50,7 @@ impl Health {
         let s = outs.entry(name.to_string()).or_default();
         s.failing_since.get_or_insert_with(Instant::now);
         s.last_error = Some(error.to_string());
+        s.retries += 1;
     }
 
     /// A part of the agent stopped: unhealthy from now on, with `reason` in the report.
@@ -87,6 +90,7 @@ impl Health {
                     "failing_for_seconds": failing_for.map(|d| d.as_secs_f64()),
                     "last_error": s.last_error,
                     "last_success": s.last_success.map(|t| crate::event::timestamp(t.into())),
+                    "retries": s.retries,
                 }),
             );
         }

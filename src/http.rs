@@ -1,6 +1,7 @@
 //! The HTTP endpoint (`http.listen`): `GET /metrics` (Prometheus text), `GET /health`
 //! (readiness: 503 when an output has failed for `http.max_failing` or a part of the agent
-//! stopped) and `GET /live` (liveness: 503 only when a part of the agent stopped).
+//! stopped), `GET /live` (liveness: 503 only when a part of the agent stopped) and `GET /status`
+//! (JSON for `logship status`: files, lag, what holds a checkpoint back; `src/status/`).
 
 use crate::health::Health;
 use crate::metrics::metrics;
@@ -33,6 +34,7 @@ fn status_route(
 pub async fn serve(
     listen: &str,
     health: Arc<Health>,
+    status: Arc<crate::status::StatusSources>,
     sup: &crate::agent::Supervisor,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(listen)
@@ -49,8 +51,15 @@ pub async fn serve(
             }),
         )
         .route("/live", status_route(health.clone(), Health::live))
+        .route(
+            "/status",
+            get(move || {
+                let status = status.clone();
+                async move { Json(status.report()) }
+            }),
+        )
         .route("/health", status_route(health, Health::report));
-    tracing::info!(listen, "serving /metrics, /health and /live");
+    tracing::info!(listen, "serving /metrics, /health, /live and /status");
     sup.task("http server", async move {
         if crate::fault::task_exits("http") {
             return;

@@ -19,5 +19,6 @@ pub mod pipeline;
 pub mod process;
 pub mod secret;
 pub mod settings;
+pub mod status;
 pub mod tail;
 pub mod tls;

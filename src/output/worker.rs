@@ -16,6 +16,7 @@ use tokio::sync::mpsc::Receiver;
 /// Sends every batch from `rx` until the channel closes, up to `output.concurrency()` at once
 /// (the ledger puts their acknowledgements back in order).
 pub async fn run_worker(
+    index: usize,
     name: String,
     output: Arc<dyn Output>,
     mut rx: Receiver<Arc<Batch>>,
@@ -30,7 +31,7 @@ pub async fn run_worker(
         tokio::select! {
             Some(()) = running.next(), if !running.is_empty() => {}
             next = rx.recv(), if running.len() < limit => match next {
-                Some(batch) => running.push(deliver(&name, &*output, batch, &ledger, &health, backoff)),
+                Some(batch) => running.push(deliver(index, &name, &*output, batch, &ledger, &health, backoff)),
                 None => break,
             },
         }
@@ -40,6 +41,7 @@ pub async fn run_worker(
 
 /// Sends one batch until it is delivered, retrying with backoff, then acknowledges it.
 async fn deliver(
+    index: usize,
     name: &str,
     output: &dyn Output,
     batch: Arc<Batch>,
@@ -78,5 +80,5 @@ async fn deliver(
         .events_sent
         .with_label_values(&[name])
         .inc_by(batch.events.len() as u64);
-    ledger.ack(batch.seq);
+    ledger.ack(batch.seq, index);
 }

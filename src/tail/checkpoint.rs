@@ -63,6 +63,21 @@ impl Entry {
     }
 }
 
+/// A file being read, as `/status` shows it.
+#[derive(Debug, Clone)]
+pub struct FileStatus {
+    /// The input's checkpoint key.
+    pub input: String,
+    pub path: PathBuf,
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    /// Read to (handed to the pipeline).
+    pub read: u64,
+    /// Acknowledged by every output.
+    pub acked: u64,
+}
+
 #[derive(Serialize, Deserialize)]
 struct OnDisk {
     version: u32,
@@ -77,6 +92,8 @@ struct Slot {
     released_at: Option<u64>,
     /// Size of the file at the last look (for the checkpoint lag metric).
     size: u64,
+    /// The offset the tailer has read to (for `/status`).
+    read: u64,
     /// The open file while it is read, to hash the bytes before the offset at save time.
     file: Option<Arc<File>>,
     /// The offset `entry.tail_hash` was computed at.
@@ -136,6 +153,7 @@ impl CheckpointStore {
                                 tracked: false,
                                 released_at: None,
                                 size: 0,
+                                read: 0,
                                 file: None,
                                 hashed_at: None,
                             },
@@ -225,6 +243,7 @@ impl CheckpointStore {
                 tracked: true,
                 released_at: None,
                 size: 0,
+                read: 0,
                 file: None,
                 hashed_at: None,
             },
@@ -292,6 +311,42 @@ impl CheckpointStore {
             }
         }
         inner.dirty |= dirty;
+    }
+
+    /// The tailer read `id` to `read` (its size and fingerprint as `update`).
+    pub fn read_progress(&self, id: SourceId, fp: Fingerprint, size: u64, read: u64) {
+        self.update(id, None, Some(fp), size);
+        if let Some(s) = self.lock().slots.get_mut(&id) {
+            s.read = read;
+        }
+    }
+
+    /// The files read now, for `/status`.
+    pub fn status(&self) -> Vec<(SourceId, FileStatus)> {
+        self.lock()
+            .slots
+            .iter()
+            .filter(|(_, s)| s.tracked)
+            .map(|(id, s)| {
+                (
+                    *id,
+                    FileStatus {
+                        input: s.entry.input.clone(),
+                        path: s.entry.path.clone(),
+                        dev: s.entry.dev,
+                        ino: s.entry.ino,
+                        // The open file's size now (the reader may be held back).
+                        size: s
+                            .file
+                            .as_ref()
+                            .and_then(|f| f.metadata().ok())
+                            .map_or(s.size, |m| m.len()),
+                        read: s.read.max(s.entry.offset),
+                        acked: s.entry.offset,
+                    },
+                )
+            })
+            .collect()
     }
 
     /// The tailer stopped reading `id` at `read_to`. `gone`: the file was deleted, truncated or

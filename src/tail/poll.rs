@@ -126,7 +126,8 @@ impl Tailer {
         }
         t.at_eof = false;
         t.last_data = Instant::now();
-        self.store.update(t.id, None, Some(t.fp), size);
+        self.store
+            .read_progress(t.id, t.fp, size, t.reader.consumed());
         true
     }
 

@@ -1,4 +1,4 @@
-//! The command line: `run`, `check-config`, `test-output`, `status`, `version`, and their exit codes
+//! The command line: `run`, `check-config`, `test-output`, `status`, `migrate`, `version`, and their exit codes
 //! (0 clean stop, 1 runtime failure, 2 bad configuration or usage).
 
 use crate::settings::{self, Config};
@@ -43,8 +43,27 @@ enum Command {
     /// What the running agent (at the config's `http.listen`) is doing: per output its state,
     /// per file its lag and what holds its checkpoint back (worst first).
     Status(StatusArgs),
+    /// Translate a filebeat.yml into a logship configuration, and/or import Filebeat's
+    /// registry as checkpoints (into the data_dir of `-o` or `-c`), so the switch re-sends and
+    /// skips nothing.
+    Migrate(MigrateArgs),
     /// Version, git commit and enabled features.
     Version,
+}
+
+#[derive(clap::Args)]
+struct MigrateArgs {
+    /// The configuration to translate (filebeat.yml).
+    source: Option<PathBuf>,
+    /// Write the translation here (default: stdout).
+    #[arg(short = 'o', long = "output")]
+    output: Option<PathBuf>,
+    /// Filebeat's registry (its data dir, `registry/filebeat`, or `log.json`): read positions to
+    /// import as checkpoints. Stop the old shipper first, and start logship after.
+    #[arg(long)]
+    registry: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
 }
 
 #[derive(clap::Args)]
@@ -90,6 +109,12 @@ pub fn main() -> i32 {
             },
             Err(code) => code,
         },
+        Command::Migrate(a) => crate::migrate::run(
+            a.source.as_deref(),
+            a.output.as_deref(),
+            a.registry.as_deref(),
+            &a.config.config,
+        ),
         Command::TestOutput(a) => match load(&a.config) {
             Ok(c) => runtime(|| test_outputs(c)),
             Err(code) => code,

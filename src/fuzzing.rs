@@ -36,6 +36,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("cloudwatch_rejected", cloudwatch_rejected),
     ("docker_api", docker_api),
     ("kube_api", kube_api),
+    ("migrate", migrate),
     ("line_reader", line_reader),
 ];
 
@@ -573,6 +574,27 @@ pub fn kube_api(data: &[u8]) {
     if let Ok(ns) = serde_json::from_slice::<Namespace>(data) {
         let _ = labels_object(ns.metadata.labels.as_ref(), &filters);
     }
+}
+
+/// `logship migrate`'s readers: the bytes before the first NUL as a configuration to translate,
+/// the rest as a Filebeat registry (snapshot, NUL, operations log).
+pub fn migrate(data: &[u8]) {
+    let (conf, rest) = match data.iter().position(|b| *b == 0) {
+        Some(i) => (
+            data.get(..i).unwrap_or(&[]),
+            data.get(i + 1..).unwrap_or(&[]),
+        ),
+        None => (data, &[][..]),
+    };
+    if let Ok(text) = std::str::from_utf8(conf) {
+        let _ = crate::migrate::translate(text);
+    }
+    let (snap, log) = match rest.iter().position(|b| *b == 0) {
+        Some(i) => (rest.get(..i), rest.get(i + 1..).unwrap_or(&[])),
+        None => (None, rest),
+    };
+    let mut bad = 0;
+    let _ = crate::migrate::registry::parse(snap, &String::from_utf8_lossy(log), &mut bad);
 }
 
 /// The line reader: a file of the input's bytes read in small blocks, lines capped.

@@ -14,6 +14,7 @@ pub mod http;
 pub mod input;
 pub mod logging;
 pub mod metrics;
+pub mod migrate;
 pub mod output;
 pub mod pipeline;
 pub mod process;

@@ -143,6 +143,7 @@ property!(bulk_response, 3000);
 property!(cloudwatch_rejected, 3000);
 property!(docker_api, 2000);
 property!(kube_api, 2000);
+property!(migrate, 1000);
 property!(line_reader, 2000);
 
 #[test]

@@ -313,6 +313,31 @@ impl CheckpointStore {
         inner.dirty |= dirty;
     }
 
+    /// Entries made outside the agent (`logship migrate --registry`): each replaces the stored
+    /// entry of the same input and file identity. The caller saves.
+    pub fn import(&self, entries: Vec<Entry>) {
+        let mut inner = self.lock();
+        for entry in entries {
+            inner.slots.retain(|_, s| {
+                !(s.entry.input == entry.input && s.entry.file_id() == entry.file_id())
+            });
+            let id = self.new_id();
+            inner.slots.insert(
+                id,
+                Slot {
+                    entry,
+                    tracked: false,
+                    released_at: None,
+                    size: 0,
+                    read: 0,
+                    file: None,
+                    hashed_at: None,
+                },
+            );
+        }
+        inner.dirty = true;
+    }
+
     /// The tailer read `id` to `read` (its size and fingerprint as `update`).
     pub fn read_progress(&self, id: SourceId, fp: Fingerprint, size: u64, read: u64) {
         self.update(id, None, Some(fp), size);

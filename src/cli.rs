@@ -43,9 +43,9 @@ enum Command {
     /// What the running agent (at the config's `http.listen`) is doing: per output its state,
     /// per file its lag and what holds its checkpoint back (worst first).
     Status(StatusArgs),
-    /// Translate a filebeat.yml into a logship configuration, and/or import Filebeat's
-    /// registry as checkpoints (into the data_dir of `-o` or `-c`), so the switch re-sends and
-    /// skips nothing.
+    /// Translate a filebeat.yml or a Fluent Bit configuration (classic or YAML) into a logship
+    /// one, and/or import Filebeat's registry or Fluent Bit's tail DB as checkpoints (into the
+    /// data_dir of `-o` or `-c`), so the switch re-sends and skips nothing.
     Migrate(MigrateArgs),
     /// Version, git commit and enabled features.
     Version,
@@ -53,13 +53,14 @@ enum Command {
 
 #[derive(clap::Args)]
 struct MigrateArgs {
-    /// The configuration to translate (filebeat.yml).
+    /// The configuration to translate (filebeat.yml, fluent-bit.conf or fluent-bit.yaml).
     source: Option<PathBuf>,
     /// Write the translation here (default: stdout).
     #[arg(short = 'o', long = "output")]
     output: Option<PathBuf>,
-    /// Filebeat's registry (its data dir, `registry/filebeat`, or `log.json`): read positions to
-    /// import as checkpoints. Stop the old shipper first, and start logship after.
+    /// Filebeat's registry (its data dir, `registry/filebeat`, or `log.json`) or Fluent Bit's
+    /// tail DB (the `DB` file of a tail input): read positions to import as checkpoints. Stop
+    /// the old shipper first, and start logship after.
     #[arg(long)]
     registry: Option<PathBuf>,
     #[command(flatten)]

@@ -185,8 +185,8 @@ fn real_world_filebeat_configs_translate_with_every_gap_commented() {
         (
             "elasticsearch over https with api_key, index format and ssl",
             format!("filebeat.inputs:\n- type: filestream\n  id: a\n  paths: [/var/log/a.log]\noutput.elasticsearch:\n  hosts: ['es1:9200', 'https://es2:9200']\n  protocol: https\n  api_key: 'id:key'\n  index: 'filebeat-%{{[agent.version]}}'\n  ssl.certificate_authorities: ['{ca}', '/etc/other-ca.pem']\n  ssl.verification_mode: certificate\nsetup.template.name: filebeat\nsetup.ilm.enabled: false\n"),
-            vec!["index", "certificate_authorities[1..]", "setup"],
-            vec!["\"https://es1:9200\"", "\"https://es2:9200\"", "\"verify\":\"certificate\"", "\"api_key\":\"id:key\""],
+            vec!["certificate_authorities[1..]", "setup"],
+            vec!["index: \"filebeat-%{[agent.version]}\"", "\"https://es1:9200\"", "\"https://es2:9200\"", "\"verify\":\"certificate\"", "\"api_key\":\"id:key\""],
         ),
         (
             "a disabled input, kafka output, modules",
@@ -421,5 +421,227 @@ fn a_filebeat_registry_resumes_exactly_at_its_offsets() {
     assert_eq!(of(&a), (120..300).collect::<Vec<_>>());
     assert_eq!(of(&b), (150..200).collect::<Vec<_>>());
     assert_eq!(of(&c), (0..100).collect::<Vec<_>>());
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
+/// Fluent Bit configurations, classic and YAML, in the shapes its docs show: each translates into
+/// one that passes check-config, every setting with no equivalent commented and counted.
+#[test]
+fn real_world_fluent_bit_configs_translate_with_every_gap_commented() {
+    let env = Env::new();
+    let p = pki(env.dir.path());
+    let ca = p.ca.cert_path.display().to_string();
+    let cert = p.client.cert.display().to_string();
+    let key = p.client.key.display().to_string();
+    let cases: Vec<(&str, String, Vec<&str>, Vec<&str>)> = vec![
+        (
+            "the Kubernetes DaemonSet config",
+            "[SERVICE]\n    Flush 5\n    HTTP_Server On\n    HTTP_Listen 0.0.0.0\n    HTTP_Port 2020\n\n[INPUT]\n    Name tail\n    Tag kube.*\n    Path /var/log/containers/*.log\n    multiline.parser docker, cri\n    DB /var/log/flb_kube.db\n    Mem_Buf_Limit 5MB\n    Refresh_Interval 10\n\n[FILTER]\n    Name kubernetes\n    Match *\n    Merge_Log On\n    K8S-Logging.Exclude On\n\n[OUTPUT]\n    Name es\n    Match *\n    Host ${FLUENT_ELASTICSEARCH_HOST}\n    Port 9200\n    Logstash_Format On\n    Replace_Dots On\n    Retry_Limit False\n".into(),
+            vec!["[SERVICE] flush", "tail db", "tail tag", "mem_buf_limit", "replace_dots"],
+            vec!["- type: cri", "scan_frequency: \"10s\"", "read_from: \"end\"", "kubernetes: {}", "- decode_json: {\"field\":\"message\",\"target\":\"\"}", "index: \"logstash-%{+yyyy.MM.dd}\"", "listen: \"0.0.0.0:2020\""],
+        ),
+        (
+            "tail of plain files with grep",
+            "[INPUT]\n    Name tail\n    Path /var/log/app/*.log, /var/log/web.log\n    Exclude_Path *.gz\n    Read_from_Head true\n\n[FILTER]\n    Name grep\n    Match *\n    Regex log ERROR|WARN\n    Exclude log healthcheck\n\n[OUTPUT]\n    Name stdout\n    Match *\n".into(),
+            vec![],
+            vec!["paths: [\"/var/log/app/*.log\",\"/var/log/web.log\"]", "exclude: [\"*.gz\"]", "read_from: \"beginning\"", "- include: {\"when\":{\"regexp\":{\"message\":\"ERROR|WARN\"}}}", "- drop: {\"when\":{\"regexp\":{\"message\":\"healthcheck\"}}}", "- type: console"],
+        ),
+        (
+            "docker json-file logs with the docker parser, multiline java",
+            "[INPUT]\n    Name tail\n    Path /var/lib/docker/containers/*/*.log\n    Parser docker\n    multiline.parser java\n    Rotate_Wait 30\n\n[OUTPUT]\n    Name file\n    Match *\n    Path /tmp/out\n    File logs.ndjson\n".into(),
+            vec![],
+            vec!["- type: docker", "containers_path: \"/var/lib/docker/containers\"", "rotate_wait: \"30s\"", "- multiline: {\"preset\":\"java\"}", "path: \"/tmp/out/logs.ndjson\""],
+        ),
+        (
+            "syslog over UDP and TCP to CloudWatch",
+            "[INPUT]\n    Name syslog\n    Mode udp\n    Listen 0.0.0.0\n    Port 5140\n    Parser syslog-rfc5424\n\n[INPUT]\n    Name syslog\n    Mode tcp\n    Port 5141\n\n[OUTPUT]\n    Name cloudwatch_logs\n    Match *\n    region us-east-1\n    log_group_name /fluent-bit\n    log_stream_prefix node-\n    auto_create_group On\n    log_retention_days 30\n".into(),
+            vec![],
+            vec!["listen: [\"udp://0.0.0.0:5140\"]", "listen: [\"tcp://0.0.0.0:5141\"]", "- type: cloudwatch", "log_stream: \"node-{host.name}\"", "create_missing: true", "retention_days: 30"],
+        ),
+        (
+            "modify and record_modifier",
+            "[INPUT]\n    Name tail\n    Path /var/log/a.log\n\n[FILTER]\n    Name modify\n    Match *\n    Rename log message_text\n    Add env prod\n    Remove secret\n\n[FILTER]\n    Name record_modifier\n    Match *\n    Record hostname ${HOSTNAME}\n    Remove_key password\n\n[OUTPUT]\n    Name stdout\n    Match *\n".into(),
+            vec!["modify remove", "record_modifier remove_key"],
+            vec!["- rename: {\"fields\":{\"message\":\"message_text\"}}", "- add_fields: {\"fields\":{\"env\":\"prod\"},\"target\":\"\"}", "- add_fields: {\"fields\":{\"hostname\":\"${HOSTNAME}\"},\"target\":\"\"}"],
+        ),
+        (
+            "parser filter with json, lua filter",
+            "[INPUT]\n    Name tail\n    Path /var/log/j.log\n\n[FILTER]\n    Name parser\n    Match *\n    Key_Name log\n    Parser json\n    Reserve_Data On\n\n[FILTER]\n    Name lua\n    Match *\n    script filter.lua\n    call cb\n\n[OUTPUT]\n    Name stdout\n    Match *\n".into(),
+            vec!["parser reserve_data", "[FILTER] lua"],
+            vec!["- decode_json: {\"add_error_key\":true,\"field\":\"message\",\"target\":\"\"}"],
+        ),
+        (
+            "es over TLS with auth and a routed output",
+            format!("[INPUT]\n    Name tail\n    Path /var/log/b.log\n    Tag app\n\n[OUTPUT]\n    Name es\n    Match app\n    Host es.example.com\n    Port 443\n    tls On\n    tls.verify Off\n    tls.ca_file {ca}\n    tls.crt_file {cert}\n    tls.key_file {key}\n    HTTP_User elastic\n    HTTP_Passwd ${{ES_PASSWORD}}\n    Index app-logs\n    Suppress_Type_Name On\n"),
+            vec!["tail tag", "es match"],
+            vec!["\"https://es.example.com:443\"", "\"verify\":\"none\"", "auth: {\"password\":\"${ES_PASSWORD}\",\"username\":\"elastic\"}", "index: \"app-logs\""],
+        ),
+        (
+            "forward output and a cpu input",
+            "[INPUT]\n    Name cpu\n    Tag cpu\n\n[INPUT]\n    Name tail\n    Path /var/log/c.log\n\n[OUTPUT]\n    Name forward\n    Match *\n    Host fluentd\n    Port 24224\n".into(),
+            vec!["[INPUT] cpu", "[OUTPUT] forward"],
+            vec!["- type: console"],
+        ),
+        (
+            "includes and variables",
+            "@SET env=prod\n@INCLUDE inputs.conf\n[INPUT]\n    Name tail\n    Path /var/log/d.log\n[OUTPUT]\n    Name stdout\n    Match *\n".into(),
+            vec!["@SET", "@INCLUDE"],
+            vec!["- type: file"],
+        ),
+        (
+            "YAML: tail, kubernetes, es",
+            "service:\n  flush: 1\n  http_server: on\n  http_port: 2021\npipeline:\n  inputs:\n    - name: tail\n      path: /var/log/containers/*.log\n      multiline.parser: cri\n      read_from_head: true\n  filters:\n    - name: kubernetes\n      match: '*'\n      kube_url: https://10.0.0.1:443\n      kube_token_file: /var/run/secrets/kubernetes.io/serviceaccount/token\n  outputs:\n    - name: stdout\n      match: '*'\n".into(),
+            vec!["[SERVICE] flush"],
+            vec!["- type: cri", "read_from: \"beginning\"", "api_server: \"https://10.0.0.1:443\"", "token_file: \"/var/run/secrets/kubernetes.io/serviceaccount/token\"", "listen: \"0.0.0.0:2021\""],
+        ),
+        (
+            "YAML: grep with a list of regexes, file output, parsers section",
+            "parsers:\n  - name: custom\n    format: regex\n    regex: '^(?<x>.*)$'\npipeline:\n  inputs:\n    - name: tail\n      path: /var/log/e.log\n  filters:\n    - name: grep\n      match: '*'\n      regex:\n        - log ^a\n        - level ^b\n  outputs:\n    - name: file\n      match: '*'\n      path: /tmp\n      file: e.out\n".into(),
+            vec!["YAML parsers"],
+            vec!["- include: {\"when\":{\"regexp\":{\"message\":\"^a\"}}}", "- include: {\"when\":{\"regexp\":{\"level\":\"^b\"}}}", "path: \"/tmp/e.out\""],
+        ),
+        (
+            "YAML: syslog on a unix socket, multiline filter, nest",
+            "pipeline:\n  inputs:\n    - name: syslog\n      mode: unix_udp\n      path: /tmp/fb-test.sock\n  filters:\n    - name: multiline\n      match: '*'\n      multiline.key_content: log\n      multiline.parser: python\n    - name: nest\n      match: '*'\n      operation: lift\n  outputs:\n    - name: stdout\n      match: '*'\n".into(),
+            vec!["multiline multiline.key_content", "[FILTER] nest"],
+            vec!["listen: [\"unix:///tmp/fb-test.sock\"]", "- multiline: {\"preset\":\"python\"}"],
+        ),
+    ];
+    assert!(cases.len() >= 12);
+    for (i, (name, text, skipped, holds)) in cases.iter().enumerate() {
+        let ext = if text.contains("pipeline:") {
+            "yaml"
+        } else {
+            "conf"
+        };
+        let src = env.path(&format!("fluent-bit-{i}.{ext}"));
+        std::fs::write(&src, text).unwrap();
+        let out = env.path(&format!("logship-fb-{i}.yaml"));
+        let (code, _, err) = migrate(
+            &[src.to_str().unwrap(), "-o", out.to_str().unwrap()],
+            &[
+                ("FLUENT_ELASTICSEARCH_HOST", "es"),
+                ("HOSTNAME", "node-1"),
+                ("ES_PASSWORD", "changeme"),
+            ],
+        );
+        let yaml = std::fs::read_to_string(&out).unwrap_or_default();
+        assert_eq!(code, 0, "{name}: {err}\n{yaml}");
+        let comments = yaml.matches("# not translated: ").count();
+        assert_eq!(
+            reported(&err),
+            comments,
+            "{name}: the count is the comments\n{yaml}"
+        );
+        assert_eq!(comments, skipped.len(), "{name}: {yaml}");
+        for s in skipped {
+            assert!(
+                yaml.lines()
+                    .any(|l| l.contains("# not translated: ") && l.contains(s)),
+                "{name}: `{s}` not commented:\n{yaml}"
+            );
+        }
+        for h in holds {
+            assert!(yaml.contains(h), "{name}: `{h}` missing:\n{yaml}");
+        }
+    }
+}
+
+/// Fluent Bit's tail database, made with its schema: the files resume exactly at its offsets.
+#[test]
+fn a_fluent_bit_tail_db_resumes_exactly_at_its_offsets() {
+    let env = Env::new();
+    let logs = env.path("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let a = logs.join("a.log");
+    let b = logs.join("b.log");
+    let (_, ino_a) = lines_file(&a, 300);
+    let (_, _) = lines_file(&b, 100);
+    let db = env.path("flb_tail.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE in_tail_files (id INTEGER PRIMARY KEY, name TEXT NOT NULL, \
+             offset INTEGER, inode INTEGER, created INTEGER, rotated INTEGER DEFAULT 0);",
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO in_tail_files (name, offset, inode, created, rotated) VALUES (?1, ?2, ?3, 1700000000, 0)",
+            rusqlite::params![a.to_str().unwrap(), offset_of(250) as i64, ino_a as i64],
+        )
+        .unwrap();
+        // `b` was rotated since: its inode is another file's.
+        conn.execute(
+            "INSERT INTO in_tail_files (name, offset, inode, created, rotated) VALUES (?1, ?2, ?3, 1700000000, 0)",
+            rusqlite::params![b.to_str().unwrap(), offset_of(10) as i64, 424242i64],
+        )
+        .unwrap();
+    }
+    let conf = env.path("fluent-bit.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "[INPUT]\n    Name tail\n    Path {}/*.log\n    DB {}\n    Read_from_Head On\n\n[OUTPUT]\n    Name file\n    Match *\n    Path {}\n    File out.ndjson\n",
+            logs.display(),
+            db.display(),
+            env.dir.path().display()
+        ),
+    )
+    .unwrap();
+    let cfg = env.path("logship.yaml");
+    let (code, _, err) = migrate(&[conf.to_str().unwrap(), "-o", cfg.to_str().unwrap()], &[]);
+    assert_eq!(code, 0, "{err}");
+    let text = std::fs::read_to_string(&cfg).unwrap();
+    assert!(text.contains("# not translated: tail db"), "{text}");
+    // The translation's data_dir is the system one: the test's own, then the import.
+    let yaml = std::fs::read_to_string(&cfg).unwrap().replace(
+        "data_dir: /var/lib/logship",
+        &format!("data_dir: {}", env.data_dir().display()),
+    );
+    std::fs::write(&cfg, yaml).unwrap();
+    let (code, _, err) = migrate(
+        &[
+            "--registry",
+            db.to_str().unwrap(),
+            "-c",
+            cfg.to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains(&format!("resumes at {}: {}", offset_of(250), a.display())),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "left to read_from: {} (another file now",
+            b.display()
+        )),
+        "{err}"
+    );
+    let out = env.dir.path().join("out.ndjson");
+    let mut agent = env.start(&cfg);
+    wait_for(
+        Duration::from_secs(20),
+        "the files acknowledged to their ends",
+        || {
+            [&a, &b].iter().all(|p| {
+                checkpoint_offset(&env.data_dir(), p) == Some(std::fs::metadata(p).unwrap().len())
+            })
+        },
+    );
+    let recs = records(&out);
+    let of = |p: &Path| -> Vec<u64> {
+        let mut v: Vec<u64> = recs
+            .iter()
+            .filter(|r| r["log"]["file"]["path"].as_str() == p.to_str())
+            .filter_map(number)
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(of(&a), (250..300).collect::<Vec<_>>());
+    assert_eq!(of(&b), (0..100).collect::<Vec<_>>());
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }

@@ -579,18 +579,8 @@ fn output(ty: &str, v: &Value, out: &mut Out) -> bool {
                 })
                 .collect();
             out.kv(4, "hosts", &Value::Array(hosts));
-            if let Some(i) = v.get("index").and_then(Value::as_str) {
-                if i.contains("%{") {
-                    out.skip(
-                        4,
-                        "index",
-                        &json!(i),
-                        "Filebeat's %{[field]} format: logship's index takes {field} and %Y.%m.%d",
-                    );
-                } else {
-                    out.kv(4, "index", &json!(i));
-                }
-            }
+            // logship's index templates are Filebeat's (`%{[field]}`, `%{+yyyy.MM.dd}`).
+            copy(out, &["index"]);
             copy(
                 out,
                 &[

@@ -145,6 +145,47 @@ pub fn parse(snapshot: Option<&[u8]>, log: &str, bad: &mut usize) -> Vec<Positio
     state.iter().filter_map(|(k, v)| position(k, v)).collect()
 }
 
+/// Whether `path` is an SQLite database (Fluent Bit's tail DB) rather than a Filebeat registry.
+pub fn is_sqlite(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 16];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && &head == b"SQLite format 3\0"
+}
+
+/// The positions in Fluent Bit's tail database (`in_tail_files`: name, offset, inode; Fluent
+/// Bit keeps no device), opened read-only.
+pub fn fluentbit_db(path: &Path) -> anyhow::Result<Vec<Position>> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .with_context(|| format!("cannot open the tail database {}", path.display()))?;
+    let mut stmt = conn
+        .prepare("SELECT name, offset, inode FROM in_tail_files")
+        .with_context(|| format!("{}: no in_tail_files table", path.display()))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<i64>>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (name, offset, inode) = row?;
+        out.push(Position {
+            path: PathBuf::from(name),
+            ino: inode.and_then(|i| u64::try_from(i).ok()),
+            dev: None,
+            offset: offset.and_then(|o| u64::try_from(o).ok()).unwrap_or(0),
+        });
+    }
+    Ok(out)
+}
+
 /// What happened to each position.
 #[derive(Debug, Default)]
 pub struct Imported {

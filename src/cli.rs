@@ -196,7 +196,7 @@ fn load(path: &Path) -> Result<Config, i32> {
 
 fn version() -> String {
     format!(
-        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker, kubernetes (API watch); outputs: console, file, logstash (beats v2), elasticsearch (bulk, create + deterministic ids, dead letters), cloudwatch (AWS SDK); processors: decode_json, multiline, drop, include, rename, add_fields; TLS via rustls; http: metrics, health",
+        "logship {} (commit {})\nfeatures: inputs: file (plain, syslog), docker, cri; enrich: docker, kubernetes (API watch); outputs: console, file, logstash (beats v2), elasticsearch (bulk, create + deterministic ids, dead letters), cloudwatch (AWS SDK); processors: decode_json, multiline, drop, include, rename, add_fields, drop_fields, include_fields; TLS via rustls; http: metrics, health",
         env!("CARGO_PKG_VERSION"),
         env!("LOGSHIP_GIT_COMMIT"),
     )

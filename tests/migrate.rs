@@ -179,8 +179,8 @@ fn real_world_filebeat_configs_translate_with_every_gap_commented() {
         (
             "rename, add_fields with when, include_fields",
             "filebeat.inputs:\n- type: log\n  paths: [/var/log/x.log]\n  tags: [web]\nprocessors:\n- rename:\n    fields:\n    - {from: message, to: msg}\n    ignore_missing: true\n- add_fields:\n    target: project\n    fields: {name: shop}\n    when:\n      contains:\n        msg: checkout\n- include_fields:\n    fields: [msg]\noutput.console: {}\n".into(),
-            vec!["include_fields"],
-            vec!["- rename: {\"fields\":{\"message\":\"msg\"},\"ignore_missing\":true}", "\"target\":\"project\"", "\"tags\":[\"web\"]"],
+            vec![],
+            vec!["- include_fields: {\"fields\":[\"msg\"]}", "- rename: {\"fields\":{\"message\":\"msg\"},\"ignore_missing\":true}", "\"target\":\"project\"", "\"tags\":[\"web\"]"],
         ),
         (
             "elasticsearch over https with api_key, index format and ssl",
@@ -461,8 +461,8 @@ fn real_world_fluent_bit_configs_translate_with_every_gap_commented() {
         (
             "modify and record_modifier",
             "[INPUT]\n    Name tail\n    Path /var/log/a.log\n\n[FILTER]\n    Name modify\n    Match *\n    Rename log message_text\n    Add env prod\n    Remove secret\n\n[FILTER]\n    Name record_modifier\n    Match *\n    Record hostname ${HOSTNAME}\n    Remove_key password\n\n[OUTPUT]\n    Name stdout\n    Match *\n".into(),
-            vec!["modify remove", "record_modifier remove_key"],
-            vec!["- rename: {\"fields\":{\"message\":\"message_text\"}}", "- add_fields: {\"fields\":{\"env\":\"prod\"},\"target\":\"\"}", "- add_fields: {\"fields\":{\"hostname\":\"${HOSTNAME}\"},\"target\":\"\"}"],
+            vec![],
+            vec!["- drop_fields: {\"fields\":[\"secret\"]}", "- drop_fields: {\"fields\":[\"password\"]}", "- rename: {\"fields\":{\"message\":\"message_text\"}}", "- add_fields: {\"fields\":{\"env\":\"prod\"},\"target\":\"\"}", "- add_fields: {\"fields\":{\"hostname\":\"${HOSTNAME}\"},\"target\":\"\"}"],
         ),
         (
             "parser filter with json, lua filter",

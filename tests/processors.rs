@@ -376,3 +376,43 @@ fn container_python_traceback_and_go_panic_one_record_each() {
         );
     }
 }
+
+#[test]
+fn drop_fields_and_include_fields_with_a_condition() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    append(
+        &log,
+        concat!(
+            r#"{"level":"info","msg":"kept whole","user":{"name":"ada","password":"x"}}"#,
+            "\n",
+            r#"{"level":"debug","msg":"trimmed","user":{"name":"bob","password":"y"},"extra":1}"#,
+            "\n",
+        ),
+    );
+    let cfg = env.config(
+        &input(
+            &log,
+            "      - decode_json: { target: \"\" }\n      - drop_fields: { fields: [user.password, message] }\n      - include_fields: { fields: [msg, user], when: { equals: { level: debug } } }\n",
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    let r = wait_records(&agent, &out, 2);
+    let whole = r.iter().find(|x| x["msg"] == "kept whole").unwrap();
+    assert_eq!(whole["user"], serde_json::json!({ "name": "ada" }));
+    assert!(whole.get("message").is_none(), "{whole}");
+    assert_eq!(whole["level"], "info");
+    assert!(whole["host"]["name"].is_string(), "{whole}");
+    let trimmed = r.iter().find(|x| x["msg"] == "trimmed").unwrap();
+    let mut keys: Vec<&str> = trimmed
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(keys, vec!["@timestamp", "msg", "user"], "{trimmed}");
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

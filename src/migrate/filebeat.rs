@@ -52,11 +52,20 @@ fn processor(p: &Value, out: &mut Out, indent: usize, found: &mut Found) {
     }
     match name.as_str() {
         "add_docker_metadata" => {
-            found.docker_socket = Some(cfg.get("host").cloned().unwrap_or(json!("unix:///var/run/docker.sock")));
+            found.docker_socket = Some(
+                cfg.get("host")
+                    .cloned()
+                    .unwrap_or(json!("unix:///var/run/docker.sock")),
+            );
             out.note(indent, "add_docker_metadata: see enrich.docker below");
             for k in cfg.as_object().into_iter().flatten().map(|(k, _)| k) {
                 if k != "host" {
-                    out.skip(indent, &format!("add_docker_metadata.{k}"), &cfg[k], "enrich.docker matches containers by the file's container id");
+                    out.skip(
+                        indent,
+                        &format!("add_docker_metadata.{k}"),
+                        &cfg[k],
+                        "enrich.docker matches containers by the file's container id",
+                    );
                 }
             }
         }
@@ -72,20 +81,43 @@ fn processor(p: &Value, out: &mut Out, indent: usize, found: &mut Found) {
                 k.insert("namespaces".into(), json!([n]));
             }
             found.kubernetes = Some(k);
-            out.note(indent, "add_kubernetes_metadata: see enrich.kubernetes below");
+            out.note(
+                indent,
+                "add_kubernetes_metadata: see enrich.kubernetes below",
+            );
             for key in cfg.as_object().into_iter().flatten().map(|(k, _)| k) {
-                if !matches!(key.as_str(), "node" | "kube_config" | "namespace" | "host" | "in_cluster") {
-                    out.skip(indent, &format!("add_kubernetes_metadata.{key}"), &cfg[key], "logship matches pods by the file's path and container id");
+                if !matches!(
+                    key.as_str(),
+                    "node" | "kube_config" | "namespace" | "host" | "in_cluster"
+                ) {
+                    out.skip(
+                        indent,
+                        &format!("add_kubernetes_metadata.{key}"),
+                        &cfg[key],
+                        "logship matches pods by the file's path and container id",
+                    );
                 }
             }
         }
         "decode_json_fields" => {
-            let fields = cfg.get("fields").and_then(Value::as_array).cloned().unwrap_or_default();
+            let fields = cfg
+                .get("fields")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
             for f in fields {
                 let mut m = Map::new();
                 m.insert("field".into(), f.clone());
-                m.insert("target".into(), cfg.get("target").cloned().unwrap_or(json!("")));
-                for k in ["overwrite_keys", "add_error_key", "max_depth", "expand_keys"] {
+                m.insert(
+                    "target".into(),
+                    cfg.get("target").cloned().unwrap_or(json!("")),
+                );
+                for k in [
+                    "overwrite_keys",
+                    "add_error_key",
+                    "max_depth",
+                    "expand_keys",
+                ] {
                     if let Some(v) = cfg.get(k) {
                         m.insert(k.into(), v.clone());
                     }
@@ -93,19 +125,37 @@ fn processor(p: &Value, out: &mut Out, indent: usize, found: &mut Found) {
                 if let Some(w) = when {
                     m.insert("when".into(), w.clone());
                 }
-                out.line(indent, format!("- decode_json: {}", flow(&Value::Object(m))));
+                out.line(
+                    indent,
+                    format!("- decode_json: {}", flow(&Value::Object(m))),
+                );
             }
             if let Some(v) = cfg.get("process_array") {
-                out.skip(indent, "decode_json_fields.process_array", v, "arrays are always decoded");
+                out.skip(
+                    indent,
+                    "decode_json_fields.process_array",
+                    v,
+                    "arrays are always decoded",
+                );
             }
         }
         "drop_event" => match when {
             Some(w) => out.line(indent, format!("- drop: {}", flow(&json!({ "when": w })))),
-            None => out.skip(indent, name, cfg, "a drop_event without `when` drops everything"),
+            None => out.skip(
+                indent,
+                name,
+                cfg,
+                "a drop_event without `when` drops everything",
+            ),
         },
         "rename" => {
             let mut fields = Map::new();
-            for f in cfg.get("fields").and_then(Value::as_array).into_iter().flatten() {
+            for f in cfg
+                .get("fields")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if let (Some(from), Some(to)) = (f["from"].as_str(), f["to"].as_str()) {
                     fields.insert(from.into(), json!(to));
                 }
@@ -121,14 +171,32 @@ fn processor(p: &Value, out: &mut Out, indent: usize, found: &mut Found) {
         }
         "add_fields" => {
             let mut m = Map::new();
-            m.insert("target".into(), cfg.get("target").cloned().unwrap_or(json!("fields")));
-            m.insert("fields".into(), cfg.get("fields").cloned().unwrap_or(json!({})));
+            m.insert(
+                "target".into(),
+                cfg.get("target").cloned().unwrap_or(json!("fields")),
+            );
+            m.insert(
+                "fields".into(),
+                cfg.get("fields").cloned().unwrap_or(json!({})),
+            );
             if let Some(w) = when {
                 m.insert("when".into(), w.clone());
             }
             out.line(indent, format!("- add_fields: {}", flow(&Value::Object(m))));
         }
-        "include_fields" | "drop_fields" => out.skip(indent, name, cfg, "logship has no field-level include/drop; `rename` or an Elasticsearch ingest pipeline can do it"),
+        "include_fields" | "drop_fields" => {
+            let mut m = Map::new();
+            m.insert(
+                "fields".into(),
+                cfg.get("fields").cloned().unwrap_or(json!([])),
+            );
+            for k in ["ignore_missing", "when"] {
+                if let Some(v) = cfg.get(k) {
+                    m.insert(k.into(), v.clone());
+                }
+            }
+            out.line(indent, format!("- {name}: {}", flow(&Value::Object(m))));
+        }
         "add_host_metadata" => out.skip(indent, name, cfg, "logship adds host.name only"),
         _ => out.skip(indent, name, cfg, "no logship processor does this"),
     }

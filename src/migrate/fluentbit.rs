@@ -200,6 +200,7 @@ fn input(s: &Section, out: &mut Out) {
             let containers = paths.iter().any(|p| p.contains("/var/log/containers"))
                 || parsers.iter().any(|p| p == "cri");
             let mut pre = Vec::new();
+            let docker_dir_or_containers = docker_dir.is_some() || containers;
             if let Some(d) = docker_dir {
                 out.line(2, "- type: docker");
                 out.kv(4, "containers_path", &json!(d));
@@ -256,8 +257,11 @@ fn input(s: &Section, out: &mut Out) {
                 "exclude_path",
                 "refresh_interval",
                 "rotate_wait",
-                "docker_mode",
             ];
+            // Docker_Mode joins split Docker lines: the docker and cri inputs always do.
+            if docker_dir_or_containers {
+                used.push("docker_mode");
+            }
             let known_parsers = [
                 "docker",
                 "cri",
@@ -411,10 +415,14 @@ fn filter(s: &Section, out: &mut Out, found: &mut Found) {
                             flow(&json!({ "target": "", "fields": { a: b.trim() } }))
                         ),
                     ),
+                    "remove" => out.line(
+                        2,
+                        format!("- drop_fields: {}", flow(&json!({ "fields": [field(a)] }))),
+                    ),
                     _ => continue,
                 }
             }
-            used.extend(["rename", "add", "set"]);
+            used.extend(["rename", "add", "set", "remove"]);
         }
         "record_modifier" => {
             for v in s.all("record") {
@@ -427,7 +435,25 @@ fn filter(s: &Section, out: &mut Out, found: &mut Found) {
                     ),
                 );
             }
-            used.push("record");
+            let removed: Vec<String> = s.all("remove_key").map(field).collect();
+            if !removed.is_empty() {
+                out.line(
+                    2,
+                    format!("- drop_fields: {}", flow(&json!({ "fields": removed }))),
+                );
+            }
+            let kept: Vec<String> = s
+                .all("allowlist_key")
+                .chain(s.all("whitelist_key"))
+                .map(field)
+                .collect();
+            if !kept.is_empty() {
+                out.line(
+                    2,
+                    format!("- include_fields: {}", flow(&json!({ "fields": kept }))),
+                );
+            }
+            used.extend(["record", "remove_key", "allowlist_key", "whitelist_key"]);
         }
         "parser" => {
             let key = field(s.get("key_name").unwrap_or("log"));

@@ -22,6 +22,22 @@ pub enum ProcessorConfig {
     Include(WhenConfig),
     Rename(RenameConfig),
     AddFields(AddFieldsConfig),
+    DropFields(FieldsConfig),
+    IncludeFields(FieldsConfig),
+}
+
+/// `drop_fields` / `include_fields`: dotted field paths.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct FieldsConfig {
+    /// The fields removed (`drop_fields`) or the only ones kept (`include_fields`).
+    pub fields: Vec<String>,
+    /// `drop_fields`: a missing field is not an error (the default).
+    #[serde(default = "default_true")]
+    pub ignore_missing: bool,
+    /// Only records matching this condition are changed (all when unset).
+    #[serde(default)]
+    pub when: Option<ConditionConfig>,
 }
 
 /// A condition, as Filebeat's `when:` reads.

@@ -8,6 +8,7 @@ pub mod add_fields;
 pub mod condition;
 pub mod config;
 pub mod decode_json;
+pub mod fields;
 pub mod filter;
 pub mod multiline;
 pub mod rename;
@@ -27,6 +28,8 @@ pub enum Step {
     Filter(Arc<filter::Filter>),
     Rename(Arc<config::RenameConfig>, Option<Condition>),
     AddFields(Arc<config::AddFieldsConfig>, Option<Condition>),
+    DropFields(Arc<config::FieldsConfig>, Option<Condition>),
+    IncludeFields(Arc<config::FieldsConfig>, Option<Condition>),
 }
 
 fn when(
@@ -64,6 +67,14 @@ pub fn build(p: &ProcessorConfig, path: &str) -> Result<Step, Vec<(String, Strin
         ProcessorConfig::AddFields(c) => Step::AddFields(
             Arc::new(c.clone()),
             when(&c.when, &format!("{path}.add_fields"))?,
+        ),
+        ProcessorConfig::DropFields(c) => Step::DropFields(
+            Arc::new(c.clone()),
+            when(&c.when, &format!("{path}.drop_fields"))?,
+        ),
+        ProcessorConfig::IncludeFields(c) => Step::IncludeFields(
+            Arc::new(c.clone()),
+            when(&c.when, &format!("{path}.include_fields"))?,
         ),
     })
 }
@@ -202,6 +213,18 @@ impl Chain {
             Stage::Stateless(Step::AddFields(a, c)) => {
                 if applies(c, &e) {
                     add_fields::apply(a, &mut e);
+                }
+                out.push(e);
+            }
+            Stage::Stateless(Step::DropFields(f, c)) => {
+                if applies(c, &e) {
+                    fields::drop(f, &mut e);
+                }
+                out.push(e);
+            }
+            Stage::Stateless(Step::IncludeFields(f, c)) => {
+                if applies(c, &e) {
+                    fields::include(f, &mut e);
                 }
                 out.push(e);
             }

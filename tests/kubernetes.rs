@@ -473,27 +473,29 @@ fn docker_files_of_a_pod_get_its_metadata_by_container_id() {
     assert_eq!(agent.term(Duration::from_secs(15)), 0, "{}", agent.logs());
 }
 
+/// Pod `prod/app-0` on node-1 with label `version`, its container `app` with id `id(1)`.
+fn app_pod(version: &str) -> k8s_openapi::api::core::v1::Pod {
+    pod(
+        "prod",
+        "app-0",
+        "uid-app",
+        "node-1",
+        &[("version", version)],
+        &[],
+        &[PodContainer {
+            name: "app",
+            image: "app:1",
+            id: &id(1),
+        }],
+    )
+}
+
 #[test]
 fn api_down_then_back_with_its_history_compacted_relists() {
     let env = Env::new();
     let api = KubeApi::start(env.dir.path());
     let root = env.path("log");
-    let app = |v: &str| {
-        pod(
-            "prod",
-            "app-0",
-            "uid-app",
-            "node-1",
-            &[("version", v)],
-            &[],
-            &[PodContainer {
-                name: "app",
-                image: "app:1",
-                id: &id(1),
-            }],
-        )
-    };
-    api.put_pod(&app("1"));
+    api.put_pod(&app_pod("1"));
     api.put_pod(&pod(
         "prod",
         "gone-0",
@@ -549,7 +551,7 @@ fn api_down_then_back_with_its_history_compacted_relists() {
         .all(|r| r["kubernetes"]["labels"]["version"] == "1"));
     // Meanwhile the pod changes, another is deleted, and the history the agent would resume
     // from is compacted: its next watch gets 410 Gone and it lists again.
-    api.put_pod(&app("2"));
+    api.put_pod(&app_pod("2"));
     api.delete_pod("prod", "gone-0");
     api.compact();
     let before = api.requests().len();
@@ -594,22 +596,7 @@ fn a_rotated_token_is_picked_up() {
     let env = Env::new();
     let api = KubeApi::start(env.dir.path());
     let root = env.path("log");
-    let app = |v: &str| {
-        pod(
-            "prod",
-            "app-0",
-            "uid-app",
-            "node-1",
-            &[("version", v)],
-            &[],
-            &[PodContainer {
-                name: "app",
-                image: "app:1",
-                id: &id(1),
-            }],
-        )
-    };
-    api.put_pod(&app("1"));
+    api.put_pod(&app_pod("1"));
     let file = kubelet_file(&root, "prod", "app-0", "uid-app", "app", &id(1));
     // In-cluster: the API server from KUBERNETES_SERVICE_HOST/PORT (the token and CA paths are
     // the test's), and only the `prod` namespace watched.
@@ -640,7 +627,7 @@ fn a_rotated_token_is_picked_up() {
     // The kubelet rotates the projected token; the old one is refused from now on.
     std::fs::write(&api.token_file, "token-2").unwrap();
     api.accept_tokens(&["token-2"]);
-    api.put_pod(&app("2"));
+    api.put_pod(&app_pod("2"));
     // kube-rs re-reads the token file once its copy is a minute old.
     probe_until(&agent, &out, &file, "t2", Duration::from_secs(150), |r| {
         r["kubernetes"]["labels"]["version"] == "2"

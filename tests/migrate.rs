@@ -47,6 +47,48 @@ fn json_line(msg: &str) -> String {
     )
 }
 
+/// (name, source configuration, settings expected not translated, texts the translation holds)
+type Case<'a> = (&'a str, String, Vec<&'a str>, Vec<&'a str>);
+
+/// Translates each case (a `.yaml`/`.yml`/`.conf` file by its text) and checks that it passes
+/// check-config, that the count on stderr is the number of `# not translated` comments, that
+/// exactly the expected settings are commented, and that the translation holds the texts.
+fn check_cases(env: &Env, cases: &[Case<'_>], envs: &[(&str, &str)]) {
+    assert!(cases.len() >= 12);
+    for (i, (name, text, skipped, holds)) in cases.iter().enumerate() {
+        let ext = if text.contains("pipeline:") {
+            "yaml"
+        } else if text.contains("[INPUT]") {
+            "conf"
+        } else {
+            "yml"
+        };
+        let src = env.path(&format!("source-{i}.{ext}"));
+        std::fs::write(&src, text).unwrap();
+        let out = env.path(&format!("logship-{i}.yaml"));
+        let (code, _, err) = migrate(&[src.to_str().unwrap(), "-o", out.to_str().unwrap()], envs);
+        let yaml = std::fs::read_to_string(&out).unwrap_or_default();
+        assert_eq!(code, 0, "{name}: {err}\n{yaml}");
+        let comments = yaml.matches("# not translated: ").count();
+        assert_eq!(
+            reported(&err),
+            comments,
+            "{name}: the count is the comments\n{yaml}"
+        );
+        assert_eq!(comments, skipped.len(), "{name}: {yaml}");
+        for s in skipped {
+            assert!(
+                yaml.lines()
+                    .any(|l| l.contains("# not translated: ") && l.contains(s)),
+                "{name}: `{s}` not commented:\n{yaml}"
+            );
+        }
+        for h in holds {
+            assert!(yaml.contains(h), "{name}: `{h}` missing:\n{yaml}");
+        }
+    }
+}
+
 /// The docker-compose ELK stack's filebeat.yml, as its docs show it, pointed at the test's
 /// containers directory and beats server.
 #[test]
@@ -144,8 +186,7 @@ fn real_world_filebeat_configs_translate_with_every_gap_commented() {
     let ca = p.ca.cert_path.display().to_string();
     let cert = p.client.cert.display().to_string();
     let key = p.client.key.display().to_string();
-    // (name, filebeat.yml, settings expected not translated, texts the translation must hold)
-    let cases: Vec<(&str, String, Vec<&str>, Vec<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "log input, multiline java, fields",
             "filebeat.inputs:\n- type: log\n  paths: [/var/log/app/*.log]\n  multiline.pattern: '^[[:space:]]'\n  multiline.negate: false\n  multiline.match: after\n  fields: {env: prod}\n  close_inactive: 5m\noutput.console:\n  pretty: true\n".into(),
@@ -219,39 +260,15 @@ fn real_world_filebeat_configs_translate_with_every_gap_commented() {
             vec!["- multiline: {\"match\":\"after\",\"negate\":true,\"pattern\":\"^\\\\[\"}"],
         ),
     ];
-    assert!(cases.len() >= 12);
-    for (i, (name, text, skipped, holds)) in cases.iter().enumerate() {
-        let src = env.path(&format!("filebeat-{i}.yml"));
-        std::fs::write(&src, text).unwrap();
-        let out = env.path(&format!("logship-{i}.yaml"));
-        let (code, _, err) = migrate(
-            &[src.to_str().unwrap(), "-o", out.to_str().unwrap()],
-            &[
-                ("NODE_NAME", "node-1"),
-                ("ELASTICSEARCH_USERNAME", "elastic"),
-                ("ELASTICSEARCH_PASSWORD", "changeme"),
-            ],
-        );
-        let yaml = std::fs::read_to_string(&out).unwrap_or_default();
-        assert_eq!(code, 0, "{name}: {err}\n{yaml}");
-        let comments = yaml.matches("# not translated: ").count();
-        assert_eq!(
-            reported(&err),
-            comments,
-            "{name}: the count is the comments\n{yaml}"
-        );
-        assert_eq!(comments, skipped.len(), "{name}: {yaml}");
-        for s in skipped {
-            assert!(
-                yaml.lines()
-                    .any(|l| l.contains("# not translated: ") && l.contains(s)),
-                "{name}: `{s}` not commented:\n{yaml}"
-            );
-        }
-        for h in holds {
-            assert!(yaml.contains(h), "{name}: `{h}` missing:\n{yaml}");
-        }
-    }
+    check_cases(
+        &env,
+        &cases,
+        &[
+            ("NODE_NAME", "node-1"),
+            ("ELASTICSEARCH_USERNAME", "elastic"),
+            ("ELASTICSEARCH_PASSWORD", "changeme"),
+        ],
+    );
 }
 
 /// A file as Filebeat leaves it: `n` lines; returns its (dev, inode).
@@ -433,7 +450,7 @@ fn real_world_fluent_bit_configs_translate_with_every_gap_commented() {
     let ca = p.ca.cert_path.display().to_string();
     let cert = p.client.cert.display().to_string();
     let key = p.client.key.display().to_string();
-    let cases: Vec<(&str, String, Vec<&str>, Vec<&str>)> = vec![
+    let cases: Vec<Case<'_>> = vec![
         (
             "the Kubernetes DaemonSet config",
             "[SERVICE]\n    Flush 5\n    HTTP_Server On\n    HTTP_Listen 0.0.0.0\n    HTTP_Port 2020\n\n[INPUT]\n    Name tail\n    Tag kube.*\n    Path /var/log/containers/*.log\n    multiline.parser docker, cri\n    DB /var/log/flb_kube.db\n    Mem_Buf_Limit 5MB\n    Refresh_Interval 10\n\n[FILTER]\n    Name kubernetes\n    Match *\n    Merge_Log On\n    K8S-Logging.Exclude On\n\n[OUTPUT]\n    Name es\n    Match *\n    Host ${FLUENT_ELASTICSEARCH_HOST}\n    Port 9200\n    Logstash_Format On\n    Replace_Dots On\n    Retry_Limit False\n".into(),
@@ -507,44 +524,15 @@ fn real_world_fluent_bit_configs_translate_with_every_gap_commented() {
             vec!["listen: [\"unix:///tmp/fb-test.sock\"]", "- multiline: {\"preset\":\"python\"}"],
         ),
     ];
-    assert!(cases.len() >= 12);
-    for (i, (name, text, skipped, holds)) in cases.iter().enumerate() {
-        let ext = if text.contains("pipeline:") {
-            "yaml"
-        } else {
-            "conf"
-        };
-        let src = env.path(&format!("fluent-bit-{i}.{ext}"));
-        std::fs::write(&src, text).unwrap();
-        let out = env.path(&format!("logship-fb-{i}.yaml"));
-        let (code, _, err) = migrate(
-            &[src.to_str().unwrap(), "-o", out.to_str().unwrap()],
-            &[
-                ("FLUENT_ELASTICSEARCH_HOST", "es"),
-                ("HOSTNAME", "node-1"),
-                ("ES_PASSWORD", "changeme"),
-            ],
-        );
-        let yaml = std::fs::read_to_string(&out).unwrap_or_default();
-        assert_eq!(code, 0, "{name}: {err}\n{yaml}");
-        let comments = yaml.matches("# not translated: ").count();
-        assert_eq!(
-            reported(&err),
-            comments,
-            "{name}: the count is the comments\n{yaml}"
-        );
-        assert_eq!(comments, skipped.len(), "{name}: {yaml}");
-        for s in skipped {
-            assert!(
-                yaml.lines()
-                    .any(|l| l.contains("# not translated: ") && l.contains(s)),
-                "{name}: `{s}` not commented:\n{yaml}"
-            );
-        }
-        for h in holds {
-            assert!(yaml.contains(h), "{name}: `{h}` missing:\n{yaml}");
-        }
-    }
+    check_cases(
+        &env,
+        &cases,
+        &[
+            ("FLUENT_ELASTICSEARCH_HOST", "es"),
+            ("HOSTNAME", "node-1"),
+            ("ES_PASSWORD", "changeme"),
+        ],
+    );
 }
 
 /// Fluent Bit's tail database, made with its schema: the files resume exactly at its offsets.

@@ -60,6 +60,22 @@ impl Out {
         self.lines.extend(other.lines);
     }
 
+    /// `kubernetes:` under `enrich:` (at indent 2) with the options found: `{}` for the
+    /// in-cluster defaults.
+    pub fn kubernetes(&mut self, options: &serde_json::Map<String, Value>) {
+        if options.is_empty() {
+            self.line(
+                2,
+                "kubernetes: {}   # in-cluster defaults (service account, $NODE_NAME)",
+            );
+        } else {
+            self.line(2, "kubernetes:");
+            for (key, v) in options {
+                self.kv(4, key, v);
+            }
+        }
+    }
+
     pub fn text(&self) -> String {
         let mut s = self.lines.join("\n");
         s.push('\n');

@@ -600,23 +600,12 @@ fn output(ty: &str, v: &Value, out: &mut Out) -> bool {
             }
         }
     };
+    // Options read besides the ones copied as they are.
+    let mut known_extra: &[&str] = &[];
     let known: &[&str] = match ty {
         "logstash" => {
             out.line(2, "- type: logstash");
-            copy(
-                out,
-                &[
-                    "hosts",
-                    "loadbalance",
-                    "bulk_max_size",
-                    "compression_level",
-                    "timeout",
-                    "ttl",
-                    "pipelining",
-                    "slow_start",
-                ],
-            );
-            &[
+            const COPIED: &[&str] = &[
                 "hosts",
                 "loadbalance",
                 "bulk_max_size",
@@ -625,9 +614,10 @@ fn output(ty: &str, v: &Value, out: &mut Out) -> bool {
                 "ttl",
                 "pipelining",
                 "slow_start",
-                "ssl",
-                "enabled",
-            ]
+            ];
+            copy(out, COPIED);
+            known_extra = &["ssl", "enabled"];
+            COPIED
         }
         "elasticsearch" => {
             out.line(2, "- type: elasticsearch");
@@ -716,7 +706,7 @@ fn output(ty: &str, v: &Value, out: &mut Out) -> bool {
         }
     };
     for (k, x) in v.as_object().into_iter().flatten() {
-        if !known.contains(&k.as_str()) {
+        if !known.contains(&k.as_str()) && !known_extra.contains(&k.as_str()) {
             out.skip(4, k, x, "no logship output option does this");
         }
     }
@@ -821,17 +811,7 @@ pub fn translate(doc: &Value, out: &mut Out) {
             out.kv(4, "socket", s);
         }
         if let Some(k) = &found.kubernetes {
-            if k.is_empty() {
-                out.line(
-                    2,
-                    "kubernetes: {}   # in-cluster defaults (service account, $NODE_NAME)",
-                );
-            } else {
-                out.line(2, "kubernetes:");
-                for (key, v) in k {
-                    out.kv(4, key, v);
-                }
-            }
+            out.kubernetes(k);
         }
     }
     // The top-level processors (their comments included), after `enrich:`.

@@ -146,6 +146,15 @@ fn seconds(v: &str) -> Value {
     }
 }
 
+/// The section's entries as a JSON list of `key value` (for a whole-section comment).
+fn entries_json(s: &Section) -> Value {
+    json!(s
+        .entries
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect::<Vec<_>>())
+}
+
 /// Writes a `# not translated:` for every entry of `s` whose key is not in `used`.
 fn rest(s: &Section, used: &[&str], out: &mut Out, indent: usize, why: &str) {
     for (k, v) in &s.entries {
@@ -344,11 +353,7 @@ fn input(s: &Section, out: &mut Out) {
             rest(s, &used, out, 4, why);
         }
         other => {
-            let v = json!(s
-                .entries
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>());
+            let v = entries_json(s);
             out.skip(
                 2,
                 &format!("[INPUT] {other}"),
@@ -524,11 +529,7 @@ fn filter(s: &Section, out: &mut Out, found: &mut Found) {
             }
         }
         _ => {
-            let v = json!(s
-                .entries
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>());
+            let v = entries_json(s);
             out.skip(2, &format!("[FILTER] {name}"), &v, why);
             return;
         }
@@ -647,11 +648,7 @@ fn output(s: &Section, out: &mut Out) -> bool {
             used.extend(["format", "json_date_key", "json_date_format"]);
         }
         other => {
-            let v = json!(s
-                .entries
-                .iter()
-                .map(|(k, v)| format!("{k} {v}"))
-                .collect::<Vec<_>>());
+            let v = entries_json(s);
             out.skip(
                 2,
                 &format!("[OUTPUT] {other}"),
@@ -723,11 +720,7 @@ pub fn translate(sections: &[Section], out: &mut Out) {
             || s.kind == "PARSER"
             || s.kind == "MULTILINE_PARSER"
     }) {
-        let v = json!(s
-            .entries
-            .iter()
-            .map(|(k, v)| format!("{k} {v}"))
-            .collect::<Vec<_>>());
+        let v = entries_json(s);
         out.skip(0, &s.kind, &v, "includes, variables and custom parsers are not translated: translate the included file too");
     }
     out.line(0, "inputs:");
@@ -741,17 +734,7 @@ pub fn translate(sections: &[Section], out: &mut Out) {
     }
     if let Some(k) = &found.kubernetes {
         out.line(0, "enrich:");
-        if k.is_empty() {
-            out.line(
-                2,
-                "kubernetes: {}   # in-cluster defaults (service account, $NODE_NAME)",
-            );
-        } else {
-            out.line(2, "kubernetes:");
-            for (key, v) in k {
-                out.kv(4, key, v);
-            }
-        }
+        out.kubernetes(k);
     }
     if sections.iter().any(|s| s.kind == "FILTER") {
         out.line(0, "processors:");

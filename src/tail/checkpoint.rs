@@ -100,6 +100,21 @@ struct Slot {
     hashed_at: Option<u64>,
 }
 
+impl Slot {
+    /// An entry from the file (or imported): not read by any tailer yet.
+    fn stored(entry: Entry) -> Slot {
+        Slot {
+            entry,
+            tracked: false,
+            released_at: None,
+            size: 0,
+            read: 0,
+            file: None,
+            hashed_at: None,
+        }
+    }
+}
+
 #[derive(Default)]
 struct Inner {
     slots: HashMap<SourceId, Slot>,
@@ -146,18 +161,7 @@ impl CheckpointStore {
                     let mut inner = store.lock();
                     for entry in disk.entries {
                         let id = store.new_id();
-                        inner.slots.insert(
-                            id,
-                            Slot {
-                                entry,
-                                tracked: false,
-                                released_at: None,
-                                size: 0,
-                                read: 0,
-                                file: None,
-                                hashed_at: None,
-                            },
-                        );
+                        inner.slots.insert(id, Slot::stored(entry));
                     }
                 }
                 Err(e) => {
@@ -322,18 +326,7 @@ impl CheckpointStore {
                 !(s.entry.input == entry.input && s.entry.file_id() == entry.file_id())
             });
             let id = self.new_id();
-            inner.slots.insert(
-                id,
-                Slot {
-                    entry,
-                    tracked: false,
-                    released_at: None,
-                    size: 0,
-                    read: 0,
-                    file: None,
-                    hashed_at: None,
-                },
-            );
+            inner.slots.insert(id, Slot::stored(entry));
         }
         inner.dirty = true;
     }

@@ -149,7 +149,13 @@ pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Res
     for (index, oc) in config.outputs.iter().enumerate() {
         let out = output::build(oc, &config.data_dir)
             .map_err(|e| anyhow::anyhow!("output {}: {e}", oc.name))?;
-        let (tx, rx) = tokio::sync::mpsc::channel(config.pipeline.in_flight_batches);
+        // `in_flight_batches` counts the batches an output is sending as well as those queued.
+        let queued = config
+            .pipeline
+            .in_flight_batches
+            .saturating_sub(out.concurrency())
+            .max(1);
+        let (tx, rx) = tokio::sync::mpsc::channel(queued);
         output_txs.push(tx);
         workers.push(sup.task(
             format!("output {} worker", oc.name),

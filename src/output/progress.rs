@@ -7,6 +7,10 @@
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Todo {
     left: Vec<usize>,
+    /// The batch's place in its output's stream (0, 1, 2, … in the order the worker took the
+    /// batches), the same on every attempt: an output sending several batches at once that must
+    /// keep their order (`file`) writes by it. None when a caller sends without a worker.
+    turn: Option<u64>,
 }
 
 impl Todo {
@@ -14,7 +18,26 @@ impl Todo {
     pub fn all(n: usize) -> Todo {
         Todo {
             left: (0..n).collect(),
+            turn: None,
         }
+    }
+
+    /// Every record of a batch of `n`, the worker's `turn`-th batch.
+    pub fn in_turn(n: usize, turn: u64) -> Todo {
+        Todo {
+            turn: Some(turn),
+            ..Todo::all(n)
+        }
+    }
+
+    /// The batch's place in its output's stream, if the worker gave it one.
+    pub fn turn(&self) -> Option<u64> {
+        self.turn
+    }
+
+    /// Gives the batch its place (an output called without a worker numbers its batches).
+    pub fn set_turn(&mut self, turn: u64) {
+        self.turn = Some(turn);
     }
 
     /// The records still owed, in batch order.

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use tokio::sync::mpsc::Receiver;
 
 /// Sends every batch from `rx` until the channel closes, up to `output.concurrency()` at once
-/// (the ledger puts their acknowledgements back in order).
+/// (the ledger puts their acknowledgements back in order). Each batch gets its turn, its place
+/// in this output's stream, for outputs that keep the order while sending several at once.
 pub async fn run_worker(
     index: usize,
     name: String,
@@ -27,11 +28,16 @@ pub async fn run_worker(
     health.output_ok(&name);
     let limit = output.concurrency().max(1);
     let mut running = FuturesUnordered::new();
+    let mut turn = 0u64;
     loop {
         tokio::select! {
             Some(()) = running.next(), if !running.is_empty() => {}
             next = rx.recv(), if running.len() < limit => match next {
-                Some(batch) => running.push(deliver(index, &name, &*output, batch, &ledger, &health, backoff)),
+                Some(batch) => {
+                    let todo = Todo::in_turn(batch.events.len(), turn);
+                    turn += 1;
+                    running.push(deliver(index, &name, &*output, batch, todo, &ledger, &health, backoff));
+                }
                 None => break,
             },
         }
@@ -40,11 +46,13 @@ pub async fn run_worker(
 }
 
 /// Sends one batch until it is delivered, retrying with backoff, then acknowledges it.
+#[allow(clippy::too_many_arguments)]
 async fn deliver(
     index: usize,
     name: &str,
     output: &dyn Output,
     batch: Arc<Batch>,
+    mut todo: Todo,
     ledger: &Ledger,
     health: &Health,
     backoff: BackoffConfig,
@@ -57,7 +65,6 @@ async fn deliver(
         }
     }
     let mut delays = retry::delays(backoff);
-    let mut todo = Todo::all(batch.events.len());
     loop {
         match output.send(&batch, &mut todo).await {
             Ok(()) => {

@@ -2,13 +2,14 @@
 //! serialized once per batch, however many outputs use it.
 
 use crate::event::Event;
+use bytes::Bytes;
 use std::sync::OnceLock;
 
 pub struct Batch {
     /// Increasing number: the ledger applies acknowledgements in this order.
     pub seq: u64,
     pub events: Vec<Event>,
-    ndjson: OnceLock<Vec<u8>>,
+    ndjson: OnceLock<Bytes>,
 }
 
 impl Batch {
@@ -30,6 +31,11 @@ impl Batch {
 
     /// One JSON object per line, each ending in `\n`.
     pub fn ndjson(&self) -> &[u8] {
+        self.ndjson_shared()
+    }
+
+    /// `ndjson` as a shared buffer (a writer thread may hold it beyond the borrow).
+    pub fn ndjson_shared(&self) -> &Bytes {
         self.ndjson.get_or_init(|| {
             // About what a record takes beside its message (shared fields, keys, offsets).
             let size: usize = self.events.iter().map(Event::size_hint).sum();
@@ -38,7 +44,7 @@ impl Batch {
                 e.write_json(&mut out);
                 out.push(b'\n');
             }
-            out
+            Bytes::from(out)
         })
     }
 }

@@ -12,6 +12,12 @@
 use crate::input::Stream;
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::sync::LazyLock;
+
+/// What ends the `log` text in the driver's shape; built once (building a searcher per line
+/// was a twentieth of the decoder's time).
+static STREAM_KEY: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new(br#"","stream":""#));
 
 /// A decoded line.
 #[derive(Debug, PartialEq, Eq)]
@@ -57,7 +63,7 @@ pub fn fast(line: &[u8]) -> Option<Entry<'_>> {
     // The text ends at the first `","stream":"` (its quote is the first unescaped one), so
     // that is the size its unescaped buffer needs at most. A buffer sized to the whole line
     // instead cost the logstash output 6% more CPU per line (allocator size classes).
-    let end = memchr::memmem::find(rest, br#"","stream":""#)?;
+    let end = STREAM_KEY.find(rest)?;
     let (log, rest) = string(rest, end)?;
     let rest = rest.strip_prefix(br#","stream":""#)?;
     let (stream, rest) = if let Some(r) = rest.strip_prefix(br#"stdout""#) {

@@ -1,110 +1,104 @@
 //! `type: file` (output): the batch as NDJSON appended to `path`, written and fsynced before it
 //! is acknowledged (a FIFO or device, which cannot be fsynced, is acknowledged once written).
-//! After an error the file is reopened on the next attempt (so a deleted or
-//! moved file is recreated). The write and the fsync are one blocking step on the runtime's
-//! thread (`block_in_place`): no copy of the batch and no hand-off per step, as
-//! `tokio::fs::File` would make (it copies into its own buffer and runs each write, flush and
-//! sync as a separate blocking task).
 //!
-//! Opening a regular file that does not end with a newline (the agent was killed, or a write
-//! failed, in the middle of a batch) cuts that torn last line off first: it was never
+//! Up to `CONCURRENCY` batches are in `send` at once: each is serialized on its own task (so two
+//! batches serialize on two cores) and handed to the output's writer thread (`writer.rs`), which
+//! writes them in their turn (the worker's order, `Todo::turn`) and fsyncs once for every batch
+//! written since the last fsync (group commit): while one fsync waits for the disk, the next
+//! batches are serialized and queue up, and the next fsync covers them all. A batch is
+//! acknowledged only after the fsync that covers it.
+//!
+//! After an error the file is reopened on the next attempt (so a deleted or moved file is
+//! recreated). Opening a regular file that does not end with a newline (the agent was killed, or
+//! a write failed, in the middle of a batch) cuts that torn last line off first: it was never
 //! acknowledged, so it is sent again, and appending after it would glue the next record to it.
 
 pub mod config;
+mod writer;
 
 use crate::output::{Output, OutputError, Todo};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
-use std::io::Write;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Batches in `send` at once: one being written and fsynced, the next ones serializing.
+const CONCURRENCY: usize = 2;
 
 pub struct FileOutput {
     path: PathBuf,
-    file: tokio::sync::Mutex<Option<std::fs::File>>,
-}
-
-/// Runs blocking file I/O where the caller is: `block_in_place` on the multi-threaded runtime
-/// (its other tasks move to another worker meanwhile), inline elsewhere (a current-thread
-/// runtime in tests).
-fn blocking<T>(f: impl FnOnce() -> T) -> T {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
+    /// The writer thread's queue (a new thread is started if it is gone).
+    writer: Mutex<Option<std::sync::mpsc::Sender<writer::Job>>>,
+    /// The next turn the writer writes; shared with the thread so a new one goes on from it.
+    next: Arc<AtomicU64>,
+    /// Turns for batches sent without a worker (tests call `send` one batch at a time).
+    unnumbered: AtomicU64,
 }
 
 impl FileOutput {
     pub fn new(path: PathBuf) -> FileOutput {
         FileOutput {
             path,
-            file: tokio::sync::Mutex::new(None),
+            writer: Mutex::new(None),
+            next: Arc::new(AtomicU64::new(0)),
+            unnumbered: AtomicU64::new(0),
         }
     }
 
-    async fn open(&self) -> Result<std::fs::File, OutputError> {
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            tokio::fs::create_dir_all(dir).await.map_err(|e| {
-                OutputError::new(
-                    "io",
-                    format!("cannot create directory {}: {e}", dir.display()),
-                )
-            })?;
-        }
-        let path = self.path.clone();
-        let file = tokio::task::spawn_blocking(move || {
-            let f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .read(true)
-                .open(&path)
-                // Write-only places (a FIFO, a device) have nothing to repair.
-                .or_else(|_| std::fs::OpenOptions::new().create(true).append(true).open(&path))?;
-            match cut_torn_line(&f) {
-                Ok(Some(cut)) => tracing::warn!(file = %path.display(), bytes = cut,
-                    "the file output's last line was cut short (a crash or a failed write); removed, it is sent again"),
-                Ok(None) => {}
-                Err(e) => tracing::debug!(file = %path.display(), error = %e, "cannot check the file output's last line"),
-            }
-            Ok::<_, std::io::Error>(f)
-        })
-        .await
-        .map_err(|e| OutputError::new("io", format!("opening {}: {e}", self.path.display())))?
-        .map_err(|e| {
-            OutputError::new("io", format!("cannot open {}: {e}", self.path.display()))
-        })?;
-        Ok(file)
+    /// Queues a job for the writer thread, starting one if there is none (or it ended).
+    fn submit(&self, job: writer::Job) -> Result<(), OutputError> {
+        let gone = || OutputError::new("io", "the file output's writer thread cannot start");
+        let mut slot = self.writer.lock().map_err(|_| gone())?;
+        let job = match slot.as_ref() {
+            Some(tx) => match tx.send(job) {
+                Ok(()) => return Ok(()),
+                Err(std::sync::mpsc::SendError(job)) => job,
+            },
+            None => job,
+        };
+        let tx = writer::spawn(self.path.clone(), self.next.clone()).map_err(|_| gone())?;
+        tx.send(job).map_err(|_| gone())?;
+        *slot = Some(tx);
+        Ok(())
     }
 }
 
 #[async_trait]
 impl Output for FileOutput {
-    async fn send(&self, batch: &Batch, _todo: &mut Todo) -> Result<(), OutputError> {
-        let mut slot = self.file.lock().await;
-        let mut file = match slot.take() {
-            Some(f) => f,
-            None => self.open().await?,
-        };
-        let io = |e: std::io::Error| {
-            OutputError::new("io", format!("writing {}: {e}", self.path.display()))
-        };
-        let bytes = batch.ndjson();
-        blocking(|| {
-            file.write_all(bytes)?;
-            match file.sync_data() {
-                // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what
-                // counts.
-                Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
-                other => other,
+    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError> {
+        let turn = match todo.turn() {
+            Some(t) => t,
+            None => {
+                let t = self.unnumbered.fetch_add(1, Ordering::Relaxed);
+                todo.set_turn(t);
+                t
             }
+        };
+        // Serialized here, on this task: batches in `send` at once serialize in parallel.
+        let bytes = batch.ndjson_shared().clone();
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.submit(writer::Job { turn, bytes, done })?;
+        answer.await.unwrap_or_else(|_| {
+            Err(OutputError::new(
+                "io",
+                "the file output's writer thread ended before writing",
+            ))
         })
-        .map_err(io)?;
-        *slot = Some(file);
-        Ok(())
     }
 
     async fn check(&self) -> Result<String, OutputError> {
-        self.open().await?;
+        let path = self.path.clone();
+        tokio::task::spawn_blocking(move || writer::open(&path))
+            .await
+            .map_err(|e| {
+                OutputError::new("io", format!("opening {}: {e}", self.path.display()))
+            })??;
         Ok(format!("{} is writable", self.path.display()))
+    }
+
+    fn concurrency(&self) -> usize {
+        CONCURRENCY
     }
 }
 
@@ -145,6 +139,113 @@ fn cut_torn_line(f: &std::fs::File) -> std::io::Result<Option<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::event::{Event, Fields, Shared};
+
+    fn batch(seq: u64, messages: &[&str]) -> Batch {
+        let shared = Arc::new(Shared::new(Fields::new()));
+        let events = messages
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                Event::line(
+                    m.to_string(),
+                    i as u64,
+                    "2026-12-03T10:00:00Z".into(),
+                    shared.clone(),
+                    None,
+                )
+            })
+            .collect();
+        Batch::new(seq, events)
+    }
+
+    fn messages(path: &std::path::Path) -> Vec<String> {
+        std::fs::read_to_string(path)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["message"].as_str().unwrap().to_string()
+            })
+            .collect()
+    }
+
+    /// Batches handed over out of order (a later one serialized first) are written in their
+    /// turn, and each `send` returns only once its batch is written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_sent_at_once_are_written_in_their_turn() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("sub/out.ndjson");
+        let out = Arc::new(FileOutput::new(p.clone()));
+        let batches: Vec<Arc<Batch>> = (0..6u64)
+            .map(|t| {
+                let text = format!("turn {t}");
+                Arc::new(batch(t + 1, &[text.as_str(), "same text", "same text"]))
+            })
+            .collect();
+        // Turns 5, 4, …, 0 handed over in that order: each must wait for the ones before it.
+        let mut tasks = Vec::new();
+        for (t, b) in batches.iter().enumerate().rev() {
+            let (out, b) = (out.clone(), b.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut todo = Todo::in_turn(b.events.len(), t as u64);
+                out.send(&b, &mut todo).await
+            }));
+            tokio::task::yield_now().await;
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let expected: Vec<String> = (0..6)
+            .flat_map(|t| [format!("turn {t}"), "same text".into(), "same text".into()])
+            .collect();
+        assert_eq!(messages(&p), expected);
+    }
+
+    /// A failed pass answers its batches with the error and writes nothing out of order; the
+    /// retries (same turns) are written once, in order. A batch whose turn was written already
+    /// (its answer lost) is not written twice.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_write_is_retried_in_turn_and_never_duplicated() {
+        let d = tempfile::tempdir().unwrap();
+        let blocker = d.path().join("dir");
+        // A file where the output's directory should be: opening fails.
+        std::fs::write(&blocker, b"").unwrap();
+        let p = blocker.join("out.ndjson");
+        let out = FileOutput::new(p.clone());
+        let (a, b) = (batch(1, &["a1", "a2"]), batch(2, &["b1"]));
+        let mut ta = Todo::in_turn(2, 0);
+        let mut tb = Todo::in_turn(1, 1);
+        let err = out.send(&a, &mut ta).await.unwrap_err();
+        assert_eq!(err.kind, "io");
+        assert!(err.message.contains("dir"), "{}", err.message);
+        std::fs::remove_file(&blocker).unwrap();
+        // Turn 1 first: it waits for turn 0, which is retried meanwhile.
+        let (rb, ra) = tokio::join!(out.send(&b, &mut tb), async {
+            tokio::task::yield_now().await;
+            out.send(&a, &mut ta).await
+        });
+        ra.unwrap();
+        rb.unwrap();
+        assert_eq!(messages(&p), ["a1", "a2", "b1"]);
+        // Turn 0 again (as after a lost answer): acknowledged, not written again.
+        out.send(&a, &mut Todo::in_turn(2, 0)).await.unwrap();
+        assert_eq!(messages(&p), ["a1", "a2", "b1"]);
+    }
+
+    /// Without a worker (no turns) batches are written in the order they are sent.
+    #[tokio::test]
+    async fn sends_without_turns_append_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.ndjson");
+        let out = FileOutput::new(p.clone());
+        for (i, m) in ["x", "y", "x"].iter().enumerate() {
+            out.send(&batch(i as u64, &[m]), &mut Todo::all(1))
+                .await
+                .unwrap();
+        }
+        assert_eq!(messages(&p), ["x", "y", "x"]);
+    }
 
     #[test]
     fn a_torn_last_line_is_cut_and_whole_lines_are_kept() {

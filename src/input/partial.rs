@@ -317,14 +317,13 @@ fn utc_nanos(t: &str) -> Option<String> {
         [b'.', f @ .., b'Z'] if (1..=9).contains(&f.len()) && f.iter().all(u8::is_ascii_digit) => f,
         _ => return None,
     };
-    let mut out = String::with_capacity(30);
-    out.push_str(t.get(..19)?);
-    out.push('.');
-    for i in 0..9 {
-        out.push(frac.get(i).map_or('0', |d| char::from(*d)));
+    if frac.len() == 9 {
+        return Some(t.to_owned()); // already the record's form
     }
-    out.push('Z');
-    Some(out)
+    let mut out = *b"0000-00-00T00:00:00.000000000Z";
+    out.get_mut(..19)?.copy_from_slice(head);
+    out.get_mut(20..20 + frac.len())?.copy_from_slice(frac);
+    String::from_utf8(out.to_vec()).ok()
 }
 
 fn append(text: &mut String, truncated: &mut bool, piece: &str, max: usize) {

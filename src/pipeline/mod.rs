@@ -45,10 +45,19 @@ pub async fn run(
                     }
                 }
                 let mut skipped = 0;
+                // A chunk's records mostly come from one file: its offset is kept aside and
+                // put in the map when the source changes, not hashed per record.
+                let mut last: Option<(SourceId, u64)> = None;
                 for ev in chunk {
                     if let Some(p) = ev.position {
-                        let o = offsets.entry(p.source).or_insert(0);
-                        *o = (*o).max(p.end);
+                        match &mut last {
+                            Some((source, end)) if *source == p.source => *end = (*end).max(p.end),
+                            _ => {
+                                if let Some((source, end)) = last.replace((p.source, p.end)) {
+                                    note_offset(&mut offsets, source, end);
+                                }
+                            }
+                        }
                     }
                     if ev.ack_only {
                         skipped += 1;
@@ -57,6 +66,9 @@ pub async fn run(
                     bytes += ev.size_hint();
                     events.push(ev);
                     if events.len() >= max || bytes >= max_bytes {
+                        if let Some((source, end)) = last.take() {
+                            note_offset(&mut offsets, source, end);
+                        }
                         bytes = 0;
                         seq += 1;
                         if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
@@ -64,6 +76,9 @@ pub async fn run(
                         }
                         deadline = None;
                     }
+                }
+                if let Some((source, end)) = last.take() {
+                    note_offset(&mut offsets, source, end);
                 }
                 if skipped > 0 {
                     crate::metrics::metrics().events_dropped.with_label_values(&["filtered"]).inc_by(skipped);
@@ -87,6 +102,12 @@ pub async fn run(
         emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
     }
     tracing::debug!(batches = seq, "pipeline drained");
+}
+
+/// Records that `source` may be acknowledged up to `end` once the batch being built is done.
+fn note_offset(offsets: &mut HashMap<SourceId, u64>, source: SourceId, end: u64) {
+    let o = offsets.entry(source).or_insert(0);
+    *o = (*o).max(end);
 }
 
 /// Registers and hands out one batch; false when an output's worker is gone (its channel

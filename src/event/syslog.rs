@@ -91,7 +91,7 @@ impl SyslogBuilder {
         self.buf.extend_from_slice(b"{\"code\":");
         let _ = write!(self.buf, "{code}");
         self.buf.extend_from_slice(b",\"name\":");
-        let _ = serde_json::to_writer(&mut self.buf, name);
+        super::write::write_str(&mut self.buf, name);
         self.buf.push(b'}');
         self
     }
@@ -100,7 +100,7 @@ impl SyslogBuilder {
     pub fn str(&mut self, key: &str, value: &str) -> &mut Self {
         if !value.is_empty() {
             self.key(key);
-            let _ = serde_json::to_writer(&mut self.buf, value);
+            super::write::write_str(&mut self.buf, value);
         }
         self
     }
@@ -115,7 +115,7 @@ impl SyslogBuilder {
     /// `"key":<any JSON value>`.
     pub fn value(&mut self, key: &str, value: &Value) -> &mut Self {
         self.key(key);
-        let _ = serde_json::to_writer(&mut self.buf, value);
+        super::write::write_value(&mut self.buf, value);
         self
     }
 

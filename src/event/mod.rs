@@ -295,6 +295,19 @@ impl Event {
         self.fields.insert(key, value);
     }
 
+    /// Takes `obj` whole as the record's own fields when that is what inserting its keys one by
+    /// one (`insert_key`) would give: a compact record with no fields of its own yet, and no key
+    /// of `obj` that the compact form or the shared fields hold. Otherwise gives `obj` back.
+    /// (`decode_json`'s common case, without rebuilding the map it just parsed.)
+    pub fn adopt_fields(&mut self, obj: Fields) -> Result<(), Fields> {
+        if self.fields.is_empty() && obj.keys().all(|k| self.compact_may_hold(k)) {
+            self.fields = obj;
+            Ok(())
+        } else {
+            Err(obj)
+        }
+    }
+
     /// Whether a compact record can keep the top-level field `key` in its own map beside the
     /// typed fields (what `decode_json` and `add_fields` add: `level`, `user`, …) and stay
     /// compact: not a key the compact form writes itself, nor one of the file's shared fields

@@ -133,6 +133,15 @@ impl DecodeJson {
             }
             return true;
         }
+        // Keys taken literally, none the record has: the parsed map becomes the record's own.
+        let obj = if self.cfg.expand_keys {
+            obj
+        } else {
+            match e.adopt_fields(obj) {
+                Ok(()) => return true,
+                Err(obj) => obj,
+            }
+        };
         for (k, v) in obj {
             if k == "@timestamp" {
                 let parsed = v
@@ -174,6 +183,66 @@ mod tests {
             None,
         );
         DecodeJson::new(cfg).apply(&mut e).then(|| e.to_value())
+    }
+
+    /// A compact line record with shared `host` and `input` fields, through `decode_json`;
+    /// its serialized bytes.
+    fn compact_through(yaml: &str, msg: &str) -> Option<String> {
+        let cfg: DecodeJsonConfig = crate::config::from_yaml(yaml).unwrap();
+        let shared = std::sync::Arc::new(crate::event::Shared::new(
+            json!({"host": {"name": "n1"}, "input": {"type": "docker"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ));
+        let mut e = Event::line(
+            msg.into(),
+            7,
+            "2026-01-01T00:00:00.000000000Z".into(),
+            shared,
+            None,
+        );
+        DecodeJson::new(cfg)
+            .apply(&mut e)
+            .then(|| serde_json::to_string(&e.to_value()).unwrap())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// Adopting the parsed map whole (`Event::adopt_fields`) gives the same record as
+        /// inserting its keys one at a time: keys without dots decode the same with
+        /// `expand_keys` (which never adopts), whatever keys collide with the record's own,
+        /// the shared ones, or each other.
+        #[test]
+        fn adopted_map_is_the_key_by_key_record(
+            keys in proptest::collection::vec(
+                proptest::sample::select(vec![
+                    "level", "svc", "msg", "host", "input", "message", "@timestamp", "stream",
+                    "log", "error", "user", "é",
+                ]),
+                0..6,
+            ),
+            values in proptest::collection::vec(0u8..4, 6),
+            overwrite in proptest::bool::ANY,
+        ) {
+            let mut obj = serde_json::Map::new();
+            for (k, v) in keys.iter().zip(&values) {
+                let v = match v {
+                    0 => json!("text \"q\""),
+                    1 => json!(42),
+                    2 => json!({"a": [1, {"b": null}]}),
+                    _ => json!("2026-11-24T10:00:00+01:00"),
+                };
+                obj.insert((*k).to_string(), v);
+            }
+            let msg = serde_json::Value::Object(obj).to_string();
+            let literal = compact_through(&format!("{{ overwrite_keys: {overwrite} }}"), &msg);
+            let expanded = compact_through(
+                &format!("{{ overwrite_keys: {overwrite}, expand_keys: true }}"),
+                &msg,
+            );
+            proptest::prop_assert_eq!(literal, expanded);
+        }
     }
 
     #[test]

@@ -6,10 +6,28 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::fs::FileExt;
+use std::os::fd::AsRawFd;
 
 /// Bytes asked of the file per read.
 pub const READ_BLOCK: usize = 64 * 1024;
+
+/// Reads up to `max` bytes at offset `at` into `buf`'s spare capacity and appends them: no
+/// zeroing of the block first (a `resize` per read was 4% of the instructions of a Docker
+/// line, callgrind).
+fn pread_into(file: &File, buf: &mut Vec<u8>, max: usize, at: u64) -> io::Result<usize> {
+    let at = libc::off_t::try_from(at).map_err(|_| io::Error::from(io::ErrorKind::InvalidInput))?;
+    buf.reserve(max);
+    let spare = buf.spare_capacity_mut();
+    let len = spare.len().min(max);
+    // SAFETY: pread writes at most `len` bytes into the spare capacity, memory `buf` owns and
+    // has allocated; the file descriptor is open for as long as `file` is borrowed.
+    let n = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), len, at) };
+    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
+    let filled = buf.len() + n.min(len);
+    // SAFETY: the first `n` (at most `len`) bytes of the spare capacity were written by pread.
+    unsafe { buf.set_len(filled) };
+    Ok(n.min(len))
+}
 
 #[derive(Debug, PartialEq)]
 pub struct Line<'a> {
@@ -71,20 +89,12 @@ impl LineReader {
             self.start = 0;
         }
         let at = self.read_pos();
-        let old = self.buf.len();
-        self.buf.resize(old + READ_BLOCK, 0);
-        let n = loop {
-            match file.read_at(&mut self.buf[old..], at) {
-                Ok(n) => break n,
+        loop {
+            match pread_into(file, &mut self.buf, READ_BLOCK, at) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    self.buf.truncate(old);
-                    return Err(e);
-                }
+                read => return read,
             }
-        };
-        self.buf.truncate(old + n);
-        Ok(n)
+        }
     }
 
     /// Up to `n` of the bytes read last (they end at `read_pos`).

@@ -101,13 +101,18 @@ fn string(s: &[u8], size: usize) -> Option<(Cow<'_, str>, &[u8])> {
         if s.get(at) == Some(&b'"') {
             let after = s.get(at + 1..)?;
             return match owned {
+                // simdutf8: std's check was 5% of the instructions of a Docker line.
                 None => Some((
-                    Cow::Borrowed(std::str::from_utf8(s.get(..at)?).ok()?),
+                    Cow::Borrowed(simdutf8::basic::from_utf8(s.get(..at)?).ok()?),
                     after,
                 )),
                 Some(mut buf) => {
                     buf.extend_from_slice(segment);
-                    Some((Cow::Owned(String::from_utf8(buf).ok()?), after))
+                    simdutf8::basic::from_utf8(&buf).ok()?;
+                    // SAFETY: `buf` was checked to be UTF-8 just above (String::from_utf8 would
+                    // check it again with std's slower check).
+                    let text = unsafe { String::from_utf8_unchecked(buf) };
+                    Some((Cow::Owned(text), after))
                 }
             };
         }

@@ -22,11 +22,13 @@ fn pread_into(file: &File, buf: &mut Vec<u8>, max: usize, at: u64) -> io::Result
     // SAFETY: pread writes at most `len` bytes into the spare capacity, memory `buf` owns and
     // has allocated; the file descriptor is open for as long as `file` is borrowed.
     let n = unsafe { libc::pread(file.as_raw_fd(), spare.as_mut_ptr().cast(), len, at) };
-    let n = usize::try_from(n).map_err(|_| io::Error::last_os_error())?;
-    let filled = buf.len() + n.min(len);
-    // SAFETY: the first `n` (at most `len`) bytes of the spare capacity were written by pread.
-    unsafe { buf.set_len(filled) };
-    Ok(n.min(len))
+    // pread returns -1 (errno set) or the bytes it wrote, never more than `len`.
+    let n = usize::try_from(n)
+        .map_err(|_| io::Error::last_os_error())?
+        .min(len);
+    // SAFETY: the first `n` bytes of the spare capacity were written by pread.
+    unsafe { buf.set_len(buf.len() + n) };
+    Ok(n)
 }
 
 #[derive(Debug, PartialEq)]

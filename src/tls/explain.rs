@@ -64,6 +64,13 @@ impl TlsClient {
             {
                 refused(a)
             }
+            // A server checking our certificate against a CA of the same name but another key
+            // (a CA made again) finds the signature wrong.
+            Error::AlertReceived(a @ AlertDescription::DecryptError)
+                if self.client_cert.is_some() =>
+            {
+                refused(a)
+            }
             Error::AlertReceived(AlertDescription::ProtocolVersion)
             | Error::PeerIncompatible(
                 PeerIncompatible::ServerDoesNotSupportTls12Or13

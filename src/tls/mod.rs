@@ -5,6 +5,7 @@
 
 pub mod config;
 mod explain;
+mod probe;
 pub mod server;
 mod verify;
 
@@ -298,17 +299,22 @@ impl TlsClient {
         (*self.config).clone()
     }
 
+    /// The name the server's certificate must carry: `tls.server_name`, else `host`.
+    fn name_for(&self, host: &str) -> Result<ServerName<'static>, String> {
+        match &self.server_name {
+            Some(n) => Ok(n.clone()),
+            None => ServerName::try_from(host.to_string())
+                .map_err(|_| format!("{host:?} is not a valid server name; set tls.server_name")),
+        }
+    }
+
     /// Completes the handshake over `tcp`; `host` is the host part of the address dialled.
     pub async fn connect(
         &self,
         tcp: TcpStream,
         host: &str,
     ) -> Result<TlsStream<TcpStream>, String> {
-        let name = match &self.server_name {
-            Some(n) => n.clone(),
-            None => ServerName::try_from(host.to_string())
-                .map_err(|_| format!("{host:?} is not a valid server name; set tls.server_name"))?,
-        };
+        let name = self.name_for(host)?;
         self.connector
             .connect(name, tcp)
             .await

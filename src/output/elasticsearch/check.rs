@@ -22,7 +22,7 @@ impl Elasticsearch {
             {
                 Ok(r) => r,
                 Err(e) => {
-                    failed.push(self.explain(addr, &e));
+                    failed.push(self.explain_failure(addr, &e).await);
                     continue;
                 }
             };

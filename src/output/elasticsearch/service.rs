@@ -118,8 +118,37 @@ impl Elasticsearch {
         h
     }
 
-    /// One line for a request that got no HTTP answer.
-    pub(super) fn explain(&self, host: &str, e: &reqwest::Error) -> OutputError {
+    /// One line for a request that got no HTTP answer. When TLS is on and the client's error
+    /// names no TLS cause, a handshake of our own asks whether the server refused us (a TLS 1.3
+    /// server's alert can come after the client pooled the connection, which then reports only
+    /// "canceled" or "closed").
+    pub(super) async fn explain_failure(&self, host: &str, e: &reqwest::Error) -> OutputError {
+        let explained = self.explain(host, e);
+        if explained.kind == "tls" || e.is_timeout() {
+            return explained;
+        }
+        match self.tls_refusal(host).await {
+            Some(t) => OutputError::new("tls", format!("{host}: TLS: {t}")),
+            None => explained,
+        }
+    }
+
+    /// What our own handshake with an `https` host learns, if it is a TLS refusal.
+    async fn tls_refusal(&self, host: &str) -> Option<String> {
+        let tls = self.tls.as_ref()?;
+        let url = reqwest::Url::parse(host)
+            .ok()
+            .filter(|u| u.scheme() == "https")?;
+        let name = url
+            .host_str()?
+            .trim_start_matches('[')
+            .trim_end_matches(']');
+        let port = url.port_or_known_default()?;
+        let limit = self.cfg.timeout.0.min(std::time::Duration::from_secs(5));
+        tls.refusal(name, port, limit).await
+    }
+
+    fn explain(&self, host: &str, e: &reqwest::Error) -> OutputError {
         if let Some(t) = self.tls.as_ref().and_then(|t| t.explain_chain(e)) {
             return OutputError::new("tls", format!("{host}: TLS: {t}"));
         }
@@ -160,7 +189,7 @@ impl Elasticsearch {
             Ok(r) => r,
             Err(e) => {
                 host.failed(self.cfg.backoff);
-                return Err(BulkError::Retry(self.explain(&host.addr, &e)));
+                return Err(BulkError::Retry(self.explain_failure(&host.addr, &e).await));
             }
         };
         let status = resp.status().as_u16();
@@ -168,7 +197,7 @@ impl Elasticsearch {
             Ok(b) => b.to_vec(),
             Err(e) => {
                 host.failed(self.cfg.backoff);
-                return Err(BulkError::Retry(self.explain(&host.addr, &e)));
+                return Err(BulkError::Retry(self.explain_failure(&host.addr, &e).await));
             }
         };
         match classify::request(&host.addr, status, &body, &self.cfg.auth) {

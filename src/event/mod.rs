@@ -315,7 +315,7 @@ impl Event {
     fn compact_may_hold(&self, key: &str) -> bool {
         self.rec.is_some()
             && !matches!(key, "@timestamp" | "message" | "stream" | "log" | "error")
-            && !self.shared.as_ref().is_some_and(|s| s.contains_key(key))
+            && !self.shared.as_ref().is_some_and(|s| s.has_key(key))
     }
 
     /// Takes the record's `message` text out (leaving it empty), when it is a string of its
@@ -336,7 +336,7 @@ impl Event {
     pub fn remove(&mut self, path: &str) -> Option<Value> {
         self.materialize();
         let top = path.split('.').next().unwrap_or(path);
-        if self.shared.as_ref().is_some_and(|s| s.contains_key(top)) {
+        if self.shared.as_ref().is_some_and(|s| s.has_key(top)) {
             if let Some(shared) = self.shared.take() {
                 self.fields = merged(&self.fields, &shared);
             }

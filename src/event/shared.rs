@@ -11,6 +11,9 @@ use std::sync::OnceLock;
 #[derive(Debug, Default)]
 pub struct Shared {
     map: Fields,
+    /// One bit per top-level key (`key_bit`): a key whose bit is clear is not in `map`, which
+    /// answers most `has_key` questions without searching the map.
+    key_bits: u64,
     /// `map` serialized for the compact path (see `Fragment`), on first use.
     fragment: OnceLock<Fragment>,
 }
@@ -29,9 +32,16 @@ pub(super) struct Fragment {
 impl Shared {
     pub fn new(map: Fields) -> Shared {
         Shared {
+            key_bits: map.keys().fold(0, |bits, k| bits | key_bit(k)),
             map,
             fragment: OnceLock::new(),
         }
+    }
+
+    /// Whether `key` is one of the shared top-level fields (asked for every field a processor
+    /// adds to a record, so mostly answered by `key_bits` alone).
+    pub fn has_key(&self, key: &str) -> bool {
+        self.key_bits & key_bit(key) != 0 && self.map.contains_key(key)
     }
 
     pub fn map(&self) -> &Fields {
@@ -79,6 +89,14 @@ impl Shared {
     }
 }
 
+/// A key's bit in `Shared::key_bits`, from its length and first byte (the shared keys, `host`,
+/// `agent`, `input`, `log`, `container`, `ecs`, `kubernetes`, rarely share both with a field an
+/// application logs).
+fn key_bit(key: &str) -> u64 {
+    let first = key.as_bytes().first().copied().unwrap_or(0) as usize;
+    1 << ((key.len().wrapping_mul(31).wrapping_add(first)) % 64)
+}
+
 impl std::ops::Deref for Shared {
     type Target = Fields;
     fn deref(&self) -> &Fields {
@@ -89,5 +107,29 @@ impl std::ops::Deref for Shared {
 impl From<Fields> for Shared {
     fn from(map: Fields) -> Shared {
         Shared::new(map)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// `has_key` is the map's own answer, for keys in it, keys near them (same length or
+        /// first byte) and empty ones.
+        #[test]
+        fn has_key_is_contains_key(
+            keys in proptest::collection::vec("[a-z@._]{0,12}", 0..12),
+            probes in proptest::collection::vec("[a-z@._]{0,12}", 0..24),
+        ) {
+            let map: Fields = keys.iter().map(|k| (k.clone(), Value::Null)).collect();
+            let shared = Shared::new(map.clone());
+            for k in keys.iter().chain(&probes) {
+                prop_assert_eq!(shared.has_key(k), map.contains_key(k.as_str()), "{}", k);
+            }
+            prop_assert!(!Shared::default().has_key(""));
+        }
     }
 }

@@ -21,19 +21,33 @@ pub const MAX_FIELDS: usize = 1000;
 /// Longest key a decoded object may have.
 pub const MAX_KEY_BYTES: usize = 1024;
 
-/// Why `v` is over the limits, if it is: counts fields iteratively (no recursion on input).
-fn over_limits(v: &Value) -> Option<String> {
-    let mut fields = 0usize;
-    let mut stack = vec![v];
+/// The message for a key over `MAX_KEY_BYTES`, if `keys` has one.
+fn long_key<'a>(mut keys: impl Iterator<Item = &'a String>) -> Option<String> {
+    keys.find(|k| k.len() > MAX_KEY_BYTES).map(|k| {
+        format!(
+            "decode_json: a key of {} bytes (more than {MAX_KEY_BYTES}); kept as text",
+            k.len()
+        )
+    })
+}
+
+/// Why `obj` is over the limits, if it is: counts fields iteratively (no recursion on input).
+fn over_limits(obj: &Map<String, Value>) -> Option<String> {
+    // The common case, an object of plain values, without a stack.
+    if obj.len() <= MAX_FIELDS && is_flat(obj) {
+        return long_key(obj.keys());
+    }
+    let mut fields = obj.len();
+    if let Some(why) = long_key(obj.keys()) {
+        return Some(why);
+    }
+    let mut stack: Vec<&Value> = obj.values().collect();
     while let Some(v) = stack.pop() {
         match v {
             Value::Object(m) => {
                 fields += m.len();
-                if let Some(k) = m.keys().find(|k| k.len() > MAX_KEY_BYTES) {
-                    return Some(format!(
-                        "decode_json: a key of {} bytes (more than {MAX_KEY_BYTES}); kept as text",
-                        k.len()
-                    ));
+                if let Some(why) = long_key(m.keys()) {
+                    return Some(why);
                 }
                 stack.extend(m.values());
             }
@@ -53,28 +67,23 @@ pub struct DecodeJson {
     cfg: DecodeJsonConfig,
 }
 
-/// Objects and arrays below `depth` levels become their JSON text.
-fn limit_depth(v: &mut Value, depth: usize) {
-    match v {
-        Value::Object(m) => {
-            for child in m.values_mut() {
-                if depth <= 1 && (child.is_object() || child.is_array()) {
-                    *child = Value::String(child.to_string());
-                } else {
-                    limit_depth(child, depth - 1);
-                }
+/// Whether no value of `m` is an object or an array.
+fn is_flat(m: &Map<String, Value>) -> bool {
+    m.values().all(|c| !c.is_object() && !c.is_array())
+}
+
+/// Objects and arrays below `depth` levels (of these children) become their JSON text.
+fn limit_depth<'a>(children: impl Iterator<Item = &'a mut Value>, depth: usize) {
+    for child in children {
+        if depth <= 1 && (child.is_object() || child.is_array()) {
+            *child = Value::String(child.to_string());
+        } else {
+            match child {
+                Value::Object(m) => limit_depth(m.values_mut(), depth - 1),
+                Value::Array(a) => limit_depth(a.iter_mut(), depth - 1),
+                _ => {}
             }
         }
-        Value::Array(a) => {
-            for child in a.iter_mut() {
-                if depth <= 1 && (child.is_object() || child.is_array()) {
-                    *child = Value::String(child.to_string());
-                } else {
-                    limit_depth(child, depth - 1);
-                }
-            }
-        }
-        _ => {}
     }
 }
 
@@ -117,16 +126,14 @@ impl DecodeJson {
                 return true;
             }
         };
-        let mut wrapper = Value::Object(std::mem::take(&mut obj));
-        if let Some(why) = over_limits(&wrapper) {
+        if let Some(why) = over_limits(&obj) {
             e.add_flag("json_limits");
             e.set("error.message", Value::String(why));
             return true;
         }
-        limit_depth(&mut wrapper, self.cfg.max_depth.max(1));
-        let Value::Object(obj) = wrapper else {
-            return true;
-        };
+        if !is_flat(&obj) {
+            limit_depth(obj.values_mut(), self.cfg.max_depth.max(1));
+        }
         if !self.cfg.target.is_empty() {
             if self.cfg.overwrite_keys || e.get(&self.cfg.target).is_none() {
                 e.set(&self.cfg.target, Value::Object(obj));
@@ -308,6 +315,26 @@ mod tests {
             .as_str()
             .unwrap()
             .contains("1000 fields"));
+        // Counted at every level: two objects of 600 under two keys, and a long key one level
+        // down, are over the limits too.
+        let half = |p: &str| -> Value {
+            Value::Object((0..600).map(|i| (format!("{p}{i}"), json!(i))).collect())
+        };
+        let doc = json!({"a": half("x"), "b": half("y")}).to_string();
+        let v = run("{}", &doc).unwrap();
+        assert!(
+            v.get("a").is_none(),
+            "nested fields over the limit: not decoded"
+        );
+        assert_eq!(v["log"]["flags"], json!(["json_limits"]));
+        let doc = json!({"a": {"k".repeat(MAX_KEY_BYTES + 1): 1}}).to_string();
+        let v = run("{}", &doc).unwrap();
+        assert!(v.get("a").is_none(), "a nested long key: not decoded");
+        assert_eq!(v["log"]["flags"], json!(["json_limits"]));
+        // Just under: decoded.
+        let doc = json!({"a": half("x"), "b": {"k".repeat(MAX_KEY_BYTES): 1}}).to_string();
+        let v = run("{}", &doc).unwrap();
+        assert_eq!(v["a"]["x599"], 599);
         // Deep JSON past serde_json's own limit is not JSON to us: kept, never a crash.
         let deep = "[".repeat(100_000) + &"]".repeat(100_000);
         let v = run("{ add_error_key: true }", &format!("{{\"a\":{deep}}}")).unwrap();

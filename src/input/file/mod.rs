@@ -85,9 +85,10 @@ impl Common {
     }
 }
 
-/// The line as text; invalid UTF-8 is replaced (U+FFFD) and reported.
+/// The line as text; invalid UTF-8 is replaced (U+FFFD) and reported. (simdutf8: std's check
+/// was 8% of the instructions of a plain-file line.)
 pub fn text(bytes: &[u8]) -> (String, bool) {
-    match std::str::from_utf8(bytes) {
+    match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => (s.to_owned(), false),
         Err(_) => (String::from_utf8_lossy(bytes).into_owned(), true),
     }

@@ -37,7 +37,7 @@ pub struct Message {
 /// Parses `bytes` (one frame); `now` fixes the year of traditional timestamps. Invalid UTF-8 is
 /// replaced (U+FFFD), never refused.
 pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
-    let (text, invalid_utf8) = match std::str::from_utf8(bytes) {
+    let (text, invalid_utf8) = match simdutf8::basic::from_utf8(bytes) {
         Ok(s) => (std::borrow::Cow::Borrowed(s), false),
         Err(_) => (String::from_utf8_lossy(bytes), true),
     };

@@ -15,10 +15,11 @@ impl TlsClient {
             if let Some(tls) = err.downcast_ref::<Error>() {
                 return Some(self.explain(tls));
             }
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
-                    return Some(self.explain(tls));
-                }
+            if let Some(explained) = err
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| self.explain_tls_io(io))
+            {
+                return Some(explained);
             }
             cur = err.source();
         }
@@ -28,10 +29,14 @@ impl TlsClient {
     /// One line for an I/O error on a TLS stream (handshake or later, e.g. the server refusing
     /// our client certificate after a TLS 1.3 handshake).
     pub fn explain_io(&self, e: &std::io::Error) -> String {
-        match e.get_ref().and_then(|i| i.downcast_ref::<Error>()) {
-            Some(tls) => self.explain(tls),
-            None => e.to_string(),
-        }
+        self.explain_tls_io(e).unwrap_or_else(|| e.to_string())
+    }
+
+    /// The explanation of an I/O error that carries a rustls error; `None` for any other.
+    pub(super) fn explain_tls_io(&self, e: &std::io::Error) -> Option<String> {
+        e.get_ref()
+            .and_then(|i| i.downcast_ref::<Error>())
+            .map(|tls| self.explain(tls))
     }
 
     /// One line for a rustls error, in the words of the person who has to fix it.

@@ -39,13 +39,6 @@ impl TlsClient {
             Err(e) => self.explain_tls_io(&e),
         }
     }
-
-    /// The explanation of an I/O error that carries a rustls error; `None` for any other.
-    fn explain_tls_io(&self, e: &std::io::Error) -> Option<String> {
-        e.get_ref()
-            .and_then(|i| i.downcast_ref::<rustls::Error>())
-            .map(|tls| self.explain(tls))
-    }
 }
 
 #[cfg(test)]

@@ -21,12 +21,15 @@
 //! record and `log.file.path` of the file form one `log` object); `set` copies a shared top-level
 //! entry into the record before changing it (copy on write), and so does `remove`.
 
+mod raw;
 mod shared;
 mod syslog;
 mod write;
 
+use raw::RawObject;
 use serde_json::{Map, Value};
 pub use shared::Shared;
+use std::borrow::Cow;
 use std::sync::{Arc, LazyLock};
 pub use syslog::{SyslogBuilder, SyslogFields};
 use write::{lookup, merged, write_compact, write_merged};
@@ -88,6 +91,28 @@ struct Record {
     error: Option<Value>,
     /// `log.syslog`, when set: written once by the decoder (`syslog.rs`).
     syslog: Option<SyslogFields>,
+    /// Fields `decode_json` brought, still as their JSON text (`raw.rs`). While set, the
+    /// record's own map is empty: anything that changes own fields parses these into it first.
+    raw: Option<RawObject>,
+}
+
+impl Record {
+    /// The typed field at `path`, if it is one and set.
+    fn typed(&self, path: &str) -> Option<&Value> {
+        match path {
+            "message" => Some(&self.message),
+            "@timestamp" => Some(&self.timestamp),
+            "stream" => self.stream.map(StreamName::value),
+            "log.offset" => Some(&self.offset),
+            "log.flags" => self.flags.as_ref(),
+            "error.message" => self.error.as_ref(),
+            "log.syslog" => self.syslog.as_ref().map(SyslogFields::value),
+            _ => match (path.strip_prefix("log.syslog."), &self.syslog) {
+                (Some(rest), Some(s)) => s.value().as_object().and_then(|m| lookup(m, rest)),
+                _ => None,
+            },
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -145,6 +170,7 @@ impl Event {
                 flags: None,
                 error: None,
                 syslog: None,
+                raw: None,
             }),
             fields: Fields::new(),
             shared: Some(shared),
@@ -205,6 +231,9 @@ impl Event {
             error.insert("message".into(), e);
             own.insert("error".into(), Value::Object(error));
         }
+        if let Some(raw) = r.raw {
+            own.extend(raw.into_fields());
+        }
         // Fields set on the map form already (none, as the compact form is left on the first
         // such `set`) would win; keep the record's own values.
         for (k, v) in std::mem::take(&mut self.fields) {
@@ -218,24 +247,44 @@ impl Event {
     /// `error.message` — but not a whole `log` or `error` object: materialize it first.)
     pub fn get(&self, path: &str) -> Option<&Value> {
         if let Some(r) = self.rec.as_ref() {
-            let own = match path {
-                "message" => Some(&r.message),
-                "@timestamp" => Some(&r.timestamp),
-                "stream" => r.stream.map(StreamName::value),
-                "log.offset" => Some(&r.offset),
-                "log.flags" => r.flags.as_ref(),
-                "error.message" => r.error.as_ref(),
-                "log.syslog" => r.syslog.as_ref().map(SyslogFields::value),
-                _ => match (path.strip_prefix("log.syslog."), &r.syslog) {
-                    (Some(rest), Some(s)) => s.value().as_object().and_then(|m| lookup(m, rest)),
-                    _ => None,
-                },
-            };
-            if own.is_some() {
-                return own;
+            if let Some(v) = r.typed(path) {
+                return Some(v);
+            }
+            if let Some(v) = r.raw.as_ref().and_then(|raw| lookup(raw.fields(), path)) {
+                return Some(v);
             }
         }
+        self.own_or_shared(path)
+    }
+
+    /// The value at a dotted path, as `get`, without parsing the fields `decode_json` kept as
+    /// text to find it (what conditions read).
+    pub fn value(&self, path: &str) -> Option<Cow<'_, Value>> {
+        if let Some(r) = self.rec.as_ref() {
+            if let Some(v) = r.typed(path) {
+                return Some(Cow::Borrowed(v));
+            }
+            // A raw object's values are plain: only a path of one key can be in it.
+            if let Some(raw) = r.raw.as_ref().filter(|_| !path.contains('.')) {
+                if let Some(v) = raw.find(path) {
+                    return Some(Cow::Owned(v));
+                }
+            }
+        }
+        self.own_or_shared(path).map(Cow::Borrowed)
+    }
+
+    fn own_or_shared(&self, path: &str) -> Option<&Value> {
         lookup(&self.fields, path).or_else(|| lookup(self.shared.as_deref()?, path))
+    }
+
+    /// Moves fields kept as text into the record's own map (before it changes).
+    fn unraw(&mut self) {
+        if let Some(raw) = self.rec.as_mut().and_then(|r| r.raw.take()) {
+            let mut fields = raw.into_fields();
+            fields.extend(std::mem::take(&mut self.fields));
+            self.fields = fields;
+        }
     }
 
     /// Sets the value at a dotted path, creating (or replacing non-object) parents.
@@ -261,6 +310,7 @@ impl Event {
                 (_, v) => {
                     let top = path.split('.').next().unwrap_or(path);
                     if self.compact_may_hold(top) {
+                        self.unraw();
                         if set_in(&mut self.fields, path, v) {
                             self.add_flag("path_capped");
                         }
@@ -282,6 +332,13 @@ impl Event {
         if self.rec.is_some() && matches!(key, "message" | "@timestamp" | "stream") {
             return self.get(key);
         }
+        if let Some(v) = self
+            .rec
+            .as_ref()
+            .and_then(|r| r.raw.as_ref()?.fields().get(key))
+        {
+            return Some(v);
+        }
         self.fields
             .get(key)
             .or_else(|| self.shared.as_ref()?.get(key))
@@ -292,6 +349,7 @@ impl Event {
         if !self.compact_may_hold(&key) {
             self.materialize();
         }
+        self.unraw();
         self.fields.insert(key, value);
     }
 
@@ -300,12 +358,32 @@ impl Event {
     /// of `obj` that the compact form or the shared fields hold. Otherwise gives `obj` back.
     /// (`decode_json`'s common case, without rebuilding the map it just parsed.)
     pub fn adopt_fields(&mut self, obj: Fields) -> Result<(), Fields> {
-        if self.fields.is_empty() && obj.keys().all(|k| self.compact_may_hold(k)) {
+        let raw = self.rec.as_ref().is_some_and(|r| r.raw.is_some());
+        if !raw && self.fields.is_empty() && obj.keys().all(|k| self.compact_may_hold(k)) {
             self.fields = obj;
             Ok(())
         } else {
             Err(obj)
         }
+    }
+
+    /// Takes the JSON text in the field `field` as the record's own fields without parsing it
+    /// into a map, when it is what `adopt_fields` would take whole and a small object of plain
+    /// values (`raw.rs`); false, changing nothing, when it is not.
+    pub fn adopt_json_text(&mut self, field: &str, max_key: usize) -> bool {
+        if self.rec.as_ref().is_none_or(|r| r.raw.is_some()) || !self.fields.is_empty() {
+            return false;
+        }
+        let Some(text) = self.get(field).and_then(Value::as_str) else {
+            return false;
+        };
+        let Some(raw) = RawObject::check(text.trim(), max_key, |k| self.compact_may_hold(k)) else {
+            return false;
+        };
+        if let Some(r) = self.rec.as_mut() {
+            r.raw = Some(raw);
+        }
+        true
     }
 
     /// Whether a compact record can keep the top-level field `key` in its own map beside the
@@ -376,7 +454,12 @@ impl Event {
             .as_ref()
             .and_then(|r| r.syslog.as_ref())
             .map_or(0, |s| s.json().len());
-        message + message / 8 + shared + syslog + 128
+        let raw = self
+            .rec
+            .as_ref()
+            .and_then(|r| r.raw.as_ref())
+            .map_or(0, RawObject::text_len);
+        message + message / 8 + shared + syslog + raw + 128
     }
 
     /// The record as one JSON object: its own fields, then the shared ones it does not override.

@@ -266,3 +266,112 @@ fn strings_are_written_as_serde_json_writes_them() {
         );
     }
 }
+
+/// A compact Docker-like record with shared fields and `{"level":"DEBUG","n":3}` kept as text.
+fn raw_record() -> Event {
+    let shared = Arc::new(Shared::new(
+        json!({"host": {"name": "h"}, "input": {"type": "docker"}})
+            .as_object()
+            .unwrap()
+            .clone(),
+    ));
+    let mut e = Event::line(
+        r#" {"level":"DEBUG", "n":3} "#.into(),
+        9,
+        "2026-01-01T00:00:00.000000000Z".into(),
+        shared,
+        None,
+    );
+    e.set_stream(StreamName::Stderr);
+    assert!(e.adopt_json_text("message", 1024));
+    e
+}
+
+fn written(e: &Event) -> Value {
+    let mut out = Vec::new();
+    e.write_json(&mut out);
+    serde_json::from_slice(&out).unwrap()
+}
+
+#[test]
+fn fields_kept_as_text_read_write_and_change_as_a_map() {
+    let e = raw_record();
+    let want = json!({
+        "@timestamp": "2026-01-01T00:00:00.000000000Z",
+        "message": r#" {"level":"DEBUG", "n":3} "#,
+        "stream": "stderr",
+        "log": {"offset": 9},
+        "host": {"name": "h"},
+        "input": {"type": "docker"},
+        "level": "DEBUG",
+        "n": 3,
+    });
+    assert_eq!(written(&e), want);
+    assert_eq!(e.to_value(), want);
+    assert_eq!(e.value("level").as_deref(), Some(&json!("DEBUG")));
+    assert_eq!(e.value("n.x"), None);
+    assert_eq!(e.value("host.name").as_deref(), Some(&json!("h")));
+    assert_eq!(e.value("stream").as_deref(), Some(&json!("stderr")));
+    assert_eq!(e.get("n"), Some(&json!(3)));
+    assert_eq!(e.get_key("level"), Some(&json!("DEBUG")));
+    assert!(e.size_hint() > 200);
+    // Taken twice: the second is refused (the first's fields are the record's).
+    let mut twice = e.clone();
+    assert!(!twice.adopt_json_text("message", 1024));
+    assert!(twice.adopt_fields(Map::new()).is_err());
+
+    // Every change keeps the fields the text brought.
+    let mut set = e.clone();
+    set.set("user.id", json!(7));
+    let mut w = want.clone();
+    w["user"] = json!({"id": 7});
+    assert_eq!(written(&set), w);
+    let mut key = e.clone();
+    key.insert_key("a.b".into(), json!(1));
+    let mut w = want.clone();
+    w["a.b"] = json!(1);
+    assert_eq!(written(&key), w);
+    let mut removed = e.clone();
+    assert_eq!(removed.remove("level"), Some(json!("DEBUG")));
+    let mut w = want.clone();
+    w.as_object_mut().unwrap().remove("level");
+    assert_eq!(written(&removed), w);
+    let mut flagged = e.clone();
+    flagged.add_flag("truncated");
+    flagged.set("message", json!("m"));
+    let mut w = want.clone();
+    w["log"]["flags"] = json!(["truncated"]);
+    w["message"] = json!("m");
+    assert_eq!(written(&flagged), w);
+    let mut shared_key = e.clone();
+    shared_key.set("host.ip", json!("10.0.0.1"));
+    let mut w = want;
+    w["host"]["ip"] = json!("10.0.0.1");
+    assert_eq!(written(&shared_key), w);
+}
+
+#[test]
+fn only_a_plain_object_the_record_can_hold_is_kept_as_text() {
+    let shared = Arc::new(Shared::new(
+        json!({"host": {"name": "h"}}).as_object().unwrap().clone(),
+    ));
+    let line = |m: &str| Event::line(m.into(), 0, "t".into(), shared.clone(), None);
+    for m in [
+        r#"{"host":"x"}"#,
+        r#"{"message":"x"}"#,
+        r#"{"@timestamp":"x"}"#,
+        r#"{"log":"x"}"#,
+        r#"{"a":{"b":1}}"#,
+        r#"{"a":1,"a":2}"#,
+        "{}",
+        "not json",
+    ] {
+        assert!(!line(m).adopt_json_text("message", 1024), "{m}");
+    }
+    let mut own = line(r#"{"a":1}"#);
+    own.set("b", json!(2));
+    assert!(!own.adopt_json_text("message", 1024), "own fields already");
+    let mut map = Event::new(Map::new(), None);
+    map.set("message", json!(r#"{"a":1}"#));
+    assert!(!map.adopt_json_text("message", 1024), "not compact");
+}

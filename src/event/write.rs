@@ -150,6 +150,10 @@ pub(super) fn write_compact(out: &mut Vec<u8>, r: &Record, own: &Fields, frag: O
         write_key(out, k);
         write_value(out, v);
     }
+    if let Some(raw) = &r.raw {
+        out.push(b',');
+        out.extend_from_slice(raw.members().as_bytes());
+    }
     if let Some(f) = frag {
         out.extend_from_slice(&f.rest);
     }

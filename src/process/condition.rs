@@ -74,27 +74,30 @@ impl Condition {
 
     pub fn matches(&self, e: &Event) -> bool {
         match self {
-            Condition::Equals(m) => m.iter().all(|(f, want)| match (e.get(f), want) {
-                (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
-                (Some(v), want) => v == want,
-                (None, _) => false,
-            }),
-            Condition::Contains(m) => m.iter().all(|(f, want)| match e.get(f) {
+            Condition::Equals(m) => m
+                .iter()
+                .all(|(f, want)| match (e.value(f).as_deref(), want) {
+                    (Some(Value::Number(a)), Value::Number(b)) => a.as_f64() == b.as_f64(),
+                    (Some(v), want) => v == want,
+                    (None, _) => false,
+                }),
+            Condition::Contains(m) => m.iter().all(|(f, want)| match e.value(f).as_deref() {
                 Some(Value::String(s)) => s.contains(want.as_str()),
                 Some(Value::Array(a)) => a
                     .iter()
                     .any(|v| v.as_str().is_some_and(|s| s.contains(want.as_str()))),
                 _ => false,
             }),
-            Condition::Regexp(m) => m.iter().all(|(f, r)| match e.get(f) {
+            Condition::Regexp(m) => m.iter().all(|(f, r)| match e.value(f).as_deref() {
                 Some(Value::String(s)) => r.is_match(s),
                 Some(v @ (Value::Number(_) | Value::Bool(_))) => r.is_match(&v.to_string()),
                 _ => false,
             }),
-            Condition::HasFields(f) => f.iter().all(|f| e.get(f).is_some()),
+            Condition::HasFields(f) => f.iter().all(|f| e.value(f).is_some()),
             Condition::Range(m) => m.iter().all(|(f, r)| {
                 let Some(v) = e
-                    .get(f)
+                    .value(f)
+                    .as_deref()
                     .and_then(|v| v.as_f64().or_else(|| v.as_str()?.parse().ok()))
                 else {
                     return false;

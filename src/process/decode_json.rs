@@ -11,6 +11,11 @@
 //! the record is flagged `json_limits` (with `error.message`). Text that is not a JSON object never fails
 //! the record: it is kept as it was (`on_error: keep`, with `error.message` and `error.type:
 //! json` if `add_error_key`) or dropped (`on_error: drop`).
+//!
+//! The common case, a small object of plain values merged into the root with no key the record
+//! has, is not parsed into a map: the record keeps the text (`Event::adopt_json_text`,
+//! `event/raw.rs`) and writes it as it is; conditions find a field in it without parsing the
+//! rest. It gives the same record as the map would.
 
 use super::config::{DecodeJsonConfig, OnError};
 use crate::event::Event;
@@ -101,6 +106,13 @@ impl DecodeJson {
 
     /// False when the record is to be dropped.
     pub fn apply(&self, e: &mut Event) -> bool {
+        // The common case, a small object of plain values merged into the root, kept as text.
+        if self.cfg.target.is_empty()
+            && !self.cfg.expand_keys
+            && e.adopt_json_text(&self.cfg.field, MAX_KEY_BYTES)
+        {
+            return true;
+        }
         let Some(text) = e.get(&self.cfg.field).and_then(|v| v.as_str()) else {
             return true;
         };
@@ -209,15 +221,54 @@ mod tests {
             shared,
             None,
         );
-        DecodeJson::new(cfg)
-            .apply(&mut e)
-            .then(|| serde_json::to_string(&e.to_value()).unwrap())
+        DecodeJson::new(cfg).apply(&mut e).then(|| {
+            let map = e.to_value();
+            let mut out = Vec::new();
+            e.write_json(&mut out);
+            let keys = top_keys(&out);
+            let mut unique = keys.clone();
+            unique.sort();
+            unique.dedup();
+            assert_eq!(
+                unique.len(),
+                keys.len(),
+                "{}",
+                String::from_utf8_lossy(&out)
+            );
+            let written: Value = serde_json::from_slice(&out).unwrap();
+            assert_eq!(written, map, "written bytes and the map form differ");
+            serde_json::to_string(&map).unwrap()
+        })
+    }
+
+    /// The top-level keys of a JSON object, as many times as they are written.
+    fn top_keys(json: &[u8]) -> Vec<String> {
+        use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+        struct Keys;
+        impl<'de> Visitor<'de> for Keys {
+            type Value = Vec<String>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Vec<String>, A::Error> {
+                let mut keys = Vec::new();
+                while let Some(k) = m.next_key::<String>()? {
+                    m.next_value::<IgnoredAny>()?;
+                    keys.push(k);
+                }
+                Ok(keys)
+            }
+        }
+        serde_json::Deserializer::from_slice(json)
+            .deserialize_map(Keys)
+            .unwrap()
     }
 
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
-        /// Adopting the parsed map whole (`Event::adopt_fields`) gives the same record as
-        /// inserting its keys one at a time: keys without dots decode the same with
+        /// Adopting the parsed map whole (`Event::adopt_fields`), or its text
+        /// (`adopt_json_text`), gives the same record as inserting its keys one at a time, and
+        /// writes it as that map (each key once): keys without dots decode the same with
         /// `expand_keys` (which never adopts), whatever keys collide with the record's own,
         /// the shared ones, or each other.
         #[test]
@@ -231,6 +282,7 @@ mod tests {
             ),
             values in proptest::collection::vec(0u8..4, 6),
             overwrite in proptest::bool::ANY,
+            spacing in 0u8..3,
         ) {
             let mut obj = serde_json::Map::new();
             for (k, v) in keys.iter().zip(&values) {
@@ -243,6 +295,12 @@ mod tests {
                 obj.insert((*k).to_string(), v);
             }
             let msg = serde_json::Value::Object(obj).to_string();
+            // JSON whitespace inside, and the same key twice, as senders may write it.
+            let msg = match spacing {
+                0 => msg,
+                1 => msg.replace(",\"", " ,\t\"").replace("{", "{ ").replace("}", "\n}"),
+                _ => msg.replacen("{", "{\"level\":1,", 1),
+            };
             let literal = compact_through(&format!("{{ overwrite_keys: {overwrite} }}"), &msg);
             let expanded = compact_through(
                 &format!("{{ overwrite_keys: {overwrite}, expand_keys: true }}"),

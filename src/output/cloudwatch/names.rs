@@ -70,7 +70,7 @@ impl NameTemplate {
         for p in &self.parts {
             match p {
                 Part::Text(t) => out.push_str(t),
-                Part::Field { path, default } => match event.get(path) {
+                Part::Field { path, default } => match event.value(path).as_deref() {
                     Some(Value::String(s)) if !s.is_empty() => out.push_str(s),
                     Some(v @ (Value::Number(_) | Value::Bool(_))) => out.push_str(&v.to_string()),
                     _ => out.push_str(default.as_deref().unwrap_or("unknown")),

@@ -131,7 +131,7 @@ impl IndexTemplate {
                     };
                     out.push_str(&t.format(f).to_string());
                 }
-                Part::Field { path, default } => match (event.get(path), default) {
+                Part::Field { path, default } => match (event.value(path).as_deref(), default) {
                     (Some(Value::String(s)), _) => out.push_str(s),
                     (Some(v @ (Value::Number(_) | Value::Bool(_))), _) => {
                         out.push_str(&v.to_string())

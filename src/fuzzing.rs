@@ -138,6 +138,15 @@ fn drive(decoder: &mut dyn LineDecoder, data: &[u8]) {
                 "record is not JSON: {:?}",
                 String::from_utf8_lossy(&buf)
             );
+            // And it is the record's map form (fields `decode_json` kept as text included).
+            if let Ok(parsed) = parsed {
+                assert_eq!(
+                    parsed,
+                    ev.to_value(),
+                    "written: {:?}",
+                    String::from_utf8_lossy(&buf)
+                );
+            }
         }
         if let Some(p) = ev.position {
             assert!(p.end <= offset.max(1), "position past the input");
@@ -339,12 +348,14 @@ pub fn multiline(data: &[u8]) {
 }
 
 /// `decode_json` into the root, under a target, with `expand_keys`, followed by `rename` and
-/// `add_fields` on the decoded keys.
+/// `add_fields` on the decoded keys, and by a `drop` condition reading them.
 pub fn decode_json(data: &[u8]) {
     for p in [
         "- decode_json: { target: '', add_error_key: true }",
         "- decode_json: { target: 'a.b', overwrite_keys: true, max_depth: 2 }",
         "- decode_json: { target: '', expand_keys: true, overwrite_keys: true }\n      - rename: { fields: { 'a.b': c, message: m } }\n      - add_fields: { fields: { x: 1 }, target: 'a' }",
+        // Plain objects kept as text, read by every condition, then changed.
+        "- decode_json: { target: '' }\n      - drop: { when: { or: [ { equals: { a: 1 } }, { contains: { b: x } }, { regexp: { c: '^z' } }, { range: { d: { gte: 1 } } }, { has_fields: [e] } ] } }\n      - add_fields: { fields: { x: 1 }, target: '' }",
     ] {
         drive_input(
             &format!("type: file\n    paths: [/x]\n    processors:\n      {p}"),

@@ -39,6 +39,9 @@ fn json_app_logs_conditions_rename_and_add_fields() {
             r#"{"level":"info","msg":"probe","http":{"code":200,"path":"/healthz"}}"#,
             "\n",
             "not json at all {\n",
+            // Plain values only: kept as text by decode_json (event/raw.rs) until the rename.
+            r#"{"level":"info","msg":"flat \"q\" é","n":1.5,"ok":true}"#,
+            "\n",
             r#"{"level":"error","msg":"boom","http":{"code":503,"path":"/api"},"deep":{"a":{"b":{"c":1}}}}"#,
             "\n",
             r#"{"level":"debug","msg":"noise"}"#,
@@ -57,7 +60,7 @@ fn json_app_logs_conditions_rename_and_add_fields() {
 ";
     let cfg = env.config(&input(&log, processors), global);
     let agent = env.start(&cfg);
-    let r = wait_records(&agent, &env.out(), 3);
+    let r = wait_records(&agent, &env.out(), 4);
     // 1: decoded, its own @timestamp, renamed.
     assert_eq!(r[0]["level"], "info");
     assert_eq!(r[0]["http"]["code"], 200);
@@ -71,13 +74,20 @@ fn json_app_logs_conditions_rename_and_add_fields() {
     // 2: the health check was dropped; invalid JSON is kept with the error key.
     assert_eq!(r[1]["message"], "not json at all {");
     assert_eq!(r[1]["error"]["type"], "json");
-    // 3: the error, with fields added and depth bounded.
-    assert_eq!(r[2]["level"], "error");
-    assert_eq!(r[2]["app"]["team"], "payments");
-    assert_eq!(r[2]["app"]["tier"], 2);
-    assert_eq!(r[2]["deep"]["a"], r#"{"b":{"c":1}}"#);
+    // 3: plain values, found by the condition, renamed.
+    assert_eq!(r[2]["level"], "info");
+    assert_eq!(r[2]["event"]["original_message"], "flat \"q\" é");
+    assert_eq!(r[2]["n"], 1.5);
+    assert_eq!(r[2]["ok"], true);
+    assert!(r[2].get("msg").is_none());
+    assert_eq!(r[2]["seen"]["renamed"], true);
+    // 4: the error, with fields added and depth bounded.
+    assert_eq!(r[3]["level"], "error");
+    assert_eq!(r[3]["app"]["team"], "payments");
+    assert_eq!(r[3]["app"]["tier"], 2);
+    assert_eq!(r[3]["deep"]["a"], r#"{"b":{"c":1}}"#);
     assert_eq!(
-        r[2]["seen"]["renamed"], true,
+        r[3]["seen"]["renamed"], true,
         "global processors see the input's renames"
     );
     // The debug line was not included, yet the checkpoint covers the whole file.

@@ -93,7 +93,8 @@ struct Record {
     syslog: Option<SyslogFields>,
     /// Fields `decode_json` brought, still as their JSON text (`raw.rs`). While set, the
     /// record's own map is empty: anything that changes own fields parses these into it first.
-    raw: Option<RawObject>,
+    /// (Boxed: every record is moved several times on its way, and few have this.)
+    raw: Option<Box<RawObject>>,
 }
 
 impl Record {
@@ -381,7 +382,7 @@ impl Event {
             return false;
         };
         if let Some(r) = self.rec.as_mut() {
-            r.raw = Some(raw);
+            r.raw = Some(Box::new(raw));
         }
         true
     }
@@ -458,7 +459,7 @@ impl Event {
             .rec
             .as_ref()
             .and_then(|r| r.raw.as_ref())
-            .map_or(0, RawObject::text_len);
+            .map_or(0, |raw| raw.text_len());
         message + message / 8 + shared + syslog + raw + 128
     }
 

@@ -111,7 +111,10 @@ pub struct Multiline {
     rule: MultilineRule,
     /// One slot per stream (`stream` field: Docker/CRI stdout and stderr, or none): a short list
     /// searched by name, so no key is allocated per line.
-    pending: Vec<(String, Option<Pending>)>,
+    /// (Boxed: a record is a few hundred bytes, and the group moves in and out of its slot
+    /// for every line; the box of the last group emitted is kept for the next.)
+    pending: Vec<(String, Option<Box<Pending>>)>,
+    spare: Option<Box<Pending>>,
     /// End of the last record seen by this stage (any stream).
     seen_end: u64,
 }
@@ -125,6 +128,7 @@ impl Multiline {
         Multiline {
             rule,
             pending: Vec::new(),
+            spare: None,
             seen_end: 0,
         }
     }
@@ -141,9 +145,10 @@ impl Multiline {
         self.pending.len() - 1
     }
 
-    fn finish(&mut self, p: Pending) -> Event {
-        let mut e = p.first;
-        e.set("message", Value::String(p.text));
+    fn finish(&mut self, mut p: Box<Pending>) -> Event {
+        // The record out, a placeholder that allocates nothing in; the box kept for the next.
+        let mut e = std::mem::replace(&mut p.first, Event::new(Default::default(), None));
+        e.set("message", Value::String(std::mem::take(&mut p.text)));
         // Acknowledges up to its last line; keeps its first line's start as its identity.
         if let (Some(mut last), Some(first)) = (p.last, e.position) {
             last.start = first.start;
@@ -155,18 +160,32 @@ impl Multiline {
         if p.truncated {
             e.add_flag("truncated");
         }
+        self.spare = Some(p);
         e
     }
 
-    fn start(&self, e: Event, msg: String) -> Pending {
-        Pending {
-            text: msg,
-            lines: 1,
-            last: e.position,
-            first: e,
-            truncated: false,
-            updated: Instant::now(),
-            floor: self.seen_end,
+    fn start(&mut self, e: Event, msg: String) -> Box<Pending> {
+        let (last, floor, updated) = (e.position, self.seen_end, Instant::now());
+        match self.spare.take() {
+            Some(mut p) => {
+                p.first = e;
+                p.text = msg;
+                p.lines = 1;
+                p.last = last;
+                p.truncated = false;
+                p.updated = updated;
+                p.floor = floor;
+                p
+            }
+            None => Box::new(Pending {
+                text: msg,
+                lines: 1,
+                last,
+                first: e,
+                truncated: false,
+                updated,
+                floor,
+            }),
         }
     }
 

@@ -210,7 +210,7 @@ impl Default for PipelineConfig {
 }
 
 fn default_batch_max_events() -> usize {
-    2048
+    1024
 }
 fn default_batch_max_bytes() -> Size {
     Size(8 << 20)

@@ -51,6 +51,11 @@ with open(f"{work}/plain.log", "w") as f:
         f.write("plain line %d %s\n" % (k, "x" * (80 + k % 400)))
 EOF
 
+# A TCP port of 127.0.0.1 nothing listens on.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # profile NAME EXPECTED_RECORDS INPUT_YAML [OUTPUT_YAML] [FEEDER]: one callgrind run until the
 # output holds EXPECTED_RECORDS lines (or, for the elasticsearch output, until the agent is idle).
 profile() {
@@ -60,7 +65,7 @@ profile() {
   [ -n "$output" ] || output="  - type: file
     path: $d/out.ndjson"
   local http
-  http=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  http=$(free_port)
   cat >"$d/cfg.yaml" <<EOC
 data_dir: $d/data
 http:
@@ -125,7 +130,7 @@ profile processors $((lines * 3 / 4)) "  - type: docker
       - add_fields:
           target: app
           fields: {team: web}"
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 send_syslog() {
   python3 - "$port" <<'EOF'
 import socket, sys, time
@@ -151,7 +156,7 @@ EOF
 profile syslog 12500 "  - type: syslog
     listen: [\"tcp://127.0.0.1:$port\", \"udp://127.0.0.1:$port\"]" "" send_syslog
 if osmem=$(python3 -c "import osmem_server; print(osmem_server.resolve_binary())" 2>/dev/null); then
-  esport=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  esport=$(free_port)
   "$osmem" -addr "127.0.0.1:$esport" -no-stdin-watch >/dev/null 2>&1 &
   es=$!
   profile elasticsearch $lines "  - type: docker

@@ -375,3 +375,12 @@ fn only_a_plain_object_the_record_can_hold_is_kept_as_text() {
     map.set("message", json!(r#"{"a":1}"#));
     assert!(!map.adopt_json_text("message", 1024), "not compact");
 }
+
+/// Every record sits in the input's chunk, then in a batch, and is moved between them: its
+/// size is most of the agent's heap at full speed (README, Performance). A field added to
+/// `Record` that most records do not have belongs in `More`.
+#[test]
+fn a_record_stays_small() {
+    let size = std::mem::size_of::<Event>();
+    assert!(size <= 200, "Event is {size} bytes");
+}

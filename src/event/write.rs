@@ -128,11 +128,11 @@ pub(super) fn write_compact(out: &mut Vec<u8>, r: &Record, own: &Fields, frag: O
     }
     out.extend_from_slice(b",\"log\":{\"offset\":");
     let _ = serde_json::to_writer(&mut *out, &r.offset);
-    if let Some(flags) = &r.flags {
+    if let Some(flags) = r.flags() {
         out.extend_from_slice(b",\"flags\":");
         let _ = serde_json::to_writer(&mut *out, flags);
     }
-    if let Some(syslog) = &r.syslog {
+    if let Some(syslog) = r.syslog() {
         out.extend_from_slice(b",\"syslog\":");
         out.extend_from_slice(syslog.json());
     }
@@ -140,7 +140,7 @@ pub(super) fn write_compact(out: &mut Vec<u8>, r: &Record, own: &Fields, frag: O
         out.extend_from_slice(&f.log_inner);
     }
     out.push(b'}');
-    if let Some(e) = &r.error {
+    if let Some(e) = r.error() {
         out.extend_from_slice(b",\"error\":{\"message\":");
         write_value(out, e);
         out.push(b'}');

@@ -524,7 +524,10 @@ impl Event {
     /// Appends `flag` to `log.flags` (e.g. `truncated`, `invalid_utf8`).
     pub fn add_flag(&mut self, flag: &str) {
         if let Some(r) = self.rec.as_mut() {
-            let flags = r.more().flags.get_or_insert_with(|| Value::Array(Vec::new()));
+            let flags = r
+                .more()
+                .flags
+                .get_or_insert_with(|| Value::Array(Vec::new()));
             if let Some(a) = flags.as_array_mut() {
                 a.push(Value::String(flag.to_string()));
             }

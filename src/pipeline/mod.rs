@@ -25,7 +25,7 @@ pub async fn run(
 ) {
     let max = cfg.batch_max_events;
     let max_bytes = usize::try_from(cfg.batch_max_bytes.0).unwrap_or(usize::MAX);
-    let mut events: Vec<Event> = Vec::with_capacity(max);
+    let mut events: Vec<Event> = Vec::new();
     let mut bytes = 0usize;
     let mut offsets: HashMap<SourceId, u64> = HashMap::new();
     let mut deadline: Option<Instant> = None;
@@ -42,6 +42,27 @@ pub async fn run(
                         if let Some(m) = ev.get("message").and_then(|m| m.as_str()) {
                             crate::fault::task_data("pipeline", m.as_bytes());
                         }
+                    }
+                }
+                // The common case: the chunk is a batch's worth by itself (the tailer's chunks
+                // and the batches both hold up to 1024 records) and becomes the batch as it is,
+                // its records not moved one by one into another vector.
+                if events.is_empty() {
+                    if let Some(chunk_bytes) = whole_batch(&chunk, max, max_bytes) {
+                        note_offsets(&mut offsets, &chunk);
+                        events = chunk;
+                        bytes = chunk_bytes;
+                        if events.len() >= max {
+                            bytes = 0;
+                            seq += 1;
+                            if !emit(seq, &mut events, &mut offsets, &outputs, &ledger).await {
+                                return;
+                            }
+                            deadline = None;
+                        } else if deadline.is_none() {
+                            deadline = Some(Instant::now() + cfg.batch_max_wait.0);
+                        }
+                        continue;
                     }
                 }
                 let mut skipped = 0;
@@ -64,6 +85,9 @@ pub async fn run(
                         continue;
                     }
                     bytes += ev.size_hint();
+                    if events.capacity() == 0 {
+                        events.reserve(max);
+                    }
                     events.push(ev);
                     if events.len() >= max || bytes >= max_bytes {
                         if let Some((source, end)) = last.take() {
@@ -71,7 +95,7 @@ pub async fn run(
                         }
                         bytes = 0;
                         seq += 1;
-                        if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
+                        if !emit(seq, &mut events, &mut offsets, &outputs, &ledger).await {
                             return;
                         }
                         deadline = None;
@@ -90,7 +114,7 @@ pub async fn run(
             _ = sleep_until(deadline.unwrap_or_else(Instant::now)), if deadline.is_some() => {
                 bytes = 0;
                 seq += 1;
-                if !emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await {
+                if !emit(seq, &mut events, &mut offsets, &outputs, &ledger).await {
                     return;
                 }
                 deadline = None;
@@ -99,9 +123,43 @@ pub async fn run(
     }
     if !events.is_empty() || !offsets.is_empty() {
         seq += 1;
-        emit(seq, &mut events, &mut offsets, &outputs, &ledger, max).await;
+        emit(seq, &mut events, &mut offsets, &outputs, &ledger).await;
     }
     tracing::debug!(batches = seq, "pipeline drained");
+}
+
+/// The bytes of `chunk`'s records when it can be a batch (or a batch's beginning) as it is: no
+/// more records than `max`, fewer bytes than `max_bytes`, and none only to acknowledge.
+fn whole_batch(chunk: &[Event], max: usize, max_bytes: usize) -> Option<usize> {
+    if chunk.is_empty() || chunk.len() > max {
+        return None;
+    }
+    let mut bytes = 0usize;
+    for ev in chunk {
+        if ev.ack_only {
+            return None;
+        }
+        bytes += ev.size_hint();
+    }
+    (bytes < max_bytes).then_some(bytes)
+}
+
+/// Notes the end of every source in `chunk` (records of one source are in order).
+fn note_offsets(offsets: &mut HashMap<SourceId, u64>, chunk: &[Event]) {
+    let mut last: Option<(SourceId, u64)> = None;
+    for p in chunk.iter().filter_map(|ev| ev.position) {
+        match &mut last {
+            Some((source, end)) if *source == p.source => *end = (*end).max(p.end),
+            _ => {
+                if let Some((source, end)) = last.replace((p.source, p.end)) {
+                    note_offset(offsets, source, end);
+                }
+            }
+        }
+    }
+    if let Some((source, end)) = last {
+        note_offset(offsets, source, end);
+    }
 }
 
 /// Records that `source` may be acknowledged up to `end` once the batch being built is done.
@@ -119,9 +177,8 @@ async fn emit(
     offsets: &mut HashMap<SourceId, u64>,
     outputs: &[Sender<Arc<Batch>>],
     ledger: &Ledger,
-    max: usize,
 ) -> bool {
-    let events = std::mem::replace(events, Vec::with_capacity(max));
+    let events = std::mem::take(events);
     if events.is_empty() {
         // Only acknowledgements (filtered lines): nothing for the outputs to write; the ledger
         // applies them in order once every earlier batch is done.
@@ -161,6 +218,67 @@ mod tests {
                 start: n,
             }),
         )
+    }
+
+    /// A chunk of a batch's worth becomes that batch without its records being moved (the
+    /// same vector); chunks with records only to acknowledge, or after a partial batch, are
+    /// split and joined record by record. Every shipped record once, in order, either way.
+    #[tokio::test]
+    async fn whole_chunks_become_batches_as_they_are() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::tail::checkpoint::CheckpointStore::open(dir.path()).unwrap());
+        let ledger = Arc::new(Ledger::new(store));
+        let cfg = PipelineConfig {
+            batch_max_events: 4,
+            ..PipelineConfig::default()
+        };
+        let (in_tx, in_rx) = tokio::sync::mpsc::channel(16);
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(1000);
+        let task = tokio::spawn(run(in_rx, vec![out_tx], ledger, cfg, None));
+        let mut n = 0u64;
+        let mut chunk = |len: u64, ack_only_at: Option<u64>| -> Vec<Event> {
+            let c = (0..len)
+                .map(|i| {
+                    let mut e = event(n + i, 10);
+                    if Some(i) == ack_only_at {
+                        e = Event::ack_only(e.position.unwrap());
+                    }
+                    e
+                })
+                .collect();
+            n += len;
+            c
+        };
+        let first = chunk(4, None);
+        let first_ptr = first.as_ptr();
+        // 4 | 3 with an ack-only one | 2 + 2 of the next | 4 (after a partial batch: split)
+        for c in [
+            first,
+            chunk(3, Some(1)),
+            chunk(2, None),
+            chunk(4, None),
+            chunk(4, None),
+        ] {
+            in_tx.send(c).await.unwrap();
+        }
+        drop(in_tx);
+        task.await.unwrap();
+        let mut batches = Vec::new();
+        while let Ok(b) = out_rx.try_recv() {
+            batches.push(b);
+        }
+        assert_eq!(
+            batches[0].events.as_ptr(),
+            first_ptr,
+            "the chunk was copied"
+        );
+        let starts: Vec<u64> = batches
+            .iter()
+            .flat_map(|b| b.events.iter().filter_map(|e| e.position.map(|p| p.start)))
+            .collect();
+        let expected: Vec<u64> = (0..17).filter(|&i| i != 5).collect();
+        assert_eq!(starts, expected);
+        assert!(batches.iter().all(|b| b.events.len() <= 4));
     }
 
     /// Batches close at `batch_max_bytes` as well as `batch_max_events`: long lines make small

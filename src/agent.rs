@@ -104,7 +104,7 @@ impl Supervisor {
     }
 }
 
-/// Chunks (of up to ~1000 events or 1 MiB) queued between the inputs and the pipeline.
+/// Chunks (of up to 512 events or 1 MiB) queued between the inputs and the pipeline.
 const INPUT_QUEUE_CHUNKS: usize = 2;
 
 pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Result<()> {

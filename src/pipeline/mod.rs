@@ -44,9 +44,9 @@ pub async fn run(
                         }
                     }
                 }
-                // The common case: the chunk is a batch's worth by itself (the tailer's chunks
-                // and the batches both hold up to 1024 records) and becomes the batch as it is,
-                // its records not moved one by one into another vector.
+                // The common case: a chunk that can start a batch becomes that batch's vector as
+                // it is, its records not moved one by one into another (the tailer's chunks hold
+                // up to 512 records, half a default batch: the next chunk's are appended).
                 if events.is_empty() {
                     if let Some(chunk_bytes) = whole_batch(&chunk, max, max_bytes) {
                         note_offsets(&mut offsets, &chunk);

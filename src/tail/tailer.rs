@@ -36,8 +36,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc::Sender;
 
-/// Events per chunk sent to the pipeline, and message bytes per chunk.
-pub(super) const CHUNK_EVENTS: usize = 1024;
+/// Events per chunk sent to the pipeline, and message bytes per chunk. Half a default batch:
+/// the chunks queued and the one waiting to be sent are records in memory, and 512 instead of
+/// 1,024 took 0.9 MiB off `docker-1m`'s peak for the same CPU (README, Performance).
+pub(super) const CHUNK_EVENTS: usize = 512;
 pub(super) const CHUNK_BYTES: usize = 1 << 20;
 /// Bytes read from one file before the next file gets its turn.
 pub(super) const FILE_BUDGET: usize = 16 * READ_BLOCK;

@@ -75,8 +75,9 @@ impl Output for FileOutput {
                 t
             }
         };
-        // Serialized here, on this task: batches in `send` at once serialize in parallel.
-        let bytes = batch.ndjson_shared().clone();
+        // Serialized here, on this task: batches in `send` at once serialize in parallel. The
+        // writer drops the bytes once written (before the fsync).
+        let bytes = batch.ndjson_once();
         let (done, answer) = tokio::sync::oneshot::channel();
         self.submit(writer::Job { turn, bytes, done })?;
         answer.await.unwrap_or_else(|_| {

@@ -89,7 +89,7 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>) {
         if pass.is_empty() {
             continue; // an earlier turn is not here yet
         }
-        match write_pass(path, &mut file, &pass) {
+        match write_pass(path, &mut file, &mut pass) {
             Ok(()) => {
                 next.store(first + pass.len() as u64, Ordering::Relaxed);
                 for job in pass {
@@ -108,11 +108,12 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>) {
     }
 }
 
-/// Writes the pass's batches in order and fsyncs once.
+/// Writes the pass's batches in order, letting go of each one's bytes once written (a failed
+/// pass is serialized again on its retry), and fsyncs once.
 fn write_pass(
     path: &Path,
     file: &mut Option<std::fs::File>,
-    pass: &[Job],
+    pass: &mut [Job],
 ) -> Result<(), OutputError> {
     let f = match file {
         Some(f) => f,
@@ -120,7 +121,7 @@ fn write_pass(
     };
     let io = |e: std::io::Error| OutputError::new("io", format!("writing {}: {e}", path.display()));
     for job in pass {
-        f.write_all(&job.bytes).map_err(io)?;
+        f.write_all(&std::mem::take(&mut job.bytes)).map_err(io)?;
     }
     match f.sync_data() {
         // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what counts.

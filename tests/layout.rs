@@ -60,8 +60,11 @@ fn the_symbol_order_names_functions_the_binary_has_and_the_linker_followed_it() 
     assert!(order.len() > 1000, "{} names: too few", order.len());
     let found: Vec<u64> = order.iter().filter_map(|n| addr.get(n).copied()).collect();
     let share = found.len() as f64 / order.len() as f64;
+    // 6% of the names gone (a change in one module renamed the functions LLVM had promoted out
+    // of it, `.llvm.<hash>`) already put 2.7 MiB of code back into the resident set: the crate
+    // is now one codegen unit (Cargo.toml), whose names do not move with such changes.
     assert!(
-        share >= 0.8,
+        share >= 0.95,
         "only {:.0}% of link/symbol-order.txt's {} names are in the binary: run scripts/symbol-order.sh and commit the file",
         share * 100.0,
         order.len()

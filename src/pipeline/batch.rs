@@ -42,7 +42,7 @@ impl Batch {
     /// `ndjson` for a writer that lets go of it once written: the shared bytes when an output
     /// built them already, else bytes of its own, not kept in the batch. (The `file` output
     /// frees a batch's ~550 KB once written instead of once acknowledged, after its fsync and
-    /// every other output: 0.6 MiB of `docker-1m`'s peak.)
+    /// every other output: about 0.5 MiB of `docker-1m`'s peak.)
     pub fn ndjson_once(&self) -> Bytes {
         match self.ndjson.get() {
             Some(b) => b.clone(),

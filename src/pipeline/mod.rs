@@ -220,21 +220,35 @@ mod tests {
         )
     }
 
+    /// Runs the pipeline over `chunks` into one output; the batches it handed out, in order.
+    async fn batches_of(cfg: PipelineConfig, chunks: Vec<Vec<Event>>) -> Vec<Arc<Batch>> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(crate::tail::checkpoint::CheckpointStore::open(dir.path()).unwrap());
+        let ledger = Arc::new(Ledger::new(store));
+        let (in_tx, in_rx) = tokio::sync::mpsc::channel(chunks.len().max(1));
+        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(1000);
+        let task = tokio::spawn(run(in_rx, vec![out_tx], ledger, cfg, None));
+        for c in chunks {
+            in_tx.send(c).await.unwrap();
+        }
+        drop(in_tx);
+        task.await.unwrap();
+        let mut batches = Vec::new();
+        while let Ok(b) = out_rx.try_recv() {
+            batches.push(b);
+        }
+        batches
+    }
+
     /// A chunk of a batch's worth becomes that batch without its records being moved (the
     /// same vector); chunks with records only to acknowledge, or after a partial batch, are
     /// split and joined record by record. Every shipped record once, in order, either way.
     #[tokio::test]
     async fn whole_chunks_become_batches_as_they_are() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(crate::tail::checkpoint::CheckpointStore::open(dir.path()).unwrap());
-        let ledger = Arc::new(Ledger::new(store));
         let cfg = PipelineConfig {
             batch_max_events: 4,
             ..PipelineConfig::default()
         };
-        let (in_tx, in_rx) = tokio::sync::mpsc::channel(16);
-        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(1000);
-        let task = tokio::spawn(run(in_rx, vec![out_tx], ledger, cfg, None));
         let mut n = 0u64;
         let mut chunk = |len: u64, ack_only_at: Option<u64>| -> Vec<Event> {
             let c = (0..len)
@@ -252,21 +266,14 @@ mod tests {
         let first = chunk(4, None);
         let first_ptr = first.as_ptr();
         // 4 | 3 with an ack-only one | 2 + 2 of the next | 4 (after a partial batch: split)
-        for c in [
+        let chunks = vec![
             first,
             chunk(3, Some(1)),
             chunk(2, None),
             chunk(4, None),
             chunk(4, None),
-        ] {
-            in_tx.send(c).await.unwrap();
-        }
-        drop(in_tx);
-        task.await.unwrap();
-        let mut batches = Vec::new();
-        while let Ok(b) = out_rx.try_recv() {
-            batches.push(b);
-        }
+        ];
+        let batches = batches_of(cfg, chunks).await;
         assert_eq!(
             batches[0].events.as_ptr(),
             first_ptr,
@@ -285,35 +292,27 @@ mod tests {
     /// batches (a batch's bytes stay under the bound plus one record), short ones full batches.
     #[tokio::test]
     async fn batches_are_bounded_in_bytes_and_in_events() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(crate::tail::checkpoint::CheckpointStore::open(dir.path()).unwrap());
-        let ledger = Arc::new(Ledger::new(store));
         let cfg = PipelineConfig {
             batch_max_events: 100,
             batch_max_bytes: Size(64 << 10),
             ..PipelineConfig::default()
         };
-        let (in_tx, in_rx) = tokio::sync::mpsc::channel(4);
-        let (out_tx, mut out_rx) = tokio::sync::mpsc::channel(1000);
-        let task = tokio::spawn(run(in_rx, vec![out_tx], ledger, cfg, None));
         // 50 lines of 10 KiB, then 250 of 10 bytes, in chunks of 7 (batches cross chunks).
         let sizes: Vec<usize> = (0..300)
             .map(|i| if i < 50 { 10 << 10 } else { 10 })
             .collect();
-        for (c, chunk) in sizes.chunks(7).enumerate() {
-            let evs = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, &len)| event((c * 7 + i) as u64, len))
-                .collect();
-            in_tx.send(evs).await.unwrap();
-        }
-        drop(in_tx);
-        task.await.unwrap();
-        let mut batches = Vec::new();
-        while let Ok(b) = out_rx.try_recv() {
-            batches.push(b);
-        }
+        let chunks = sizes
+            .chunks(7)
+            .enumerate()
+            .map(|(c, chunk)| {
+                chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &len)| event((c * 7 + i) as u64, len))
+                    .collect()
+            })
+            .collect();
+        let batches = batches_of(cfg, chunks).await;
         let total: usize = batches.iter().map(|b| b.events.len()).sum();
         assert_eq!(total, 300, "every event in exactly one batch");
         for b in &batches {

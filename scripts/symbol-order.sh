@@ -7,7 +7,7 @@
 #
 # Not part of CI. Run it after a toolchain or dependency update, or a large change, and commit the
 # file: names that no longer exist are skipped by the linker (the agent still works, only less of
-# its code is together; tests/layout.rs fails once fewer than 80% of the names are left).
+# its code is together; tests/layout.rs fails once fewer than 95% of the names are left).
 #   scripts/symbol-order.sh            (needs valgrind; ~6 minutes: a build without the order, ~3.5 min, then the runs)
 # Each scenario runs the agent under callgrind (instruction counts per function, names mangled as
 # the linker sees them) on a few thousand records of one kind: Docker json-file, CRI, plain file,

@@ -7,7 +7,7 @@ pub mod batch;
 pub mod ledger;
 
 use crate::enrich::docker::DockerEnricher;
-use crate::event::{Event, SourceId};
+use crate::event::{Event, Position, SourceId};
 use crate::settings::PipelineConfig;
 use batch::Batch;
 use ledger::Ledger;
@@ -66,19 +66,10 @@ pub async fn run(
                     }
                 }
                 let mut skipped = 0;
-                // A chunk's records mostly come from one file: its offset is kept aside and
-                // put in the map when the source changes, not hashed per record.
-                let mut last: Option<(SourceId, u64)> = None;
+                let mut ends = Ends::default();
                 for ev in chunk {
                     if let Some(p) = ev.position {
-                        match &mut last {
-                            Some((source, end)) if *source == p.source => *end = (*end).max(p.end),
-                            _ => {
-                                if let Some((source, end)) = last.replace((p.source, p.end)) {
-                                    note_offset(&mut offsets, source, end);
-                                }
-                            }
-                        }
+                        ends.see(&mut offsets, p);
                     }
                     if ev.ack_only {
                         skipped += 1;
@@ -90,9 +81,7 @@ pub async fn run(
                     }
                     events.push(ev);
                     if events.len() >= max || bytes >= max_bytes {
-                        if let Some((source, end)) = last.take() {
-                            note_offset(&mut offsets, source, end);
-                        }
+                        ends.flush(&mut offsets);
                         bytes = 0;
                         seq += 1;
                         if !emit(seq, &mut events, &mut offsets, &outputs, &ledger).await {
@@ -101,9 +90,7 @@ pub async fn run(
                         deadline = None;
                     }
                 }
-                if let Some((source, end)) = last.take() {
-                    note_offset(&mut offsets, source, end);
-                }
+                ends.flush(&mut offsets);
                 if skipped > 0 {
                     crate::metrics::metrics().events_dropped.with_label_values(&["filtered"]).inc_by(skipped);
                 }
@@ -146,19 +133,38 @@ fn whole_batch(chunk: &[Event], max: usize, max_bytes: usize) -> Option<usize> {
 
 /// Notes the end of every source in `chunk` (records of one source are in order).
 fn note_offsets(offsets: &mut HashMap<SourceId, u64>, chunk: &[Event]) {
-    let mut last: Option<(SourceId, u64)> = None;
+    let mut ends = Ends::default();
     for p in chunk.iter().filter_map(|ev| ev.position) {
-        match &mut last {
+        ends.see(offsets, p);
+    }
+    ends.flush(offsets);
+}
+
+/// The acknowledged end of the run of records of one source being read: a chunk's records
+/// mostly come from one file, so its end is kept aside and put in the map when the source
+/// changes (or `flush`), not hashed per record.
+#[derive(Default)]
+struct Ends {
+    last: Option<(SourceId, u64)>,
+}
+
+impl Ends {
+    fn see(&mut self, offsets: &mut HashMap<SourceId, u64>, p: Position) {
+        match &mut self.last {
             Some((source, end)) if *source == p.source => *end = (*end).max(p.end),
             _ => {
-                if let Some((source, end)) = last.replace((p.source, p.end)) {
+                if let Some((source, end)) = self.last.replace((p.source, p.end)) {
                     note_offset(offsets, source, end);
                 }
             }
         }
     }
-    if let Some((source, end)) = last {
-        note_offset(offsets, source, end);
+
+    /// Puts the run's end in the map (before a batch is handed out, and at a chunk's end).
+    fn flush(&mut self, offsets: &mut HashMap<SourceId, u64>) {
+        if let Some((source, end)) = self.last.take() {
+            note_offset(offsets, source, end);
+        }
     }
 }
 

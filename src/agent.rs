@@ -309,6 +309,8 @@ pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Res
 
     let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+    let released = crate::resident::release_relocation_table();
+    tracing::debug!(kib = released / 1024, "relocation table released");
     tracing::info!(
         inputs = config.inputs.len(),
         outputs = config.outputs.len(),

@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod output;
 pub mod pipeline;
 pub mod process;
+pub mod resident;
 pub mod secret;
 pub mod settings;
 pub mod status;

@@ -199,7 +199,7 @@ pub trait Output: Send + Sync {
     /// of them (or they are in the dead-letter file). On an error, `todo` is narrowed to what
     /// is still owed: the worker keeps it and the retry sends only that. An output that cannot
     /// tell leaves it as it is (the whole rest is sent again).
-    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError>;
+    async fn send(&self, batch: &Arc<Batch>, todo: &mut Todo) -> Result<(), OutputError>;
     /// Connects (and authenticates) without sending records: for `test-output`.
     async fn check(&self) -> Result<String, OutputError>;
     /// How many batches may be in `send` at once (1 keeps the order of the stream).

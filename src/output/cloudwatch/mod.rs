@@ -33,7 +33,7 @@ use config::CloudwatchOutputConfig;
 use names::NameTemplate;
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
 
 pub use classify::rejected_events;
@@ -72,7 +72,7 @@ impl Cloudwatch {
 
 #[async_trait]
 impl Output for Cloudwatch {
-    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Arc<Batch>, todo: &mut Todo) -> Result<(), OutputError> {
         let docs: Vec<&[u8]> = batch.lines();
         let (calls, messages) =
             encode::calls(&batch.events, &docs, todo, &self.group, &self.stream);

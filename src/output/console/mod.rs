@@ -5,6 +5,7 @@ pub mod config;
 use crate::output::{Output, OutputError, Todo};
 use crate::pipeline::batch::Batch;
 use async_trait::async_trait;
+use std::sync::Arc;
 use tokio::io::AsyncWriteExt;
 
 pub struct Console {
@@ -27,7 +28,7 @@ impl Console {
 
 #[async_trait]
 impl Output for Console {
-    async fn send(&self, batch: &Batch, _todo: &mut Todo) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Arc<Batch>, _todo: &mut Todo) -> Result<(), OutputError> {
         let io = |e: std::io::Error| OutputError::new("io", format!("writing to stdout: {e}"));
         let mut out = self.out.lock().await;
         out.write_all(batch.ndjson()).await.map_err(io)?;

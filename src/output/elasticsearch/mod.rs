@@ -108,7 +108,7 @@ impl Output for Elasticsearch {
         self.hosts.len().max(1)
     }
 
-    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Arc<Batch>, todo: &mut Todo) -> Result<(), OutputError> {
         let docs: Vec<&[u8]> = batch.lines();
         let owed = todo.len();
 

@@ -1,12 +1,11 @@
 //! `type: file` (output): the batch as NDJSON appended to `path`, written and fsynced before it
 //! is acknowledged (a FIFO or device, which cannot be fsynced, is acknowledged once written).
 //!
-//! Up to `CONCURRENCY` batches are in `send` at once: each is serialized on its own task (so two
-//! batches serialize on two cores) and handed to the output's writer thread (`writer.rs`), which
-//! writes them in their turn (the worker's order, `Todo::turn`) and fsyncs once for every batch
-//! written since the last fsync (group commit): while one fsync waits for the disk, the next
-//! batches are serialized and queue up, and the next fsync covers them all. A batch is
-//! acknowledged only after the fsync that covers it.
+//! Up to `CONCURRENCY` batches are in `send` at once: each is handed to the output's writer
+//! thread (`writer.rs`), which serializes and writes them in their turn (the worker's order,
+//! `Todo::turn`) through one reused buffer and fsyncs once for every batch written since the last
+//! fsync (group commit): while one fsync waits for the disk, the next batches queue up, and the
+//! next fsync covers them all. A batch is acknowledged only after the fsync that covers it.
 //!
 //! After an error the file is reopened on the next attempt (so a deleted or moved file is
 //! recreated). Opening a regular file that does not end with a newline (the agent was killed, or
@@ -23,7 +22,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Batches in `send` at once: one being written and fsynced, the next ones serializing.
+/// Batches in `send` at once: one being written and fsynced, the next one queued for the next pass.
 const CONCURRENCY: usize = 2;
 
 pub struct FileOutput {
@@ -66,7 +65,7 @@ impl FileOutput {
 
 #[async_trait]
 impl Output for FileOutput {
-    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Arc<Batch>, todo: &mut Todo) -> Result<(), OutputError> {
         let turn = match todo.turn() {
             Some(t) => t,
             None => {
@@ -75,11 +74,12 @@ impl Output for FileOutput {
                 t
             }
         };
-        // Serialized here, on this task: batches in `send` at once serialize in parallel. The
-        // writer drops the bytes once written (before the fsync).
-        let bytes = batch.ndjson_once();
         let (done, answer) = tokio::sync::oneshot::channel();
-        self.submit(writer::Job { turn, bytes, done })?;
+        self.submit(writer::Job {
+            turn,
+            batch: batch.clone(),
+            done,
+        })?;
         answer.await.unwrap_or_else(|_| {
             Err(OutputError::new(
                 "io",
@@ -142,7 +142,7 @@ mod tests {
     use super::*;
     use crate::event::{Event, Fields, Shared};
 
-    fn batch(seq: u64, messages: &[&str]) -> Batch {
+    fn batch(seq: u64, messages: &[&str]) -> Arc<Batch> {
         let shared = Arc::new(Shared::new(Fields::new()));
         let events = messages
             .iter()
@@ -157,7 +157,7 @@ mod tests {
                 )
             })
             .collect();
-        Batch::new(seq, events)
+        Arc::new(Batch::new(seq, events))
     }
 
     fn messages(path: &std::path::Path) -> Vec<String> {
@@ -181,7 +181,7 @@ mod tests {
         let batches: Vec<Arc<Batch>> = (0..6u64)
             .map(|t| {
                 let text = format!("turn {t}");
-                Arc::new(batch(t + 1, &[text.as_str(), "same text", "same text"]))
+                batch(t + 1, &[text.as_str(), "same text", "same text"])
             })
             .collect();
         // Turns 5, 4, …, 0 handed over in that order: each must wait for the ones before it.
@@ -246,6 +246,49 @@ mod tests {
                 .unwrap();
         }
         assert_eq!(messages(&p), ["x", "y", "x"]);
+    }
+
+    /// Batches larger than the writer's buffer, a line longer than it, multibyte text where the
+    /// buffer fills, and a batch whose NDJSON another output built first (written as it is),
+    /// all in one pass: every record once, whole, in order.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn batches_larger_than_the_write_buffer_are_written_whole_and_in_order() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.ndjson");
+        let out = Arc::new(FileOutput::new(p.clone()));
+        let long = "é".repeat(writer::WRITE_BYTES);
+        let texts: Vec<Vec<String>> = vec![
+            (0..5000)
+                .map(|i| format!("{i} ünïcödé {}", "x".repeat(i % 97)))
+                .collect(),
+            vec!["before".into(), long.clone(), "after".into()],
+            (0..3000).map(|i| format!("built {i} 日本")).collect(),
+            (0..5000)
+                .map(|i| format!("{i} ünïcödé {}", "x".repeat(i % 97)))
+                .collect(),
+        ];
+        let batches: Vec<Arc<Batch>> = texts
+            .iter()
+            .enumerate()
+            .map(|(t, m)| batch(t as u64, &m.iter().map(String::as_str).collect::<Vec<_>>()))
+            .collect();
+        // As an elasticsearch output beside this one would have.
+        let built = batches[2].ndjson().to_vec();
+        let mut tasks = Vec::new();
+        for (t, b) in batches.iter().enumerate().rev() {
+            let (out, b) = (out.clone(), b.clone());
+            tasks.push(tokio::spawn(async move {
+                out.send(&b, &mut Todo::in_turn(b.events.len(), t as u64))
+                    .await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap().unwrap();
+        }
+        let want: Vec<String> = texts.concat();
+        assert_eq!(messages(&p), want);
+        let file = std::fs::read(&p).unwrap();
+        assert!(file.windows(built.len()).any(|w| w == built.as_slice()));
     }
 
     #[test]

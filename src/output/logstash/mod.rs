@@ -193,7 +193,7 @@ impl Output for Logstash {
         }
     }
 
-    async fn send(&self, batch: &Batch, todo: &mut Todo) -> Result<(), OutputError> {
+    async fn send(&self, batch: &Arc<Batch>, todo: &mut Todo) -> Result<(), OutputError> {
         let lines = batch.lines();
         let docs: Vec<&[u8]> = todo
             .indices()

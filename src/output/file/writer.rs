@@ -26,8 +26,12 @@ pub struct Job {
 
 /// Serialized bytes written at a time. Serializing each batch whole before writing it held
 /// two batches' NDJSON (2 x ~550 KB on `docker-1m`) for the moment between the serializing and
-/// the write; records go through this one buffer instead (README, Performance).
-pub(super) const WRITE_BYTES: usize = 128 << 10;
+/// the write; records go through this one buffer instead. On ext4 each `write` has a cost of its
+/// own: the writer thread spent 31-33 clock ticks per million lines at 128 KiB, 28-30 at 256
+/// KiB, 26-27 at 512 KiB (README, Performance); 256 KiB costs what the whole-batch writes did.
+pub(super) const WRITE_BYTES: usize = 256 << 10;
+/// Room past `WRITE_BYTES` for the record that crosses it (a longer one grows the buffer once).
+const SLACK: usize = 64 << 10;
 
 /// Starts a writer thread for `path` that writes from turn `next` on (and keeps it there).
 pub fn spawn(path: PathBuf, next: Arc<AtomicU64>) -> std::io::Result<Sender<Job>> {
@@ -75,7 +79,7 @@ pub fn open(path: &Path) -> Result<std::fs::File, OutputError> {
 /// The thread: until every sender is gone, waits for jobs, writes what is in turn, fsyncs.
 fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>) {
     let mut file: Option<std::fs::File> = None;
-    let mut buf = Vec::with_capacity(WRITE_BYTES + (WRITE_BYTES >> 2));
+    let mut buf = Vec::with_capacity(WRITE_BYTES + SLACK);
     let mut waiting: BTreeMap<u64, Job> = BTreeMap::new();
     while let Ok(job) = rx.recv() {
         waiting.insert(job.turn, job);
@@ -147,7 +151,7 @@ fn write_pass(
     f.write_all(buf).map_err(io)?;
     // A long line grows the buffer once; it goes back to its size for the next pass.
     buf.clear();
-    buf.shrink_to(WRITE_BYTES + (WRITE_BYTES >> 2));
+    buf.shrink_to(WRITE_BYTES + SLACK);
     match f.sync_data() {
         // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what counts.
         Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),

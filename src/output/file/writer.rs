@@ -1,8 +1,9 @@
 //! The file output's writer thread: takes batches in any order, serializes and writes them in
 //! their turn through one reused buffer of `WRITE_BYTES`, and fsyncs once per pass for every
-//! batch that pass wrote (group commit); then answers each batch. A failed write or fsync answers every batch of that pass with the error and
-//! rewinds to the pass's first turn: those batches are retried (the file is reopened, its torn
-//! last line cut) and written again in order.
+//! batch that pass wrote (group commit); then answers each batch. A failed write or fsync
+//! answers every batch of that pass with the error and rewinds to the pass's first turn: those
+//! batches are retried (the file is reopened, its torn last line cut) and written again in
+//! order.
 
 use super::cut_torn_line;
 use crate::output::OutputError;

@@ -287,6 +287,8 @@ mod tests {
         }
         let want: Vec<String> = texts.concat();
         assert_eq!(messages(&p), want);
+        // The built batch's lines are in the file whole and together (the same bytes either way:
+        // this checks their place, not which path wrote them).
         let file = std::fs::read(&p).unwrap();
         assert!(file.windows(built.len()).any(|w| w == built.as_slice()));
     }

@@ -3,9 +3,10 @@
 //!
 //! Up to `CONCURRENCY` batches are in `send` at once: each is handed to the output's writer
 //! thread (`writer.rs`), which serializes and writes them in their turn (the worker's order,
-//! `Todo::turn`) through one reused buffer and fsyncs once for every batch written since the last
-//! fsync (group commit): while one fsync waits for the disk, the next batches queue up, and the
-//! next fsync covers them all. A batch is acknowledged only after the fsync that covers it.
+//! `Todo::turn`) through one reused buffer and hands each pass to the fsync thread
+//! (`syncer.rs`): while one fsync waits for the disk, the writer writes the next batches, and the
+//! next fsync covers all of them (group commit). A batch is acknowledged only after the fsync
+//! that covers it.
 //!
 //! After an error the file is reopened on the next attempt (so a deleted or moved file is
 //! recreated). Opening a regular file that does not end with a newline (the agent was killed, or
@@ -13,6 +14,7 @@
 //! acknowledged, so it is sent again, and appending after it would glue the next record to it.
 
 pub mod config;
+mod syncer;
 mod writer;
 
 use crate::output::{Output, OutputError, Todo};
@@ -22,8 +24,10 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Batches in `send` at once: one being written and fsynced, the next one queued for the next pass.
-const CONCURRENCY: usize = 2;
+/// Batches in `send` at once: one being fsynced, one being written, one queued for the next
+/// pass. With `in_flight_batches` at its default (4) the output's channel holds one more, as it
+/// held two when this was 2.
+const CONCURRENCY: usize = 3;
 
 pub struct FileOutput {
     path: PathBuf,
@@ -33,6 +37,8 @@ pub struct FileOutput {
     next: Arc<AtomicU64>,
     /// Turns for batches sent without a worker (tests call `send` one batch at a time).
     unnumbered: AtomicU64,
+    /// How a pass is made durable (tests inject failures).
+    sync: syncer::SyncFn,
 }
 
 impl FileOutput {
@@ -42,6 +48,15 @@ impl FileOutput {
             writer: Mutex::new(None),
             next: Arc::new(AtomicU64::new(0)),
             unnumbered: AtomicU64::new(0),
+            sync: syncer::sync_file,
+        }
+    }
+
+    #[cfg(test)]
+    fn with_sync(path: PathBuf, sync: syncer::SyncFn) -> FileOutput {
+        FileOutput {
+            sync,
+            ..FileOutput::new(path)
         }
     }
 
@@ -56,7 +71,8 @@ impl FileOutput {
             },
             None => job,
         };
-        let tx = writer::spawn(self.path.clone(), self.next.clone()).map_err(|_| gone())?;
+        let tx =
+            writer::spawn(self.path.clone(), self.next.clone(), self.sync).map_err(|_| gone())?;
         tx.send(job).map_err(|_| gone())?;
         *slot = Some(tx);
         Ok(())
@@ -232,6 +248,36 @@ mod tests {
         // Turn 0 again (as after a lost answer): acknowledged, not written again.
         out.send(&a, &mut Todo::in_turn(2, 0)).await.unwrap();
         assert_eq!(messages(&p), ["a1", "a2", "b1"]);
+    }
+
+    static SYNC_CALLS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// An fsync that fails its first call.
+    fn sync_failing_once(f: &std::fs::File) -> std::io::Result<()> {
+        if SYNC_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+            return Err(std::io::Error::other("injected fsync failure"));
+        }
+        syncer::sync_file(f)
+    }
+
+    /// A failed fsync answers its batch with the error, and the retry of that turn is written
+    /// again (not taken for a turn written already, as after a lost answer): the file ends with
+    /// every record, in turn order, after the bytes the failed fsync may or may not have kept.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failed_fsync_is_written_again_in_turn() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.ndjson");
+        let out = FileOutput::with_sync(p.clone(), sync_failing_once);
+        let (a, b) = (batch(1, &["a1", "a2"]), batch(2, &["b1"]));
+        let mut ta = Todo::in_turn(2, 0);
+        let err = out.send(&a, &mut ta).await.unwrap_err();
+        assert!(err.message.contains("injected"), "{}", err.message);
+        // The failed pass's bytes are in the file (the injection lost nothing).
+        assert_eq!(messages(&p), ["a1", "a2"]);
+        out.send(&a, &mut ta).await.unwrap();
+        out.send(&b, &mut Todo::in_turn(1, 1)).await.unwrap();
+        assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);
+        assert_eq!(SYNC_CALLS.load(Ordering::SeqCst), 3);
     }
 
     /// Without a worker (no turns) batches are written in the order they are sent.

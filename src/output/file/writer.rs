@@ -1,11 +1,13 @@
 //! The file output's writer thread: takes batches in any order, serializes and writes them in
-//! their turn through one reused buffer of `WRITE_BYTES`, and fsyncs once per pass for every
-//! batch that pass wrote (group commit); then answers each batch. A failed write or fsync
-//! answers every batch of that pass with the error and rewinds to the pass's first turn: those
-//! batches are retried (the file is reopened, its torn last line cut) and written again in
-//! order.
+//! their turn through one reused buffer of `WRITE_BYTES`, and hands each pass it wrote to the
+//! fsync thread (`syncer.rs`), which answers the batches once they are durable; meanwhile this
+//! thread writes the next pass. A failed write answers every batch of that pass with the error
+//! and rewinds to the pass's first turn: those batches are retried (the file is reopened, its
+//! torn last line cut) and written again in order. A failed fsync rewinds the same way, to the
+//! first turn it covered, once the syncer posts it (`Notice`).
 
 use super::cut_torn_line;
+use super::syncer::{Group, Notice, SyncFn};
 use crate::output::OutputError;
 use crate::pipeline::batch::Batch;
 use std::collections::BTreeMap;
@@ -34,12 +36,13 @@ pub(super) const WRITE_BYTES: usize = 256 << 10;
 /// Room past `WRITE_BYTES` for the record that crosses it (a longer one grows the buffer once).
 const SLACK: usize = 64 << 10;
 
-/// Starts a writer thread for `path` that writes from turn `next` on (and keeps it there).
-pub fn spawn(path: PathBuf, next: Arc<AtomicU64>) -> std::io::Result<Sender<Job>> {
+/// Starts a writer thread for `path` that writes from turn `next` on (and keeps it there),
+/// making each pass durable with `sync` on its fsync thread (`syncer.rs`).
+pub fn spawn(path: PathBuf, next: Arc<AtomicU64>, sync: SyncFn) -> std::io::Result<Sender<Job>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("output-file".into())
-        .spawn(move || run(&path, &next, &rx))?;
+        .spawn(move || run(&path, &next, &rx, sync))?;
     Ok(tx)
 }
 
@@ -77,19 +80,29 @@ pub fn open(path: &Path) -> Result<std::fs::File, OutputError> {
     Ok(f)
 }
 
-/// The thread: until every sender is gone, waits for jobs, writes what is in turn, fsyncs.
-fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>) {
-    let mut file: Option<std::fs::File> = None;
+/// The thread: until every sender is gone, waits for jobs, writes what is in turn and hands each
+/// pass to the fsync thread, which answers its batches.
+fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>, sync: SyncFn) {
+    let mut file: Option<Arc<std::fs::File>> = None;
     let mut buf = Vec::with_capacity(WRITE_BYTES + SLACK);
     let mut waiting: BTreeMap<u64, Job> = BTreeMap::new();
+    let notice = Arc::new(Notice::default());
+    let mut syncer: Option<Sender<Group>> = None;
+    let mut epoch = 0u64;
     while let Ok(job) = rx.recv() {
         waiting.insert(job.turn, job);
-        // Everything that queued while the last pass wrote and fsynced goes in this pass.
+        // Everything that queued while the last pass was written goes in this pass.
         while let Ok(job) = rx.try_recv() {
             waiting.insert(job.turn, job);
         }
+        if let Some(failure) = notice.take() {
+            // An fsync failed: its batches (and those written after it) come again.
+            file = None;
+            epoch = epoch.max(failure.epoch) + 1;
+            next.fetch_min(failure.first, Ordering::Relaxed);
+        }
         let first = next.load(Ordering::Relaxed);
-        // A turn before `first` was written and fsynced already (its answer was lost).
+        // A turn before `first` was written already (its answer was lost).
         while let Some(entry) = waiting.first_entry().filter(|e| *e.key() < first) {
             let _ = entry.remove().done.send(Ok(()));
         }
@@ -100,14 +113,22 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>) {
         if pass.is_empty() {
             continue; // an earlier turn is not here yet
         }
-        match write_pass(path, &mut file, &pass, &mut buf) {
-            Ok(()) => {
+        let written = write_pass(path, &mut file, &pass, &mut buf);
+        match (written, &file) {
+            (Ok(()), Some(f)) => {
                 next.store(first + pass.len() as u64, Ordering::Relaxed);
-                for job in pass {
-                    let _ = job.done.send(Ok(()));
-                }
+                let group = Group {
+                    file: f.clone(),
+                    first,
+                    epoch,
+                    answers: pass.into_iter().map(|job| job.done).collect(),
+                };
+                hand_over(path, &mut syncer, &notice, sync, group);
             }
-            Err(e) => {
+            (result, _) => {
+                let e = result
+                    .err()
+                    .unwrap_or_else(|| OutputError::new("io", "no file"));
                 file = None;
                 for job in pass {
                     let _ = job
@@ -119,18 +140,58 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>) {
     }
 }
 
+/// Gives a written pass to the fsync thread (started again if it is gone; if it cannot be, the
+/// pass is fsynced here).
+fn hand_over(
+    path: &Path,
+    syncer: &mut Option<Sender<Group>>,
+    notice: &Arc<Notice>,
+    sync: SyncFn,
+    group: Group,
+) {
+    let group = match syncer.as_ref() {
+        Some(tx) => match tx.send(group) {
+            Ok(()) => return,
+            Err(std::sync::mpsc::SendError(group)) => group,
+        },
+        None => group,
+    };
+    match super::syncer::spawn(path.to_path_buf(), notice.clone(), sync) {
+        Ok(tx) => {
+            let group = match tx.send(group) {
+                Ok(()) => {
+                    *syncer = Some(tx);
+                    return;
+                }
+                Err(std::sync::mpsc::SendError(group)) => group,
+            };
+            fsync_here(path, notice, sync, group);
+        }
+        Err(_) => fsync_here(path, notice, sync, group),
+    }
+}
+
+/// The fsync thread's work done on this one, for a group only.
+fn fsync_here(path: &Path, notice: &Notice, sync: SyncFn, group: Group) {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let _ = tx.send(group);
+    drop(tx);
+    super::syncer::run(path, &rx, notice, sync);
+}
+
 /// Writes the pass's batches in order, serialized through `buf` (NDJSON another output built
-/// for a batch already is written as it is), and fsyncs once.
+/// for a batch already is written as it is).
 fn write_pass(
     path: &Path,
-    file: &mut Option<std::fs::File>,
+    file: &mut Option<Arc<std::fs::File>>,
     pass: &[Job],
     buf: &mut Vec<u8>,
 ) -> Result<(), OutputError> {
-    let f = match file {
-        Some(f) => f,
-        None => file.insert(open(path)?),
+    let held = match file {
+        Some(f) => f.clone(),
+        None => file.insert(Arc::new(open(path)?)).clone(),
     };
+    let mut f: &std::fs::File = &held;
     let io = |e: std::io::Error| OutputError::new("io", format!("writing {}: {e}", path.display()));
     buf.clear();
     for job in pass {
@@ -153,9 +214,5 @@ fn write_pass(
     // A long line grows the buffer once; it goes back to its size for the next pass.
     buf.clear();
     buf.shrink_to(WRITE_BYTES + SLACK);
-    match f.sync_data() {
-        // A pipe or a device (e.g. /dev/stdout) cannot be fsynced: the write is what counts.
-        Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
-        other => other.map_err(io),
-    }
+    Ok(())
 }

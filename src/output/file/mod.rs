@@ -33,8 +33,9 @@ pub struct FileOutput {
     path: PathBuf,
     /// The writer thread's queue (a new thread is started if it is gone).
     writer: Mutex<Option<std::sync::mpsc::Sender<writer::Job>>>,
-    /// The next turn the writer writes; shared with the thread so a new one goes on from it.
-    next: Arc<AtomicU64>,
+    /// The next turn to write and the first not yet fsynced; shared with the threads so new ones
+    /// go on from there.
+    turns: Arc<writer::Turns>,
     /// Turns for batches sent without a worker (tests call `send` one batch at a time).
     unnumbered: AtomicU64,
     /// How a pass is made durable (tests inject failures).
@@ -46,7 +47,7 @@ impl FileOutput {
         FileOutput {
             path,
             writer: Mutex::new(None),
-            next: Arc::new(AtomicU64::new(0)),
+            turns: Arc::new(writer::Turns::default()),
             unnumbered: AtomicU64::new(0),
             sync: syncer::sync_file,
         }
@@ -67,12 +68,15 @@ impl FileOutput {
         let job = match slot.as_ref() {
             Some(tx) => match tx.send(job) {
                 Ok(()) => return Ok(()),
-                Err(std::sync::mpsc::SendError(job)) => job,
+                Err(std::sync::mpsc::SendError(job)) => {
+                    tracing::error!(file = %self.path.display(), "the file output's writer thread ended; starting another");
+                    job
+                }
             },
             None => job,
         };
         let tx =
-            writer::spawn(self.path.clone(), self.next.clone(), self.sync).map_err(|_| gone())?;
+            writer::spawn(self.path.clone(), self.turns.clone(), self.sync).map_err(|_| gone())?;
         tx.send(job).map_err(|_| gone())?;
         *slot = Some(tx);
         Ok(())
@@ -278,6 +282,36 @@ mod tests {
         out.send(&b, &mut Todo::in_turn(1, 1)).await.unwrap();
         assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);
         assert_eq!(SYNC_CALLS.load(Ordering::SeqCst), 3);
+    }
+
+    static PANICS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// An fsync whose first call ends its thread.
+    fn sync_dying_once(f: &std::fs::File) -> std::io::Result<()> {
+        if PANICS.fetch_add(1, Ordering::SeqCst) == 0 {
+            panic!("injected: the fsync thread ends");
+        }
+        syncer::sync_file(f)
+    }
+
+    /// The fsync thread ends with a pass it had not fsynced: its batch is answered with an error
+    /// (never acknowledged), and the retry is written again rather than taken for a turn that is
+    /// on the disk already; a new fsync thread acknowledges it.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_pass_whose_fsync_thread_ended_is_written_again() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.ndjson");
+        let out = FileOutput::with_sync(p.clone(), sync_dying_once);
+        let (a, b) = (batch(1, &["a1", "a2"]), batch(2, &["b1"]));
+        let mut ta = Todo::in_turn(2, 0);
+        out.send(&a, &mut ta).await.unwrap_err();
+        out.send(&a, &mut ta).await.unwrap();
+        out.send(&b, &mut Todo::in_turn(1, 1)).await.unwrap();
+        assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);
+        // Turn 0 again, now fsynced: acknowledged, not written a third time.
+        out.send(&a, &mut Todo::in_turn(2, 0)).await.unwrap();
+        assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);
+        assert_eq!(PANICS.load(Ordering::SeqCst), 3);
     }
 
     /// Without a worker (no turns) batches are written in the order they are sent.

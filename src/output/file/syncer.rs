@@ -9,8 +9,10 @@
 //! first turn before a retry of it can arrive; the retries are written again (possibly a second
 //! copy of lines that did reach the disk: at least once).
 
+use super::writer::Turns;
 use crate::output::OutputError;
 use std::fs::File;
+use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, Sender};
 use std::sync::{Arc, Mutex};
 
@@ -72,18 +74,24 @@ pub fn sync_file(f: &File) -> std::io::Result<()> {
 pub fn spawn(
     path: std::path::PathBuf,
     notice: Arc<Notice>,
+    turns: Arc<Turns>,
     sync: SyncFn,
 ) -> std::io::Result<Sender<Group>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("output-fsync".into())
-        .spawn(move || run(&path, &rx, &notice, sync))?;
+        .spawn(move || run(&path, &rx, (&notice, &turns), sync))?;
     Ok(tx)
 }
 
 /// The loop: waits for a group, takes every group queued behind it, fsyncs once per file among
-/// them, answers them.
-pub fn run(path: &std::path::Path, rx: &Receiver<Group>, notice: &Notice, sync: SyncFn) {
+/// them, moves `turns.synced` past them and answers them.
+pub fn run(
+    path: &std::path::Path,
+    rx: &Receiver<Group>,
+    (notice, turns): (&Notice, &Turns),
+    sync: SyncFn,
+) {
     // Groups of this epoch or earlier fail unsynced: written behind a failed fsync.
     let mut failed_epoch: Option<u64> = None;
     while let Ok(group) = rx.recv() {
@@ -122,7 +130,14 @@ pub fn run(path: &std::path::Path, rx: &Receiver<Group>, notice: &Notice, sync: 
             }
         }
         match result {
-            Ok(()) => live.into_iter().for_each(|g| answer(g, || Ok(()))),
+            Ok(()) => {
+                let end = live.iter().map(|g| g.first + g.answers.len() as u64).max();
+                if let Some(end) = end {
+                    // Before the answers: a batch resent after one is lost finds it durable.
+                    turns.synced.fetch_max(end, Ordering::Release);
+                }
+                live.into_iter().for_each(|g| answer(g, || Ok(())));
+            }
             Err(e) => {
                 let first = live.iter().map(|g| g.first).min().unwrap_or(0);
                 let epoch = live.iter().map(|g| g.epoch).max().unwrap_or(0);
@@ -148,7 +163,7 @@ fn answer(g: Group, result: impl Fn() -> Result<(), OutputError>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::atomic::AtomicUsize;
 
     static CALLS: AtomicUsize = AtomicUsize::new(0);
 
@@ -188,7 +203,11 @@ mod tests {
         let notice = Arc::new(Notice::default());
         let (tx, rx) = std::sync::mpsc::channel();
         let n = notice.clone();
-        let t = std::thread::spawn(move || run(std::path::Path::new("out"), &rx, &n, fail_first));
+        let turns = Turns::default();
+        let t = std::thread::spawn(move || {
+            run(std::path::Path::new("out"), &rx, (&n, &turns), fail_first);
+            turns.synced.load(Ordering::SeqCst)
+        });
         let (g, a) = group(&file, 3, 0);
         tx.send(g).unwrap();
         let err = a.blocking_recv().unwrap().unwrap_err();
@@ -207,7 +226,8 @@ mod tests {
         a.blocking_recv().unwrap().unwrap();
         assert_eq!(CALLS.load(Ordering::SeqCst), 2);
         drop(tx);
-        t.join().unwrap();
+        // Only the last group was fsynced: turns before 4 are durable.
+        assert_eq!(t.join().unwrap(), 4);
     }
 
     /// The earliest failed turn is the one the writer rewinds to.

@@ -36,13 +36,23 @@ pub(super) const WRITE_BYTES: usize = 256 << 10;
 /// Room past `WRITE_BYTES` for the record that crosses it (a longer one grows the buffer once).
 const SLACK: usize = 64 << 10;
 
-/// Starts a writer thread for `path` that writes from turn `next` on (and keeps it there),
+/// Where the output's stream of turns is, shared by its writer and fsync threads and kept by the
+/// output, so a thread started again goes on from there.
+#[derive(Default)]
+pub struct Turns {
+    /// The next turn to write: those before it are written (fsynced or on their way to be).
+    pub next: AtomicU64,
+    /// Turns before it are written and fsynced.
+    pub synced: AtomicU64,
+}
+
+/// Starts a writer thread for `path` that writes from turn `turns.next` on (and keeps it there),
 /// making each pass durable with `sync` on its fsync thread (`syncer.rs`).
-pub fn spawn(path: PathBuf, next: Arc<AtomicU64>, sync: SyncFn) -> std::io::Result<Sender<Job>> {
+pub fn spawn(path: PathBuf, turns: Arc<Turns>, sync: SyncFn) -> std::io::Result<Sender<Job>> {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("output-file".into())
-        .spawn(move || run(&path, &next, &rx, sync))?;
+        .spawn(move || run(&path, &turns, &rx, sync))?;
     Ok(tx)
 }
 
@@ -82,7 +92,8 @@ pub fn open(path: &Path) -> Result<std::fs::File, OutputError> {
 
 /// The thread: until every sender is gone, waits for jobs, writes what is in turn and hands each
 /// pass to the fsync thread, which answers its batches.
-fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>, sync: SyncFn) {
+fn run(path: &Path, turns: &Arc<Turns>, rx: &Receiver<Job>, sync: SyncFn) {
+    let next = &turns.next;
     let mut file: Option<Arc<std::fs::File>> = None;
     let mut buf = Vec::with_capacity(WRITE_BYTES + SLACK);
     let mut waiting: BTreeMap<u64, Job> = BTreeMap::new();
@@ -101,11 +112,22 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>, sync: SyncFn) {
             epoch = epoch.max(failure.epoch) + 1;
             next.fetch_min(failure.first, Ordering::Relaxed);
         }
-        let first = next.load(Ordering::Relaxed);
-        // A turn before `first` was written already (its answer was lost).
-        while let Some(entry) = waiting.first_entry().filter(|e| *e.key() < first) {
+        let synced = turns.synced.load(Ordering::Acquire);
+        // A turn before `synced` was written and fsynced already (its answer was lost).
+        while let Some(entry) = waiting.first_entry().filter(|e| *e.key() < synced) {
             let _ = entry.remove().done.send(Ok(()));
         }
+        if waiting
+            .first_key_value()
+            .is_some_and(|(turn, _)| *turn < next.load(Ordering::Relaxed))
+        {
+            // Written, but the answer of its fsync was lost (the fsync thread ended): the bytes
+            // may not be on the disk, so they are written again, as after a failed fsync.
+            file = None;
+            epoch += 1;
+            next.store(synced, Ordering::Relaxed);
+        }
+        let first = next.load(Ordering::Relaxed);
         let mut pass = Vec::new();
         while let Some(job) = waiting.remove(&(first + pass.len() as u64)) {
             pass.push(job);
@@ -123,7 +145,7 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>, sync: SyncFn) {
                     epoch,
                     answers: pass.into_iter().map(|job| job.done).collect(),
                 };
-                hand_over(path, &mut syncer, &notice, sync, group);
+                hand_over(path, &mut syncer, (&notice, turns), sync, group);
             }
             (result, _) => {
                 let e = result
@@ -145,18 +167,21 @@ fn run(path: &Path, next: &AtomicU64, rx: &Receiver<Job>, sync: SyncFn) {
 fn hand_over(
     path: &Path,
     syncer: &mut Option<Sender<Group>>,
-    notice: &Arc<Notice>,
+    (notice, turns): (&Arc<Notice>, &Arc<Turns>),
     sync: SyncFn,
     group: Group,
 ) {
     let group = match syncer.as_ref() {
         Some(tx) => match tx.send(group) {
             Ok(()) => return,
-            Err(std::sync::mpsc::SendError(group)) => group,
+            Err(std::sync::mpsc::SendError(group)) => {
+                tracing::error!(file = %path.display(), "the file output's fsync thread ended; starting another (the batches it held are written again)");
+                group
+            }
         },
         None => group,
     };
-    match super::syncer::spawn(path.to_path_buf(), notice.clone(), sync) {
+    match super::syncer::spawn(path.to_path_buf(), notice.clone(), turns.clone(), sync) {
         Ok(tx) => {
             let group = match tx.send(group) {
                 Ok(()) => {
@@ -165,18 +190,18 @@ fn hand_over(
                 }
                 Err(std::sync::mpsc::SendError(group)) => group,
             };
-            fsync_here(path, notice, sync, group);
+            fsync_here(path, (notice, turns), sync, group);
         }
-        Err(_) => fsync_here(path, notice, sync, group),
+        Err(_) => fsync_here(path, (notice, turns), sync, group),
     }
 }
 
 /// The fsync thread's work done on this one, for a group only.
-fn fsync_here(path: &Path, notice: &Notice, sync: SyncFn, group: Group) {
+fn fsync_here(path: &Path, (notice, turns): (&Notice, &Turns), sync: SyncFn, group: Group) {
     let (tx, rx) = std::sync::mpsc::channel();
     let _ = tx.send(group);
     drop(tx);
-    super::syncer::run(path, &rx, notice, sync);
+    super::syncer::run(path, &rx, (notice, turns), sync);
 }
 
 /// Writes the pass's batches in order, serialized through `buf` (NDJSON another output built

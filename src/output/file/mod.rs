@@ -264,23 +264,32 @@ mod tests {
         syncer::sync_file(f)
     }
 
+    /// Sends batch `a` (turn 0) through an output whose first fsync goes wrong (`sync`), then
+    /// `a` again and `b` (turn 1); the error `a` got first and the file's messages at the end.
+    async fn a_again_after_a_bad_first_fsync(
+        sync: syncer::SyncFn,
+    ) -> (OutputError, Vec<String>, FileOutput, tempfile::TempDir) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("out.ndjson");
+        let out = FileOutput::with_sync(p.clone(), sync);
+        let (a, b) = (batch(1, &["a1", "a2"]), batch(2, &["b1"]));
+        let mut ta = Todo::in_turn(2, 0);
+        let err = out.send(&a, &mut ta).await.unwrap_err();
+        // The pass's bytes are in the file (the injection lost nothing).
+        assert_eq!(messages(&p), ["a1", "a2"]);
+        out.send(&a, &mut ta).await.unwrap();
+        out.send(&b, &mut Todo::in_turn(1, 1)).await.unwrap();
+        (err, messages(&p), out, d)
+    }
+
     /// A failed fsync answers its batch with the error, and the retry of that turn is written
     /// again (not taken for a turn written already, as after a lost answer): the file ends with
     /// every record, in turn order, after the bytes the failed fsync may or may not have kept.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_failed_fsync_is_written_again_in_turn() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("out.ndjson");
-        let out = FileOutput::with_sync(p.clone(), sync_failing_once);
-        let (a, b) = (batch(1, &["a1", "a2"]), batch(2, &["b1"]));
-        let mut ta = Todo::in_turn(2, 0);
-        let err = out.send(&a, &mut ta).await.unwrap_err();
+        let (err, written, _, _d) = a_again_after_a_bad_first_fsync(sync_failing_once).await;
         assert!(err.message.contains("injected"), "{}", err.message);
-        // The failed pass's bytes are in the file (the injection lost nothing).
-        assert_eq!(messages(&p), ["a1", "a2"]);
-        out.send(&a, &mut ta).await.unwrap();
-        out.send(&b, &mut Todo::in_turn(1, 1)).await.unwrap();
-        assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);
+        assert_eq!(written, ["a1", "a2", "a1", "a2", "b1"]);
         assert_eq!(SYNC_CALLS.load(Ordering::SeqCst), 3);
     }
 
@@ -299,15 +308,9 @@ mod tests {
     /// on the disk already; a new fsync thread acknowledges it.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_pass_whose_fsync_thread_ended_is_written_again() {
-        let d = tempfile::tempdir().unwrap();
-        let p = d.path().join("out.ndjson");
-        let out = FileOutput::with_sync(p.clone(), sync_dying_once);
-        let (a, b) = (batch(1, &["a1", "a2"]), batch(2, &["b1"]));
-        let mut ta = Todo::in_turn(2, 0);
-        out.send(&a, &mut ta).await.unwrap_err();
-        out.send(&a, &mut ta).await.unwrap();
-        out.send(&b, &mut Todo::in_turn(1, 1)).await.unwrap();
-        assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);
+        let (_, written, out, d) = a_again_after_a_bad_first_fsync(sync_dying_once).await;
+        assert_eq!(written, ["a1", "a2", "a1", "a2", "b1"]);
+        let (p, a) = (d.path().join("out.ndjson"), batch(1, &["a1", "a2"]));
         // Turn 0 again, now fsynced: acknowledged, not written a third time.
         out.send(&a, &mut Todo::in_turn(2, 0)).await.unwrap();
         assert_eq!(messages(&p), ["a1", "a2", "a1", "a2", "b1"]);

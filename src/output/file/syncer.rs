@@ -8,6 +8,10 @@
 //! published (`Notice`) before any batch is answered, so the writer rewinds to the failed group's
 //! first turn before a retry of it can arrive; the retries are written again (possibly a second
 //! copy of lines that did reach the disk: at least once).
+//!
+//! A successful fsync moves `Turns::synced` past its groups before answering them: a batch sent
+//! again whose turn is below it is acknowledged without a write (its answer was lost); one at or
+//! past it that the writer wrote already (this thread ended holding it) is written again.
 
 use super::writer::Turns;
 use crate::output::OutputError;

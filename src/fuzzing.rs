@@ -38,6 +38,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("kube_api", kube_api),
     ("migrate", migrate),
     ("line_reader", line_reader),
+    ("file_output_tail", file_output_tail),
 ];
 
 /// Runs the entry point `name` on `data` (unknown names do nothing).
@@ -640,6 +641,34 @@ pub fn line_reader(data: &[u8]) {
         total = rest.end;
     }
     assert!(total <= body.len() as u64);
+}
+
+/// The `file` output's repair of the file it appends to (whatever a crash or another program
+/// left there): its content, repeated to cross the 64 KiB blocks read backwards, must end up cut
+/// after its last newline (or emptied when it has none), and nothing else changed.
+pub fn file_output_tail(data: &[u8]) {
+    use std::io::{Read, Seek, Write};
+    let mut b = Bytes(data);
+    let times = usize::from(b.byte() % 64) + 1;
+    let content = b.rest().repeat(times);
+    let Ok(mut f) = tempfile_in_memory() else {
+        return;
+    };
+    if f.write_all(&content).is_err() {
+        return;
+    }
+    let Ok(cut) = crate::output::file::cut_torn_line(&f) else {
+        return;
+    };
+    let keep = match content.last() {
+        None | Some(b'\n') => content.len(),
+        Some(_) => memchr::memrchr(b'\n', &content).map_or(0, |i| i + 1),
+    };
+    assert_eq!(cut, Some((content.len() - keep) as u64).filter(|n| *n > 0));
+    let mut after = Vec::new();
+    if f.rewind().is_ok() && f.read_to_end(&mut after).is_ok() {
+        assert_eq!(after.as_slice(), content.get(..keep).unwrap_or_default());
+    }
 }
 
 /// An anonymous file (no name on disk).

@@ -145,6 +145,7 @@ property!(docker_api, 2000);
 property!(kube_api, 2000);
 property!(migrate, 1000);
 property!(line_reader, 2000);
+property!(file_output_tail, 300);
 
 #[test]
 fn every_entry_point_has_a_property_test_and_a_fuzz_target() {

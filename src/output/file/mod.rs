@@ -125,7 +125,7 @@ impl Output for FileOutput {
 
 /// Truncates a regular file after its last newline when it does not end with one; the number of
 /// bytes cut, if any.
-fn cut_torn_line(f: &std::fs::File) -> std::io::Result<Option<u64>> {
+pub(crate) fn cut_torn_line(f: &std::fs::File) -> std::io::Result<Option<u64>> {
     use std::os::unix::fs::FileExt;
     let meta = f.metadata()?;
     if !meta.is_file() || meta.len() == 0 {

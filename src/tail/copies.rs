@@ -11,8 +11,15 @@
 //! - if it starts with what was read from the original (its fingerprint), it is the copy the
 //!   truncation handling adopts: wait for that, then drop;
 //! - otherwise it holds lines the tailer never read (written and copied before it could read
-//!   them): read it whole.
+//!   them): read it whole;
+//! - but while no file being read is its original and its original's name holds a file the
+//!   globs match that the tailer has not taken yet (just created, still on its way from the
+//!   opener or the next scan), wait for that file to be taken: read whole now, the copy's lines
+//!   would be read again from the original when it is (then truncated: a duplicate of every
+//!   line copied). Taken, the rules above apply; never taken (excluded, unreadable), the copy is
+//!   read whole after `COPY_WAIT`.
 
+use super::identity::FileId;
 use super::opener::rotated_base;
 use super::rotation::same_start;
 use super::tailer::Tailer;
@@ -47,6 +54,22 @@ impl Tailer {
         })
     }
 
+    /// True when the original's name of the rotated name `name` holds a file, other than
+    /// `copy`, that the globs match and this tailer does not read yet: it is about to be taken.
+    fn original_untaken(&self, name: &std::path::Path, copy: FileId) -> bool {
+        let Some(base) = rotated_base(name) else {
+            return false;
+        };
+        let Ok(meta) = std::fs::metadata(&base) else {
+            return false;
+        };
+        let fid = FileId::of(&meta);
+        meta.is_file()
+            && fid != copy
+            && self.discovery.matches(&base)
+            && !self.files.iter().any(|t| t.fid == fid)
+    }
+
     /// A file found not by a rename: a candidate if it sits under a rotated name of a file being
     /// read (returned None), else handed back to be started now.
     pub(super) fn maybe_candidate(
@@ -57,7 +80,7 @@ impl Tailer {
     ) -> Option<(PathBuf, File)> {
         let name = opened_as.unwrap_or(&path);
         let known = file.metadata().ok().is_some_and(|m| {
-            let fid = super::identity::FileId::of(&m);
+            let fid = FileId::of(&m);
             self.store
                 .untracked(&self.settings.key)
                 .iter()
@@ -101,7 +124,7 @@ impl Tailer {
         let since = std::time::UNIX_EPOCH
             + Duration::from_secs(u64::try_from(updated).unwrap_or(0))
             - super::recovery::CLOCK_SLACK;
-        let known: Vec<super::identity::FileId> = self
+        let known: Vec<FileId> = self
             .store
             .untracked(&self.settings.key)
             .iter()
@@ -116,7 +139,7 @@ impl Tailer {
             }
             let Ok(file) = File::open(&p) else { continue };
             let Ok(meta) = file.metadata() else { continue };
-            let fid = super::identity::FileId::of(&meta);
+            let fid = FileId::of(&meta);
             let born = meta.created().or_else(|_| meta.modified());
             if !meta.is_file()
                 || known.contains(&fid)
@@ -144,7 +167,7 @@ impl Tailer {
                 self.candidates.swap_remove(i);
                 continue;
             };
-            let fid = super::identity::FileId::of(&meta);
+            let fid = FileId::of(&meta);
             if self.files.iter().any(|t| t.fid == fid) {
                 // Adopted by the truncation handling, or read already.
                 self.candidates.swap_remove(i);
@@ -159,6 +182,7 @@ impl Tailer {
             let c = &self.candidates[i];
             let original = self.original_of(&c.name);
             let verdict = match original.map(|o| &self.files[o]) {
+                None if self.original_untaken(&c.name, fid) => Verdict::Untaken,
                 None => Verdict::Read,
                 Some(_) if !settled => Verdict::Wait,
                 Some(t) if same_start(&c.file, &t.file) => Verdict::Wait,
@@ -166,12 +190,12 @@ impl Tailer {
                 Some(_) => Verdict::Read,
             };
             match verdict {
-                Verdict::Wait if !expired => i += 1,
+                Verdict::Wait | Verdict::Untaken if !expired => i += 1,
                 Verdict::Wait => {
                     tracing::debug!(file = %c.path.display(), "a copy of lines read from the original: not read again");
                     self.candidates.swap_remove(i);
                 }
-                Verdict::Read => {
+                Verdict::Read | Verdict::Untaken => {
                     let c = self.candidates.swap_remove(i);
                     tracing::info!(input = %self.settings.input, file = %c.path.display(),
                         "a rotated copy holds lines never read from the original; reading it");
@@ -185,4 +209,119 @@ impl Tailer {
 enum Verdict {
     Wait,
     Read,
+    /// Its original is not read yet but about to be: wait for it (read whole at `COPY_WAIT`).
+    Untaken,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use crate::tail::checkpoint::CheckpointStore;
+    use std::io::Write;
+    use std::path::Path;
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    fn tailer(dir: &Path) -> (Tailer, tokio::sync::mpsc::Receiver<Vec<Event>>) {
+        let cfg: crate::input::file::config::FileInputConfig = serde_json::from_value(
+            serde_json::json!({"paths": [format!("{}/app.log", dir.display())], "read_from": "beginning"}),
+        )
+        .unwrap();
+        let (settings, decoders) =
+            crate::input::file::tail_settings("t", "t", &cfg, 1 << 20, "host");
+        let store = Arc::new(CheckpointStore::open(&dir.join("data")).unwrap());
+        let (tx, rx) = tokio::sync::mpsc::channel(1024);
+        let stop = Arc::new(AtomicBool::new(false));
+        (Tailer::new(settings, store, decoders, tx, stop), rx)
+    }
+
+    fn append(path: &Path, lines: std::ops::Range<u32>) {
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .unwrap();
+        for n in lines {
+            writeln!(f, "line #{n} the same text é").unwrap();
+        }
+    }
+
+    /// Polls every file, judges the candidates and sends what was read.
+    fn round(t: &mut Tailer) {
+        for i in 0..t.files.len() {
+            t.poll(i);
+        }
+        t.judge_candidates();
+        t.flush_chunk();
+    }
+
+    fn messages(rx: &mut tokio::sync::mpsc::Receiver<Vec<Event>>) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Ok(chunk) = rx.try_recv() {
+            for e in chunk {
+                out.push(e.to_value()["message"].as_str().unwrap_or("").to_string());
+            }
+        }
+        out
+    }
+
+    /// What the tailer model found (seed 1796560070594060562): a file created at the input's
+    /// name is written, copied under a rotated name (copytruncate's first half), and the copy is
+    /// judged before the tailer takes the file. Read whole then, its lines came a second time
+    /// from the file, which still held them. It waits for the file instead; the truncation then
+    /// hands it over from where the file's reading stopped: every line once.
+    #[test]
+    fn a_copy_waits_for_its_original_not_taken_yet() {
+        let d = tempfile::tempdir().unwrap();
+        let (log, copy) = (d.path().join("app.log"), d.path().join("app.log.3"));
+        append(&log, 0..10);
+        std::fs::copy(&log, &copy).unwrap();
+        let (mut t, mut rx) = tailer(d.path());
+        // The copy reaches the tailer first, as the missed-rotation sweep hands it over.
+        t.add_candidate(log.clone(), copy.clone(), File::open(&copy).unwrap());
+        round(&mut t);
+        assert_eq!(
+            t.candidates.len(),
+            1,
+            "judged before its original was taken"
+        );
+        assert!(t.files.is_empty());
+        // The original taken and read; then truncated and written again.
+        t.start(log.clone(), File::open(&log).unwrap(), false, None);
+        round(&mut t);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&log)
+            .unwrap()
+            .set_len(0)
+            .unwrap();
+        append(&log, 10..15);
+        for _ in 0..3 {
+            round(&mut t);
+        }
+        let got = messages(&mut rx);
+        let want: Vec<String> = (0..15)
+            .map(|n| format!("line #{n} the same text é"))
+            .collect();
+        assert_eq!(got, want);
+        assert!(t.candidates.is_empty(), "the copy was adopted");
+    }
+
+    /// A copy whose original's name holds nothing the tailer could take (deleted since) is read
+    /// whole at once: its lines are nowhere else.
+    #[test]
+    fn a_copy_without_an_original_is_read_whole() {
+        let d = tempfile::tempdir().unwrap();
+        let (log, copy) = (d.path().join("app.log"), d.path().join("app.log.1"));
+        append(&copy, 0..3);
+        let (mut t, mut rx) = tailer(d.path());
+        t.add_candidate(log.clone(), copy.clone(), File::open(&copy).unwrap());
+        round(&mut t);
+        round(&mut t);
+        let want: Vec<String> = (0..3)
+            .map(|n| format!("line #{n} the same text é"))
+            .collect();
+        assert_eq!(messages(&mut rx), want);
+    }
 }

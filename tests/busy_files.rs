@@ -46,6 +46,20 @@ fn write_lines(path: &Path, k: u64, from: u64, to: u64) {
     }
 }
 
+/// Appends lines `from..to` to every file at once, a writer thread per file (racing the agent
+/// when it runs).
+fn write_all_at_once(env: &Env, from: u64, to: u64) {
+    let writers: Vec<_> = (0..FILES)
+        .map(|k| {
+            let p = log_path(env, k);
+            std::thread::spawn(move || write_lines(&p, k, from, to))
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+}
+
 fn config(env: &Env) -> PathBuf {
     env.config(
         &format!(
@@ -77,20 +91,10 @@ fn out_size(out: &Path) -> u64 {
 fn busy_files_interleaved_keep_each_files_order() {
     const PER_FILE: u64 = 60_000;
     let env = Env::new();
-    for k in 0..FILES {
-        write_lines(&log_path(&env, k), k, 0, PER_FILE / 2);
-    }
+    write_all_at_once(&env, 0, PER_FILE / 2);
     let out = env.out();
     let mut agent = env.start(&config(&env));
-    let writers: Vec<_> = (0..FILES)
-        .map(|k| {
-            let p = log_path(&env, k);
-            std::thread::spawn(move || write_lines(&p, k, PER_FILE / 2, PER_FILE))
-        })
-        .collect();
-    for w in writers {
-        w.join().unwrap();
-    }
+    write_all_at_once(&env, PER_FILE / 2, PER_FILE);
     wait_all_arrived(&agent, &out, FILES * PER_FILE, Duration::from_secs(120));
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
     assert_no_duplicates(&agent, &out);
@@ -114,9 +118,7 @@ fn busy_files_interleaved_keep_each_files_order() {
 fn a_copytruncate_among_busy_files_loses_and_repeats_nothing() {
     const PER_FILE: u64 = 150_000;
     let env = Env::new();
-    for k in 0..FILES {
-        write_lines(&log_path(&env, k), k, 0, PER_FILE / 2);
-    }
+    write_all_at_once(&env, 0, PER_FILE / 2);
     let out = env.out();
     let mut agent = env.start(&config(&env));
     // Some of each file read, not all: the truncation lands while the files are busy.
@@ -132,15 +134,7 @@ fn a_copytruncate_among_busy_files_loses_and_repeats_nothing() {
         .set_len(0)
         .unwrap();
     let delivered_at_cut = counts(&out).len() as u64;
-    let writers: Vec<_> = (0..FILES)
-        .map(|k| {
-            let p = log_path(&env, k);
-            std::thread::spawn(move || write_lines(&p, k, PER_FILE / 2, PER_FILE))
-        })
-        .collect();
-    for w in writers {
-        w.join().unwrap();
-    }
+    write_all_at_once(&env, PER_FILE / 2, PER_FILE);
     let dups = wait_all_arrived(&agent, &out, FILES * PER_FILE, Duration::from_secs(120));
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
     assert!(
@@ -162,9 +156,7 @@ fn a_copytruncate_among_busy_files_loses_and_repeats_nothing() {
 fn kill_9_while_busy_files_are_read_loses_nothing() {
     const PER_FILE: u64 = 150_000;
     let env = Env::new();
-    for k in 0..FILES {
-        write_lines(&log_path(&env, k), k, 0, PER_FILE);
-    }
+    write_all_at_once(&env, 0, PER_FILE);
     let out = env.out();
     let cfg = config(&env);
     let mut agent = env.start(&cfg);

@@ -594,8 +594,10 @@ fn run_fed(
     let child = Command::new(bin)
         .args(["run", "-c"])
         .arg(&config)
-        .env("LOGSHIP_LOG", "warn")
+        // Default settings, the agent's own logs included (`info`: the code that writes them is
+        // resident memory too); they go to a file beside the run's input.
         .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join("agent.log")).unwrap())
         .spawn()
         .unwrap();
     let pid = child.id() as i32;

@@ -77,7 +77,7 @@ $input
 outputs:
 $output
 EOC
-  LOGSHIP_LOG=warn valgrind --tool=callgrind --demangle=no --callgrind-out-file="$d/cg.out" \
+  valgrind --tool=callgrind --demangle=no --callgrind-out-file="$d/cg.out" \
     "$bin" run -c "$d/cfg.yaml" >/dev/null 2>"$d/valgrind.log" &
   local pid=$!
   [ -z "$feeder" ] || $feeder &

@@ -105,6 +105,74 @@ fn a_key_of_thousands_of_dots_through_decode_json() {
     assert_alive_and_calm(&mut again);
 }
 
+/// A checkpoint file the agent did not write as it is (edited by hand, damaged, written by a
+/// tool): values no entry of its own has. Each file is read again from its start (at least
+/// once), none stops the agent. A fingerprint length past the 256 bytes a fingerprint covers
+/// panicked the input (`range end index 1000 out of range`) at every start: a crash loop.
+#[test]
+fn a_checkpoint_file_with_values_the_agent_never_writes() {
+    use std::os::unix::fs::MetadataExt;
+    let env = Env::new();
+    let odd: [(&str, serde_json::Value); 6] = [
+        ("fp_len", serde_json::json!(1000)),
+        ("fp_len", serde_json::json!(u32::MAX)),
+        ("offset", serde_json::json!(u64::MAX)),
+        ("offset", serde_json::json!(1_000_000)),
+        ("generation", serde_json::json!(u32::MAX)),
+        ("birth", serde_json::json!(u64::MAX)),
+    ];
+    let mut entries = Vec::new();
+    for (k, (key, value)) in odd.iter().enumerate() {
+        let path = env.path(&format!("f{k}.log"));
+        let first = k as u64 * 100;
+        append(&path, &(first..first + 10).map(line).collect::<String>());
+        let meta = std::fs::metadata(&path).unwrap();
+        let bytes = std::fs::read(&path).unwrap();
+        let n = bytes.len().min(256);
+        let mut entry = serde_json::json!({
+            "input": "app", "path": path, "dev": meta.dev(), "ino": meta.ino(),
+            "fp_len": n, "fp_hash": xxhash_rust::xxh3::xxh3_64(&bytes[..n]),
+            "offset": 5 * line(first).len(), "updated": 0
+        });
+        entry[*key] = value.clone();
+        entries.push(entry);
+    }
+    // The same file twice, at two offsets.
+    let mut twice = entries[0].clone();
+    twice["offset"] = serde_json::json!(0);
+    entries.push(twice);
+    std::fs::create_dir_all(env.data_dir()).unwrap();
+    std::fs::write(
+        env.data_dir().join("checkpoints.json"),
+        serde_json::json!({"version": 1, "entries": entries}).to_string(),
+    )
+    .unwrap();
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    name: app\n    paths: [{}]\n    read_from: end",
+            env.path("*.log").display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    let want = |c: &std::collections::BTreeMap<u64, usize>, upto: u64| {
+        (0..odd.len() as u64).all(|k| (k * 100 + 5..k * 100 + upto).all(|n| c.contains_key(&n)))
+    };
+    wait_for(
+        Duration::from_secs(30),
+        "every file's lines after its offset",
+        || want(&counts(&out), 10),
+    );
+    for k in 0..odd.len() as u64 {
+        append(&env.path(&format!("f{k}.log")), &line(k * 100 + 10));
+    }
+    wait_for(Duration::from_secs(30), "the lines written later", || {
+        want(&counts(&out), 11)
+    });
+    assert_alive_and_calm(&mut agent);
+}
+
 fn docker_line(log: &str, stream: &str) -> String {
     format!(
         "{}\n",

@@ -47,7 +47,7 @@ impl Fingerprint {
         let n = read_prefix(file, &mut buf)?;
         Ok(Fingerprint {
             len: n as u32,
-            hash: xxh3_64(&buf[..n]),
+            hash: xxh3_64(buf.get(..n).unwrap_or_default()),
         })
     }
 
@@ -57,9 +57,13 @@ impl Fingerprint {
             return Ok(true);
         }
         let mut buf = [0u8; FINGERPRINT_BYTES];
-        let want = self.len as usize;
-        let n = read_prefix(file, &mut buf[..want])?;
-        Ok(n == want && xxh3_64(&buf[..n]) == self.hash)
+        // A length no fingerprint has (a checkpoint file edited or damaged) matches no file.
+        let Some(prefix) = buf.get_mut(..self.len as usize) else {
+            return Ok(false);
+        };
+        let want = prefix.len();
+        let n = read_prefix(file, prefix)?;
+        Ok(n == want && xxh3_64(prefix.get(..n).unwrap_or_default()) == self.hash)
     }
 
     pub fn is_complete(&self) -> bool {
@@ -69,8 +73,8 @@ impl Fingerprint {
 
 fn read_prefix(file: &File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
-    while n < buf.len() {
-        match file.read_at(&mut buf[n..], n as u64) {
+    while let Some(rest) = buf.get_mut(n..).filter(|r| !r.is_empty()) {
+        match file.read_at(rest, n as u64) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -101,5 +105,20 @@ mod tests {
         std::fs::write(&p, b"other content that is long enough\n").unwrap();
         assert!(!fp.matches(&r).unwrap());
         assert!(!full.matches(&r).unwrap());
+    }
+
+    #[test]
+    fn a_length_no_fingerprint_has_matches_no_file() {
+        // Such lengths come only from a checkpoint file edited or damaged; they panicked.
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, [b'x'; 2000]).unwrap();
+        let r = File::open(&p).unwrap();
+        let full = Fingerprint::of(&r).unwrap();
+        for len in [FINGERPRINT_BYTES as u32 + 1, 1000, u32::MAX] {
+            let fp = Fingerprint { len, ..full };
+            assert!(!fp.matches(&r).unwrap());
+        }
+        assert!(full.matches(&r).unwrap());
     }
 }

@@ -101,7 +101,9 @@ impl LineReader {
 
     /// Up to `n` of the bytes read last (they end at `read_pos`).
     pub fn tail(&self, n: usize) -> &[u8] {
-        &self.buf[self.buf.len().saturating_sub(n)..]
+        self.buf
+            .get(self.buf.len().saturating_sub(n)..)
+            .unwrap_or_default()
     }
 
     /// Forgets the last `n` bytes `fill` brought (they were read from content that replaced the
@@ -113,7 +115,7 @@ impl LineReader {
 
     /// The next complete line, if the buffer holds one.
     pub fn next_line(&mut self) -> Option<Line<'_>> {
-        let data = &self.buf[self.start..];
+        let data = self.buf.get(self.start..).unwrap_or_default();
         let Some(i) = memchr::memchr(b'\n', data) else {
             let pending = data.len();
             if self.long.is_some() {
@@ -121,7 +123,7 @@ impl LineReader {
                 self.pos += pending as u64;
                 self.start = self.buf.len();
             } else if pending > self.max_line {
-                self.long = Some((self.pos, data[..self.max_line].to_vec()));
+                self.long = Some((self.pos, data.get(..self.max_line).unwrap_or(data).to_vec()));
                 self.pos += pending as u64;
                 self.start = self.buf.len();
             }
@@ -143,13 +145,13 @@ impl LineReader {
                 truncated: true,
             });
         }
-        let mut bytes = &self.buf[line_start..line_start + i];
-        if bytes.last() == Some(&b'\r') {
-            bytes = &bytes[..bytes.len() - 1];
+        let mut bytes = self.buf.get(line_start..line_start + i).unwrap_or_default();
+        if let Some(b) = bytes.strip_suffix(b"\r") {
+            bytes = b;
         }
         let truncated = bytes.len() > self.max_line;
         if truncated {
-            bytes = &bytes[..self.max_line];
+            bytes = bytes.get(..self.max_line).unwrap_or(bytes);
         }
         Some(Line {
             offset,
@@ -173,7 +175,7 @@ impl LineReader {
                 truncated: true,
             });
         }
-        let data = &self.buf[self.start..];
+        let data = self.buf.get(self.start..).unwrap_or_default();
         if data.is_empty() {
             return None;
         }
@@ -185,7 +187,7 @@ impl LineReader {
         Some(Line {
             offset,
             end,
-            bytes: &self.buf[line_start..],
+            bytes: self.buf.get(line_start..).unwrap_or_default(),
             truncated: false,
         })
     }

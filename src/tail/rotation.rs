@@ -19,7 +19,9 @@ pub fn holds_at(file: &File, bytes: &[u8], end: u64) -> bool {
         return true;
     }
     let mut buf = [0u8; TAIL_BYTES];
-    let buf = &mut buf[..bytes.len()];
+    let Some(buf) = buf.get_mut(..bytes.len()) else {
+        return false;
+    };
     let start = end.saturating_sub(bytes.len() as u64);
     file.read_exact_at(buf, start).is_ok() && buf == bytes
 }

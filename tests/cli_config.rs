@@ -33,6 +33,7 @@ inputs:
     pahts: [/var/log/*.log]
     paths: [/tmp/a.log]
     scan_frequency: 5
+    rotate_wait: 18446744073709551615s
 outputs:
   - type: file
     path: ${OUT_PATH}
@@ -47,12 +48,13 @@ outputs:
         "shutdown_timeout (line 2): invalid duration `ten seconds`",
         "inputs[0].pahts (line 5): unknown key `pahts`, expected one of: name, paths, exclude, format",
         "inputs[0].scan_frequency (line 7): invalid type: integer `5`, expected a duration",
-        "outputs[0].path (line 10): environment variable OUT_PATH is not set and has no default",
-        "outputs[1].type (line 11): unknown output type `kafka`, expected one of: console, file, logstash, elasticsearch, cloudwatch",
+        "inputs[0].rotate_wait (line 8): invalid duration `18446744073709551615s`: at most 100 years",
+        "outputs[0].path (line 11): environment variable OUT_PATH is not set and has no default",
+        "outputs[1].type (line 12): unknown output type `kafka`, expected one of: console, file, logstash, elasticsearch, cloudwatch",
     ] {
         assert!(err.contains(want), "missing `{want}` in:\n{err}");
     }
-    assert!(err.contains("has 5 problems"), "{err}");
+    assert!(err.contains("has 6 problems"), "{err}");
 }
 
 #[test]

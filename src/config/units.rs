@@ -8,6 +8,10 @@ use std::time::Duration;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Dur(pub Duration);
 
+/// The longest duration the configuration takes: 100 years, for "never" in practice. Longer
+/// ones are refused, as a timer that far overflows a clock (`Instant` + the duration panicked).
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Size(pub u64);
 
@@ -20,11 +24,17 @@ impl<'de> Deserialize<'de> for Dur {
                 f.write_str("a duration such as 500ms, 10s or 5m")
             }
             fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Dur, E> {
-                humantime::parse_duration(s.trim()).map(Dur).map_err(|e| {
+                let d = humantime::parse_duration(s.trim()).map_err(|e| {
                     E::custom(format!(
                         "invalid duration `{s}` ({e}): expected a number and a unit, such as 500ms, 10s or 5m"
                     ))
-                })
+                })?;
+                if d > MAX_DURATION {
+                    return Err(E::custom(format!(
+                        "invalid duration `{s}`: at most 100 years"
+                    )));
+                }
+                Ok(Dur(d))
             }
         }
         d.deserialize_str(V)
@@ -74,6 +84,10 @@ mod tests {
         assert_eq!(d.0, Duration::from_secs(300));
         assert!(crate::config::from_yaml::<Dur>("10x").is_err());
         assert!(crate::config::from_yaml::<Dur>("10").is_err());
+        let d: Dur = crate::config::from_yaml("100y").unwrap();
+        assert_eq!(d.0, MAX_DURATION);
+        assert!(crate::config::from_yaml::<Dur>("101y").is_err());
+        assert!(crate::config::from_yaml::<Dur>("18446744073709551615s").is_err());
         let s: Size = crate::config::from_yaml("512KiB").unwrap();
         assert_eq!(s.0, 512 * 1024);
         let s: Size = crate::config::from_yaml("1GiB").unwrap();

@@ -3,6 +3,7 @@
 //! picked up at once and a missed notification only delays discovery, never loses a file.
 
 use notify::{RecursiveMode, Watcher};
+use std::collections::hash_map::{Entry, HashMap};
 use std::path::{Component, Path, PathBuf};
 use std::sync::mpsc::SyncSender;
 
@@ -29,9 +30,13 @@ impl Discovery {
         }
     }
 
-    /// Regular files (symlinks followed) matching the patterns now, sorted, without duplicates.
+    /// Regular files (symlinks followed) matching the patterns now, sorted, each once: a file
+    /// reached under several names (through a directory link that leads back up, which `**`
+    /// follows until the kernel's limit of 40 links; a hard link) is listed under its shortest
+    /// name, not under `logs/up/up/…/up/app.log`.
     pub fn scan(&self) -> Vec<PathBuf> {
-        let mut out = Vec::new();
+        use std::os::unix::fs::MetadataExt;
+        let mut by_file: HashMap<(u64, u64), PathBuf> = HashMap::new();
         for pattern in &self.patterns {
             let Ok(paths) = glob::glob(pattern) else {
                 continue;
@@ -40,19 +45,36 @@ impl Discovery {
                 if self.exclude.iter().any(|x| x.matches_path(&path)) {
                     continue;
                 }
-                if std::fs::metadata(&path)
-                    .map(|m| m.is_file())
-                    .unwrap_or(false)
-                {
-                    out.push(path);
+                let Ok(meta) = std::fs::metadata(&path) else {
+                    continue;
+                };
+                if !meta.is_file() {
+                    continue;
+                }
+                match by_file.entry((meta.dev(), meta.ino())) {
+                    Entry::Occupied(mut known) => {
+                        if shorter(&path, known.get()) {
+                            known.insert(path);
+                        }
+                    }
+                    Entry::Vacant(new) => {
+                        new.insert(path);
+                    }
                 }
             }
         }
+        let mut out: Vec<PathBuf> = by_file.into_values().collect();
         out.sort();
-        out.dedup();
         out
     }
+}
 
+/// Fewer components first, then the name's order.
+fn shorter(a: &Path, b: &Path) -> bool {
+    (a.components().count(), a) < (b.components().count(), b)
+}
+
+impl Discovery {
     /// True when `path` matches a pattern and no exclude (the path itself, not the disk).
     pub fn matches(&self, path: &Path) -> bool {
         self.globs.iter().any(|p| p.matches_path(path))
@@ -140,6 +162,27 @@ mod tests {
         assert_eq!(
             fixed_base("/var/lib/docker/containers/*/*-json.log"),
             (PathBuf::from("/var/lib/docker/containers"), true)
+        );
+    }
+
+    #[test]
+    fn a_file_under_a_link_that_leads_back_up_is_listed_once_by_its_shortest_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("app.log"), b"x").unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(dir.path().join("sub/zz.log"), b"y").unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("sub/up")).unwrap();
+        std::fs::hard_link(
+            dir.path().join("app.log"),
+            dir.path().join("sub/app-hard.log"),
+        )
+        .unwrap();
+        let d = Discovery::new(&[format!("{}/**/*.log", dir.path().display())], &[]);
+        let got = d.scan();
+        assert_eq!(
+            got,
+            vec![dir.path().join("app.log"), dir.path().join("sub/zz.log")],
+            "{got:?}"
         );
     }
 

@@ -61,6 +61,62 @@ fn cri_files_give_kubernetes_fields_and_joined_partials() {
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }
 
+/// A runtime cuts a long line at a byte count (containerd at 16 KiB), so a `P` piece can end
+/// inside a character that the next piece of the stream finishes, with the other stream's
+/// lines between them. Every character of 2, 3 and 4 bytes cut at every place inside it comes
+/// out whole, not as two U+FFFD flagged `invalid_utf8` (as it did); bytes that are not UTF-8
+/// in an earlier piece still flag the joined record.
+#[test]
+fn a_character_cut_between_two_pieces_comes_out_whole() {
+    let env = Env::new();
+    let (target, link) = kubelet_tree(env.dir.path());
+    let mut file = Vec::new();
+    let mut want = Vec::new();
+    let mut n = 0u64;
+    for ch in ["é", "€", "😀"] {
+        for cut in 1..ch.len() {
+            let text = format!("#{n} Zoë {ch} done");
+            let bytes = text.as_bytes();
+            let at = text.find(ch).unwrap() + cut;
+            file.extend_from_slice(b"2026-11-24T10:00:00.1Z stdout P ");
+            file.extend_from_slice(&bytes[..at]);
+            file.extend_from_slice(format!("\n2026-11-24T10:00:00.2Z stderr F e{n}\n").as_bytes());
+            file.extend_from_slice(b"2026-11-24T10:00:00.3Z stdout F ");
+            file.extend_from_slice(&bytes[at..]);
+            file.push(b'\n');
+            want.push(text);
+            n += 1;
+        }
+    }
+    file.extend_from_slice(b"2026-11-24T10:00:00.4Z stdout P bad \xff byte \n");
+    file.extend_from_slice(b"2026-11-24T10:00:00.5Z stdout F then fine\n");
+    std::fs::write(&target, &file).unwrap();
+    let cfg = env.config(
+        &format!(
+            "  - type: cri\n    paths: ['{}']\n    read_from: beginning",
+            link.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    let total = 2 * want.len() + 1;
+    wait_for(Duration::from_secs(20), "every record", || {
+        records(&out).len() >= total
+    });
+    let recs = records(&out);
+    let stdout: Vec<&serde_json::Value> = recs.iter().filter(|r| r["stream"] == "stdout").collect();
+    for (r, text) in stdout.iter().zip(&want) {
+        assert_eq!(r["message"], text.as_str(), "{r}");
+        assert!(r["log"]["flags"].is_null(), "{r}");
+    }
+    let last = stdout.last().unwrap();
+    assert_eq!(last["message"], "bad \u{FFFD} byte then fine");
+    assert_eq!(last["log"]["flags"], serde_json::json!(["invalid_utf8"]));
+    assert_eq!(recs.len(), total);
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}
+
 /// A kubelet-like tree: `/var/log/pods/<ns>_<pod>_<uid>/<container>/0.log` and its link in
 /// `/var/log/containers`. Returns (target, link).
 fn kubelet_tree(root: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf) {

@@ -28,6 +28,11 @@ struct Pending {
     end: u64,
     text: String,
     truncated: bool,
+    /// A piece had invalid UTF-8 (replaced).
+    bad_utf8: bool,
+    /// The first bytes of a character the last piece ended in (CRI runtimes cut long lines at
+    /// a byte count, not between characters): the next piece of the stream starts with the rest.
+    carry: Vec<u8>,
     /// The last piece's time, and where it was read, to ship the record if nothing follows.
     time: String,
     source: SourceId,
@@ -45,6 +50,8 @@ pub struct Joined {
     pub offset: u64,
     pub text: String,
     pub truncated: bool,
+    /// An earlier piece had invalid UTF-8 (replaced).
+    pub bad_utf8: bool,
 }
 
 fn slot(s: Stream) -> usize {
@@ -64,7 +71,22 @@ impl Joiner {
 
     /// A piece that continues on the next line of the same stream.
     pub fn partial(&mut self, stream: Stream, offset: u64, piece: &str) {
-        self.partial_at(stream, offset, offset, piece, "", SourceId(0), 0);
+        self.partial_at(stream, offset, offset, piece, "", SourceId(0), 0, false);
+    }
+
+    /// The bytes a stream's last piece ended in, the start of a character (taken out).
+    fn take_carry(&mut self, stream: Stream) -> Vec<u8> {
+        self.pending
+            .get_mut(slot(stream))
+            .and_then(Option::as_mut)
+            .map(|p| std::mem::take(&mut p.carry))
+            .unwrap_or_default()
+    }
+
+    fn set_carry(&mut self, stream: Stream, carry: Vec<u8>) {
+        if let Some(p) = self.pending.get_mut(slot(stream)).and_then(Option::as_mut) {
+            p.carry = carry;
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -77,19 +99,26 @@ impl Joiner {
         time: &str,
         source: SourceId,
         origin: u64,
+        bad_utf8: bool,
     ) {
         let max = self.max;
-        let p = self.pending[slot(stream)].get_or_insert_with(|| Pending {
+        let Some(slot) = self.pending.get_mut(slot(stream)) else {
+            return;
+        };
+        let p = slot.get_or_insert_with(|| Pending {
             offset,
             end,
             text: String::new(),
             truncated: false,
+            bad_utf8: false,
+            carry: Vec::new(),
             time: String::new(),
             source,
             origin,
             updated: Instant::now(),
         });
         append(&mut p.text, &mut p.truncated, piece, max);
+        p.bad_utf8 |= bad_utf8;
         p.end = end.max(p.end);
         p.updated = Instant::now();
         time.clone_into(&mut p.time);
@@ -98,11 +127,12 @@ impl Joiner {
     /// The last piece of a record: returns the whole record. A record of one piece takes the
     /// piece's own buffer when it has one (no copy).
     pub fn finish(&mut self, stream: Stream, offset: u64, piece: Cow<'_, str>) -> Joined {
-        match self.pending[slot(stream)].take() {
+        match self.pending.get_mut(slot(stream)).and_then(Option::take) {
             None if piece.len() <= self.max => Joined {
                 offset,
                 text: piece.into_owned(),
                 truncated: false,
+                bad_utf8: false,
             },
             None => {
                 let mut text = String::new();
@@ -112,6 +142,7 @@ impl Joiner {
                     offset,
                     text,
                     truncated,
+                    bad_utf8: false,
                 }
             }
             Some(mut p) => {
@@ -120,6 +151,7 @@ impl Joiner {
                     offset: p.offset,
                     text: p.text,
                     truncated: p.truncated,
+                    bad_utf8: p.bad_utf8,
                 }
             }
         }
@@ -170,6 +202,7 @@ impl StreamRecords {
                 time,
                 file.source,
                 file.origin,
+                bad_utf8,
             );
             return;
         }
@@ -200,10 +233,31 @@ impl StreamRecords {
         if joined.truncated {
             ev.add_flag("truncated");
         }
-        if bad_utf8 {
+        if bad_utf8 || joined.bad_utf8 {
             ev.add_flag("invalid_utf8");
         }
         out.push(ev);
+    }
+
+    /// One piece as bytes (the `cri` input's lines): as `piece`, but a character cut between
+    /// two pieces of a stream is joined whole, not replaced twice.
+    #[allow(clippy::too_many_arguments)]
+    pub fn piece_bytes(
+        &mut self,
+        line: &Line<'_>,
+        file: &FileCtx<'_>,
+        stream: Stream,
+        partial: bool,
+        piece: &[u8],
+        time: &str,
+        out: &mut Vec<Event>,
+    ) {
+        let mut carry = self.joiner.take_carry(stream);
+        let (text, bad_utf8) = piece_text(&mut carry, piece, partial);
+        self.piece(line, file, stream, partial, text, time, bad_utf8, out);
+        if partial {
+            self.joiner.set_carry(stream, carry);
+        }
     }
 
     /// A line that is not in the format: shipped as raw text with `error.message`, its
@@ -234,15 +288,23 @@ impl StreamRecords {
     /// `partial`.
     pub fn flush(&mut self, all: bool, timeout: Duration, out: &mut Vec<Event>) {
         for stream in [Stream::Stdout, Stream::Stderr] {
-            let due = self.joiner.pending[slot(stream)]
+            let Some(pending) = self.joiner.pending.get_mut(slot(stream)) else {
+                continue;
+            };
+            let due = pending
                 .as_ref()
                 .is_some_and(|p| all || p.updated.elapsed() >= timeout);
             if !due {
                 continue;
             }
-            let Some(p) = self.joiner.pending[slot(stream)].take() else {
+            let Some(mut p) = pending.take() else {
                 continue;
             };
+            if !p.carry.is_empty() {
+                // A character whose rest never came.
+                append(&mut p.text, &mut p.truncated, "\u{FFFD}", self.joiner.max);
+                p.bad_utf8 = true;
+            }
             let end = self.joiner.ack_end(p.end);
             let position = Position {
                 source: p.source,
@@ -272,6 +334,9 @@ impl StreamRecords {
             ev.add_flag("partial");
             if p.truncated {
                 ev.add_flag("truncated");
+            }
+            if p.bad_utf8 {
+                ev.add_flag("invalid_utf8");
             }
             out.push(ev);
         }
@@ -326,6 +391,48 @@ fn utc_nanos(t: &str) -> Option<String> {
     String::from_utf8(out.to_vec()).ok()
 }
 
+/// A piece's bytes as text, after `carry` (the first bytes of a character the stream's last
+/// piece ended in). With `more` (pieces follow), an incomplete character at the end goes back
+/// into `carry`. Invalid bytes become U+FFFD; the bool says there were some.
+fn piece_text<'a>(carry: &mut Vec<u8>, bytes: &'a [u8], more: bool) -> (Cow<'a, str>, bool) {
+    if carry.is_empty() {
+        if let Ok(s) = simdutf8::basic::from_utf8(bytes) {
+            return (Cow::Borrowed(s), false);
+        }
+    }
+    let mut all = std::mem::take(carry);
+    all.extend_from_slice(bytes);
+    let keep = if more { incomplete_tail(&all) } else { 0 };
+    *carry = all.split_off(all.len().saturating_sub(keep));
+    match String::from_utf8(all) {
+        Ok(s) => (Cow::Owned(s), false),
+        Err(e) => (
+            Cow::Owned(String::from_utf8_lossy(e.as_bytes()).into_owned()),
+            true,
+        ),
+    }
+}
+
+/// The length (0 to 3) of the incomplete UTF-8 character `bytes` end in.
+fn incomplete_tail(bytes: &[u8]) -> usize {
+    for k in 1..=3 {
+        let Some(&b) = bytes.len().checked_sub(k).and_then(|i| bytes.get(i)) else {
+            return 0;
+        };
+        if b & 0xC0 == 0x80 {
+            continue; // a continuation byte: look further back for the character's start
+        }
+        let need = match b {
+            0xC0..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF7 => 4,
+            _ => 1,
+        };
+        return if need > k { k } else { 0 };
+    }
+    0
+}
+
 fn append(text: &mut String, truncated: &mut bool, piece: &str, max: usize) {
     if *truncated {
         return;
@@ -338,7 +445,7 @@ fn append(text: &mut String, truncated: &mut bool, piece: &str, max: usize) {
         while !piece.is_char_boundary(cut) {
             cut -= 1;
         }
-        text.push_str(&piece[..cut]);
+        text.push_str(piece.get(..cut).unwrap_or_default());
         *truncated = true;
     }
 }
@@ -364,6 +471,46 @@ mod tests {
             (100, "abcdefghij", true)
         );
         assert_eq!(j.ack_end(500), 500);
+    }
+
+    #[test]
+    fn a_character_cut_between_pieces_is_joined_whole() {
+        // CRI runtimes cut at a byte count: every character of 2, 3 and 4 bytes, cut at every
+        // place inside it, in two pieces and in one piece per byte.
+        for ch in ["é", "€", "😀"] {
+            let whole = format!("ab{ch}cd");
+            let bytes = whole.as_bytes();
+            for cut in 3..2 + ch.len() {
+                let mut carry = Vec::new();
+                let (first, bad1) = piece_text(&mut carry, &bytes[..cut], true);
+                let (rest, bad2) = piece_text(&mut carry, &bytes[cut..], false);
+                assert_eq!(format!("{first}{rest}"), whole, "{ch} cut at {cut}");
+                assert!(!bad1 && !bad2 && carry.is_empty());
+            }
+            let mut carry = Vec::new();
+            let mut text = String::new();
+            for (i, b) in bytes.iter().enumerate() {
+                let (t, bad) = piece_text(&mut carry, std::slice::from_ref(b), i + 1 < bytes.len());
+                assert!(!bad);
+                text.push_str(&t);
+            }
+            assert_eq!(text, whole);
+        }
+        // Bytes that are not UTF-8 stay replaced and flagged; a last piece keeps no carry.
+        let mut carry = Vec::new();
+        let (t, bad) = piece_text(&mut carry, b"x\xffy\xc3", true);
+        assert_eq!(
+            (t.as_ref(), bad, carry.as_slice()),
+            ("x\u{FFFD}y", true, &b"\xc3"[..])
+        );
+        let (t, bad) = piece_text(&mut carry, b"z", false);
+        assert_eq!((t.as_ref(), bad, carry.len()), ("\u{FFFD}z", true, 0));
+        let (t, bad) = piece_text(&mut carry, b"\xe2\x82", false);
+        assert_eq!((t.as_ref(), bad), ("\u{FFFD}", true));
+        assert_eq!(incomplete_tail(b"\x80\x80\x80"), 0);
+        assert_eq!(incomplete_tail(b""), 0);
+        assert_eq!(incomplete_tail(b"\xf0\x9f\x98"), 3);
+        assert_eq!(incomplete_tail(b"\xf0\x9f\x98\x80"), 0);
     }
 
     #[test]

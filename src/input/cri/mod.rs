@@ -54,19 +54,22 @@ pub fn pod_info(path: &Path) -> Option<PodInfo> {
     })
 }
 
-/// `<time> <stream> <tag> <message>` → (time, stream, partial?, message).
-fn parse(line: &str) -> Option<(&str, Stream, bool, &str)> {
-    let (time, rest) = line.split_once(' ')?;
-    let (stream, rest) = rest.split_once(' ')?;
-    let stream = match stream {
-        "stdout" => Stream::Stdout,
-        "stderr" => Stream::Stderr,
+/// `<time> <stream> <tag> <message>` → (time, stream, partial?, message). The message stays
+/// bytes: a runtime cuts a long line into pieces at a byte count, so a piece may end inside a
+/// character that the next piece finishes.
+fn parse(line: &[u8]) -> Option<(&str, Stream, bool, &[u8])> {
+    let mut fields = line.splitn(4, |&b| b == b' ');
+    let time = std::str::from_utf8(fields.next()?).ok()?;
+    let stream = match fields.next()? {
+        b"stdout" => Stream::Stdout,
+        b"stderr" => Stream::Stderr,
         _ => return None,
     };
-    let (tag, msg) = rest.split_once(' ').unwrap_or((rest, ""));
-    let partial = match tag.split(':').next()? {
-        "P" => true,
-        "F" => false,
+    let tag = fields.next()?;
+    let msg = fields.next().unwrap_or_default();
+    let partial = match tag.split(|&b| b == b':').next()? {
+        b"P" => true,
+        b"F" => false,
         _ => return None,
     };
     Some((time, stream, partial, msg))
@@ -79,14 +82,13 @@ struct CriDecoder {
 
 impl LineDecoder for CriDecoder {
     fn decode(&mut self, line: &Line<'_>, file: &FileCtx<'_>, out: &mut Vec<Event>) {
-        let (text, bad_utf8) = crate::input::file::text(line.bytes);
-        let parsed = (!line.truncated).then(|| parse(&text)).flatten();
+        let parsed = (!line.truncated).then(|| parse(line.bytes)).flatten();
         let Some((time, stream, partial, msg)) = parsed else {
             self.records.raw(line, file, out);
             return;
         };
         self.records
-            .piece(line, file, stream, partial, msg.into(), time, bad_utf8, out);
+            .piece_bytes(line, file, stream, partial, msg, time, out);
     }
 
     fn flush(&mut self, all: bool, out: &mut Vec<Event>) {
@@ -150,15 +152,29 @@ mod tests {
     #[test]
     fn parses_lines_and_names() {
         assert_eq!(
-            parse("2026-11-24T10:00:00.1Z stderr P part one"),
-            Some(("2026-11-24T10:00:00.1Z", Stream::Stderr, true, "part one"))
+            parse(b"2026-11-24T10:00:00.1Z stderr P part one"),
+            Some((
+                "2026-11-24T10:00:00.1Z",
+                Stream::Stderr,
+                true,
+                &b"part one"[..]
+            ))
         );
         assert_eq!(
-            parse("2026-11-24T10:00:00.1Z stdout F"),
-            Some(("2026-11-24T10:00:00.1Z", Stream::Stdout, false, ""))
+            parse(b"2026-11-24T10:00:00.1Z stdout F"),
+            Some(("2026-11-24T10:00:00.1Z", Stream::Stdout, false, &b""[..]))
         );
-        assert!(parse("garbage").is_none());
-        assert!(parse("t stdin F x").is_none());
+        assert_eq!(
+            parse(b"2026-11-24T10:00:00.1Z stdout F:x \xc3"),
+            Some((
+                "2026-11-24T10:00:00.1Z",
+                Stream::Stdout,
+                false,
+                &b"\xc3"[..]
+            ))
+        );
+        assert!(parse(b"garbage").is_none());
+        assert!(parse(b"t stdin F x").is_none());
         let id = "b".repeat(64);
         let p = pod_info(Path::new(&format!(
             "/var/log/containers/web-7d9_shop_nginx-{id}.log"

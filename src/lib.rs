@@ -24,3 +24,4 @@ pub mod settings;
 pub mod status;
 pub mod tail;
 pub mod tls;
+pub mod utf8;

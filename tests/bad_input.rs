@@ -108,3 +108,71 @@ fn file_deleted_while_being_read_is_finished_and_others_go_on() {
     );
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }
+
+/// A line or message cut to its size limit where the limit falls inside a character keeps the
+/// characters before it whole: flagged `truncated`, not `invalid_utf8` with a U+FFFD at the end
+/// (as it was), for the file input (`max_line_bytes`) and syslog over TCP and UDP
+/// (`max_message_size`).
+#[test]
+fn a_cut_inside_a_character_keeps_the_characters_before_it() {
+    let env = Env::new();
+    let log = env.path("app.log");
+    // 3 + 2 * 20 bytes: max_line_bytes 20 falls in the second byte of the ninth `é`.
+    append(&log, &format!("#0 {}\n#1 short\n", "é".repeat(20)));
+    let port = free_port();
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    read_from: beginning\n  - type: syslog\n    listen: [\"tcp://127.0.0.1:{port}\", \"udp://127.0.0.1:{port}\"]\n    max_message_size: 40",
+            log.display()
+        ),
+        "max_line_bytes: 20",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    // 27 bytes of header, then `€` (3 bytes each): 40 falls in the fifth one.
+    let msg = format!("<13>Nov 24 10:00:00 h app: {}", "€".repeat(10));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let tcp = loop {
+        match std::net::TcpStream::connect(("127.0.0.1", port)) {
+            Ok(s) => break s,
+            Err(e) if std::time::Instant::now() < deadline => {
+                let _ = e;
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("syslog listener: {e}\n{}", agent.logs()),
+        }
+    };
+    (&tcp).write_all(format!("{msg}\n").as_bytes()).unwrap();
+    drop(tcp);
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.send_to(msg.as_bytes(), ("127.0.0.1", port)).unwrap();
+    wait_for(Duration::from_secs(20), "four records", || {
+        records(&out).len() >= 4
+    });
+    let recs = records(&out);
+    let flags = |r: &serde_json::Value| r["log"]["flags"].clone();
+    let file_cut = recs
+        .iter()
+        .find(|r| r["message"].as_str().is_some_and(|m| m.starts_with("#0")))
+        .unwrap();
+    assert_eq!(
+        file_cut["message"],
+        format!("#0 {}", "é".repeat(8)),
+        "{file_cut}"
+    );
+    assert_eq!(
+        flags(file_cut),
+        serde_json::json!(["truncated"]),
+        "{file_cut}"
+    );
+    let cut: Vec<&serde_json::Value> = recs
+        .iter()
+        .filter(|r| r["input"]["type"] == "syslog")
+        .collect();
+    assert_eq!(cut.len(), 2, "{recs:?}");
+    for r in cut {
+        assert_eq!(r["message"], "€".repeat(4), "{r}");
+        assert_eq!(flags(r), serde_json::json!(["truncated"]), "{r}");
+    }
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

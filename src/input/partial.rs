@@ -402,7 +402,11 @@ fn piece_text<'a>(carry: &mut Vec<u8>, bytes: &'a [u8], more: bool) -> (Cow<'a, 
     }
     let mut all = std::mem::take(carry);
     all.extend_from_slice(bytes);
-    let keep = if more { incomplete_tail(&all) } else { 0 };
+    let keep = if more {
+        crate::utf8::incomplete_tail(&all)
+    } else {
+        0
+    };
     *carry = all.split_off(all.len().saturating_sub(keep));
     match String::from_utf8(all) {
         Ok(s) => (Cow::Owned(s), false),
@@ -411,26 +415,6 @@ fn piece_text<'a>(carry: &mut Vec<u8>, bytes: &'a [u8], more: bool) -> (Cow<'a, 
             true,
         ),
     }
-}
-
-/// The length (0 to 3) of the incomplete UTF-8 character `bytes` end in.
-fn incomplete_tail(bytes: &[u8]) -> usize {
-    for k in 1..=3 {
-        let Some(&b) = bytes.len().checked_sub(k).and_then(|i| bytes.get(i)) else {
-            return 0;
-        };
-        if b & 0xC0 == 0x80 {
-            continue; // a continuation byte: look further back for the character's start
-        }
-        let need = match b {
-            0xC0..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF7 => 4,
-            _ => 1,
-        };
-        return if need > k { k } else { 0 };
-    }
-    0
 }
 
 fn append(text: &mut String, truncated: &mut bool, piece: &str, max: usize) {
@@ -507,10 +491,6 @@ mod tests {
         assert_eq!((t.as_ref(), bad, carry.len()), ("\u{FFFD}z", true, 0));
         let (t, bad) = piece_text(&mut carry, b"\xe2\x82", false);
         assert_eq!((t.as_ref(), bad), ("\u{FFFD}", true));
-        assert_eq!(incomplete_tail(b"\x80\x80\x80"), 0);
-        assert_eq!(incomplete_tail(b""), 0);
-        assert_eq!(incomplete_tail(b"\xf0\x9f\x98"), 3);
-        assert_eq!(incomplete_tail(b"\xf0\x9f\x98\x80"), 0);
     }
 
     #[test]

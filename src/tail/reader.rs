@@ -123,7 +123,7 @@ impl LineReader {
                 self.pos += pending as u64;
                 self.start = self.buf.len();
             } else if pending > self.max_line {
-                self.long = Some((self.pos, data.get(..self.max_line).unwrap_or(data).to_vec()));
+                self.long = Some((self.pos, crate::utf8::cut(data, self.max_line).to_vec()));
                 self.pos += pending as u64;
                 self.start = self.buf.len();
             }
@@ -151,7 +151,7 @@ impl LineReader {
         }
         let truncated = bytes.len() > self.max_line;
         if truncated {
-            bytes = bytes.get(..self.max_line).unwrap_or(bytes);
+            bytes = crate::utf8::cut(bytes, self.max_line);
         }
         Some(Line {
             offset,

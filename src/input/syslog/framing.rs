@@ -204,6 +204,11 @@ impl Deframer {
             bytes.truncate(self.max_message);
             self.truncated = true;
         }
+        if self.truncated {
+            // The cut (or the end of the connection) may have fallen inside a character.
+            let whole = bytes.len() - crate::utf8::incomplete_tail(&bytes);
+            bytes.truncate(whole);
+        }
         out(Frame {
             bytes,
             truncated: self.truncated,

@@ -333,10 +333,10 @@ async fn pause_after_error() {
 
 /// One datagram is one message (a trailing newline is the parser's to trim).
 fn datagram(buf: &[u8], n: usize, peer: Option<SocketAddr>, limits: &Limits) -> Received {
-    let keep = n.min(limits.max_message);
+    let got = buf.get(..n).unwrap_or_default();
     Received {
-        bytes: buf.get(..keep).unwrap_or_default().to_vec(),
-        truncated: keep < n,
+        bytes: crate::utf8::cut(got, limits.max_message).to_vec(),
+        truncated: got.len() > limits.max_message,
         peer,
         subject: None,
     }

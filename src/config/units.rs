@@ -9,7 +9,7 @@ use std::time::Duration;
 pub struct Dur(pub Duration);
 
 /// The longest duration the configuration takes: 100 years, for "never" in practice. Longer
-/// ones are refused, as a timer that far overflows a clock (`Instant` + the duration panicked).
+/// ones are refused: a timer far enough out overflows the clock (`Instant` + 2^64 s panicked).
 pub const MAX_DURATION: Duration = Duration::from_secs(100 * 31_557_600);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -104,6 +104,37 @@ impl Supervisor {
     }
 }
 
+/// Raises the open file limit to its hard limit and sets how many files inputs may keep open:
+/// the limit less a reserve for everything else (`open_files::RESERVE`, and each syslog input's
+/// `max_connections`).
+fn open_file_budget(plans: &[Plan]) {
+    let Some((before, soft)) = crate::open_files::raise_limit() else {
+        tracing::warn!("cannot read the open file limit; inputs open files without a budget");
+        return;
+    };
+    let connections: usize = plans
+        .iter()
+        .map(|p| match p {
+            Plan::Syslog(cfg) => cfg.max_connections,
+            Plan::Tail(..) => 0,
+        })
+        .sum();
+    let budget =
+        crate::open_files::set_budget(soft, crate::open_files::RESERVE.saturating_add(connections));
+    if soft > before {
+        tracing::info!(
+            from = before,
+            to = soft,
+            "open file limit raised to its hard limit"
+        );
+    }
+    tracing::info!(
+        open_file_limit = soft,
+        input_files = budget,
+        "files inputs may keep open"
+    );
+}
+
 /// Chunks (of up to 512 events or 1 MiB) queued between the inputs and the pipeline.
 const INPUT_QUEUE_CHUNKS: usize = 2;
 
@@ -223,6 +254,7 @@ pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Res
         })
         .collect();
     store.adopt(&owners);
+    open_file_budget(&plans);
     let spools = plans
         .iter()
         .filter(|p| matches!(p, Plan::Syslog(_)))

@@ -15,6 +15,7 @@ pub mod input;
 pub mod logging;
 pub mod metrics;
 pub mod migrate;
+pub mod open_files;
 pub mod output;
 pub mod pipeline;
 pub mod process;

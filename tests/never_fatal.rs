@@ -471,3 +471,85 @@ fn every_supervised_task_that_ends_makes_the_agent_exit_1() {
         assert!(logs.contains(what), "{fault}:\n{logs}");
     }
 }
+
+/// `n` files of `per` numbered lines each under `dir` (line numbers unique across files).
+fn many_files(dir: &std::path::Path, n: u64, per: u64) {
+    std::fs::create_dir_all(dir).unwrap();
+    for f in 0..n {
+        let text: String = (0..per).map(|i| line(f * per + i)).collect();
+        append(&dir.join(format!("f{f}.log")), &text);
+    }
+}
+
+#[test]
+fn more_files_than_the_open_file_limit_starve_nothing_else() {
+    // 200 files under a limit of 128 that cannot be raised: inputs may hold 64 of them, and the
+    // output, checkpoints and `/health` keep descriptors. Files left unopened are read once held
+    // ones are released (here: deleted once shipped, as a rotation deletes them).
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    let (files, per) = (200u64, 3u64);
+    many_files(&dir, files, per);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning\n    scan_frequency: 200ms\n    rotate_wait: 200ms",
+            dir.display()
+        ),
+        &format!("http:\n  listen: {addr}\n"),
+    );
+    let out = env.out();
+    let mut agent = start_with_open_file_limit(&env, &cfg, 128, 128);
+    wait_for(Duration::from_secs(30), "the held files' lines", || {
+        records(&out).len() as u64 >= 64 * per
+    });
+    let (code, health) = http_get(&addr, "/health").expect("/health answers");
+    assert_eq!(code, 200, "{health}");
+    wait_for(Duration::from_secs(10), "the warning", || {
+        agent.logs().contains("files not opened")
+    });
+    assert_eq!(open_file_limit(agent.pid()), Some(128));
+    wait_for(Duration::from_secs(120), "every file's lines", || {
+        for r in records(&out) {
+            if let Some(p) = r["log"]["file"]["path"].as_str() {
+                let _ = std::fs::remove_file(p);
+            }
+        }
+        records(&out).len() as u64 >= files * per
+    });
+    assert!(missing_ranges(&out, files * per).is_empty());
+    assert_no_duplicates(&agent, &out);
+    wait_for(Duration::from_secs(10), "the all-clear", || {
+        agent.logs().contains("every matched file is open again")
+    });
+    assert!(checkpoint_offset(&env.data_dir(), &dir.join("f0.log")).is_none());
+    assert_alive_and_calm(&mut agent);
+}
+
+#[test]
+fn a_low_soft_open_file_limit_is_raised_to_the_hard_one() {
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    let (files, per) = (200u64, 2u64);
+    many_files(&dir, files, per);
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning",
+            dir.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = start_with_open_file_limit(&env, &cfg, 128, 4096);
+    wait_for(Duration::from_secs(30), "every file's lines", || {
+        records(&out).len() as u64 >= files * per
+    });
+    assert_eq!(open_file_limit(agent.pid()), Some(4096));
+    assert!(
+        !agent.logs().contains("files not opened"),
+        "{}",
+        agent.logs()
+    );
+    assert_no_duplicates(&agent, &out);
+    assert_alive_and_calm(&mut agent);
+}

@@ -15,7 +15,6 @@ use super::identity::{FileId, Fingerprint};
 use crate::event::SourceId;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -95,7 +94,7 @@ struct Slot {
     /// The offset the tailer has read to (for `/status`).
     read: u64,
     /// The open file while it is read, to hash the bytes before the offset at save time.
-    file: Option<Arc<File>>,
+    file: Option<Arc<crate::open_files::Held>>,
     /// The offset `entry.tail_hash` was computed at.
     hashed_at: Option<u64>,
 }
@@ -257,7 +256,7 @@ impl CheckpointStore {
     }
 
     /// The file being read for `id`, so saves can hash the bytes before its offset.
-    pub fn attach(&self, id: SourceId, file: Arc<File>) {
+    pub fn attach(&self, id: SourceId, file: Arc<crate::open_files::Held>) {
         if let Some(s) = self.lock().slots.get_mut(&id) {
             s.file = Some(file);
         }

@@ -44,7 +44,8 @@ pub struct Opened {
     pub opened_as: Option<PathBuf>,
     /// It arrived by a rename (rotation), so it is no copy of anything.
     pub renamed: bool,
-    pub file: File,
+    /// Counted against the inputs' share of the open file limit while it waits for the tailer.
+    pub file: crate::open_files::Held,
     pub fid: FileId,
 }
 
@@ -89,6 +90,11 @@ impl Opener {
     /// Opens `path` if it is a file not handed over yet, to be known as `known_as`; false when
     /// the tailer is gone.
     fn offer(&mut self, path: PathBuf, known_as: &Path, renamed: bool) -> bool {
+        if !crate::open_files::has_room() {
+            // The inputs' share of the open file limit is full: the tailer's scans take the file
+            // once there is room (and say how many wait).
+            return true;
+        }
         let Ok(file) = File::open(&path) else {
             tracing::trace!(file = %path.display(), "gone before it could be opened");
             return true;
@@ -116,7 +122,7 @@ impl Opener {
             path: known_as.to_path_buf(),
             opened_as,
             renamed,
-            file,
+            file: crate::open_files::Held::new(file),
             fid,
         };
         loop {

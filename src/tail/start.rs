@@ -116,7 +116,8 @@ impl Tailer {
         };
         tracing::info!(input = %self.settings.input, file = %path.display(), offset, "reading file");
         self.store.save_soon();
-        let file = Arc::new(file);
+        // Counted against the inputs' share of the open file limit until released.
+        let file = Arc::new(crate::open_files::Held::new(file));
         self.store.attach(id, file.clone());
         if self.seen.len() >= SEEN_MAX {
             self.seen.pop_front();

@@ -72,7 +72,12 @@ pub struct Tailer {
     /// Files created under a rotated name of a file being read, waiting to be judged
     /// (`copies.rs`).
     pub(super) candidates: Vec<super::copies::Candidate>,
+    /// Files the last warning said were left unopened (the open file budget was full), and when.
+    pub(super) unopened_warned: Option<(usize, Instant)>,
 }
+
+/// How often the warning about files left unopened repeats while their number stays the same.
+const UNOPENED_WARN_EVERY: Duration = Duration::from_secs(300);
 
 /// How many read files `seen` remembers.
 pub(super) const SEEN_MAX: usize = 4096;
@@ -101,6 +106,7 @@ impl Tailer {
             seen: std::collections::VecDeque::new(),
             orphans: Vec::new(),
             candidates: Vec::new(),
+            unopened_warned: None,
         }
     }
 
@@ -174,9 +180,9 @@ impl Tailer {
         }
         // Created under a rotated name of a file being read: a copy, judged once complete.
         let (path, file) = if o.renamed {
-            (o.path, o.file)
+            (o.path, o.file.into_file())
         } else {
-            match self.maybe_candidate(o.path, o.opened_as.as_deref(), o.file) {
+            match self.maybe_candidate(o.path, o.opened_as.as_deref(), o.file.into_file()) {
                 Some(x) => x,
                 None => return,
             }
@@ -218,6 +224,7 @@ impl Tailer {
     /// Evaluates the globs, starts reading new files and notices renamed or deleted ones.
     fn scan(&mut self, initial: bool) {
         let scan_started = std::time::SystemTime::now();
+        let mut unopened = 0;
         for path in self.discovery.scan() {
             let Ok(meta) = std::fs::metadata(&path) else {
                 continue;
@@ -232,6 +239,11 @@ impl Tailer {
                 continue;
             }
             if self.candidates.iter().any(|c| c.name == path) {
+                continue;
+            }
+            if !crate::open_files::has_room() {
+                // Tried again at the next scan, once files held now are released.
+                unopened += 1;
                 continue;
             }
             match File::open(&path) {
@@ -274,6 +286,31 @@ impl Tailer {
         }
         self.last_scan = scan_started;
         self.store.prune();
+        self.warn_unopened(unopened);
+    }
+
+    /// Says (at most every `UNOPENED_WARN_EVERY` while the number stays the same) how many files
+    /// the scan left unopened because the inputs' share of the open file limit is full.
+    fn warn_unopened(&mut self, unopened: usize) {
+        let due = match self.unopened_warned {
+            None => unopened > 0,
+            Some((n, at)) => n != unopened || (unopened > 0 && at.elapsed() >= UNOPENED_WARN_EVERY),
+        };
+        if !due {
+            return;
+        }
+        if unopened == 0 {
+            tracing::info!(input = %self.settings.input, "every matched file is open again");
+            self.unopened_warned = None;
+            return;
+        }
+        let soft = crate::open_files::limits().map_or(0, |l| l.0);
+        tracing::warn!(input = %self.settings.input, unopened,
+            held = crate::open_files::held(), budget = crate::open_files::budget(), open_file_limit = soft,
+            "files not opened: inputs hold as many files as the open file limit leaves them; \
+             they are opened once held files are released (read to their end after a rotation \
+             or delete). Raise the limit: systemd LimitNOFILE=, docker --ulimit nofile=, ulimit -n");
+        self.unopened_warned = Some((unopened, Instant::now()));
     }
 
     /// Releases rotated files that were read to the end and stayed quiet for `rotate_wait`.

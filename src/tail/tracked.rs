@@ -8,7 +8,7 @@ use super::identity::{FileId, Fingerprint};
 use super::reader::LineReader;
 use super::rotation::holds_at;
 use crate::event::SourceId;
-use std::fs::File;
+use crate::open_files::Held;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,7 +17,7 @@ pub(super) struct Tracked {
     pub(super) id: SourceId,
     pub(super) path: PathBuf,
     /// Shared with the checkpoint store (it hashes the bytes before the acked offset).
-    pub(super) file: Arc<File>,
+    pub(super) file: Arc<Held>,
     pub(super) fid: FileId,
     pub(super) birth: Option<i128>,
     /// Which reading of this file identity (see `Entry::generation`).

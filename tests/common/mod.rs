@@ -348,3 +348,38 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("free port")
 }
+
+/// The agent with its open file limit (`RLIMIT_NOFILE`) set to `soft` and `hard` before it runs.
+pub fn start_with_open_file_limit(env: &Env, config: &Path, soft: u64, hard: u64) -> Agent {
+    use std::os::unix::process::CommandExt;
+    let log = env.path(&format!("agent-{}.stderr", unique()));
+    let err = std::fs::File::create(&log).expect("log file");
+    let mut cmd = Command::new(bin());
+    cmd.args(["run", "-c"])
+        .arg(config)
+        .env("LOGSHIP_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(err);
+    // SAFETY: setrlimit is async-signal-safe and touches only the child's own limits.
+    unsafe {
+        cmd.pre_exec(move || {
+            let r = libc::rlimit {
+                rlim_cur: soft,
+                rlim_max: hard,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().expect("start logship");
+    Agent { child, log }
+}
+
+/// The soft open file limit of a running process.
+pub fn open_file_limit(pid: i32) -> Option<u64> {
+    let limits = std::fs::read_to_string(format!("/proc/{pid}/limits")).ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}

@@ -84,6 +84,25 @@ pub fn has_room() -> bool {
     held() < budget()
 }
 
+/// Opens a log file for reading, refusing anything but a regular file. Without `O_NONBLOCK` the
+/// open of a FIFO a glob matches (`mkfifo app.log`) waits for a writer, forever, and the thread
+/// that opened it (the opener, on notify's event thread) with it; `O_NOCTTY` keeps a terminal
+/// from becoming the agent's. Reads of a regular file are not affected by `O_NONBLOCK`.
+pub fn open_log(path: &std::path::Path) -> std::io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "not a regular file",
+        ));
+    }
+    Ok(file)
+}
+
 /// An open file an input keeps, counted against the budget until it is dropped.
 #[derive(Debug)]
 pub struct Held {

@@ -553,3 +553,39 @@ fn a_low_soft_open_file_limit_is_raised_to_the_hard_one() {
     assert_no_duplicates(&agent, &out);
     assert_alive_and_calm(&mut agent);
 }
+
+#[test]
+fn a_fifo_the_glob_matches_blocks_no_open() {
+    // Opening a FIFO waits for a writer: the opener (on inotify's thread) would wait forever, and
+    // every file created after it would wait for a scan (here a minute away).
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    append(&dir.join("a.log"), &line(0));
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning\n    scan_frequency: 60s",
+            dir.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(Duration::from_secs(30), "the first line", || {
+        counts(&out).contains_key(&0)
+    });
+    let fifo = std::ffi::CString::new(dir.join("p.log").to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    append(&dir.join("b.log"), &line(1));
+    wait_for(
+        Duration::from_secs(20),
+        "a file created after the FIFO",
+        || counts(&out).contains_key(&1),
+    );
+    append(&dir.join("c.log"), &line(2));
+    wait_for(Duration::from_secs(20), "another one", || {
+        counts(&out).contains_key(&2)
+    });
+    assert_eq!(records(&out).len(), 3);
+    assert_alive_and_calm(&mut agent);
+}

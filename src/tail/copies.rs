@@ -137,7 +137,9 @@ impl Tailer {
             {
                 continue;
             }
-            let Ok(file) = File::open(&p) else { continue };
+            let Ok(file) = crate::open_files::open_log(&p) else {
+                continue;
+            };
             let Ok(meta) = file.metadata() else { continue };
             let fid = FileId::of(&meta);
             let born = meta.created().or_else(|_| meta.modified());

@@ -24,7 +24,6 @@
 use super::discover::Discovery;
 use super::identity::FileId;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -95,7 +94,7 @@ impl Opener {
             // once there is room (and say how many wait).
             return true;
         }
-        let Ok(file) = File::open(&path) else {
+        let Ok(file) = crate::open_files::open_log(&path) else {
             tracing::trace!(file = %path.display(), "gone before it could be opened");
             return true;
         };

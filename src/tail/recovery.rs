@@ -71,7 +71,7 @@ impl Tailer {
                 tracing::debug!(file = %path.display(), ?born, ?since, "sweep: older than the last look");
                 continue;
             }
-            let Ok(file) = File::open(&path) else {
+            let Ok(file) = crate::open_files::open_log(&path) else {
                 continue;
             };
             if self.candidates.iter().any(|c| c.name == path) {
@@ -177,7 +177,7 @@ impl Tailer {
             return Found::Nothing;
         };
         let (Ok(file), true) = (
-            File::open(&path),
+            crate::open_files::open_log(&path),
             !self.files.iter().any(|t| t.fid == e.file_id()),
         ) else {
             return Found::Nothing;
@@ -241,7 +241,7 @@ impl Tailer {
                 // Already read (the scan found it first): it still inherits the acks.
                 heir = Some(t.id);
             } else {
-                if let Ok(f) = File::open(&copy) {
+                if let Ok(f) = crate::open_files::open_log(&copy) {
                     tracing::info!(file = %copy.display(), offset = consumed,
                         "reading the lines not yet read from the rotated copy");
                     // Checkpointed from what the original had acknowledged, at once: a save
@@ -306,7 +306,7 @@ fn find_content_copy(
         if fname == name || !fname.starts_with(&name) || is_compressed(&path) {
             return None;
         }
-        let file = File::open(&path).ok()?;
+        let file = crate::open_files::open_log(&path).ok()?;
         let meta = file.metadata().ok()?;
         let fid = FileId::of(&meta);
         if !meta.is_file() || tracked(fid) {

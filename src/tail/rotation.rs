@@ -120,7 +120,7 @@ pub fn find_copy(
             if !m.is_file() || FileId::of(&m) == fid || m.len() < consumed {
                 return false;
             }
-            let ok = File::open(p)
+            let ok = crate::open_files::open_log(p)
                 .map(|f| (fp.matches(&f).unwrap_or(false), holds_at(&f, tail, read_pos)))
                 .unwrap_or((false, false));
             tracing::debug!(candidate = %p.display(), fp_ok = ok.0, tail_ok = ok.1, fp_len = fp.len, tail_len = tail.len(), read_pos, "copy candidate");

@@ -246,7 +246,7 @@ impl Tailer {
                 unopened += 1;
                 continue;
             }
-            match File::open(&path) {
+            match crate::open_files::open_log(&path) {
                 Ok(file) if initial => {
                     self.start(path, file, true, None);
                 }

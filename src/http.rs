@@ -10,6 +10,7 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// A JSON status route: 200 when `check` says ok, 503 otherwise, the body either way.
 fn status_route(
@@ -64,9 +65,50 @@ pub async fn serve(
         if crate::fault::task_exits("http") {
             return;
         }
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "http server stopped");
-        }
+        accept(listener, app).await;
     });
     Ok(())
+}
+
+/// Connections served at once; more wait in the listen backlog (taking no descriptor).
+pub const MAX_CONNECTIONS: usize = 32;
+/// Longest a client may take to send a request's headers.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest a connection is kept (a scraper's keep-alive connection is then opened again).
+const CONNECTION_LIFETIME: Duration = Duration::from_secs(60);
+
+/// Serves connections, at most `MAX_CONNECTIONS` at once, each for at most
+/// `CONNECTION_LIFETIME`. `axum::serve` kept every connection as long as its client wished: idle
+/// connections to the endpoint (a DaemonSet's listens on the pod network) took descriptors
+/// without bound, until the agent could open no file, connection or checkpoint.
+async fn accept(listener: tokio::net::TcpListener, app: Router) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut warned: Option<std::time::Instant> = None;
+    loop {
+        let Ok(slot) = slots.clone().acquire_owned().await else {
+            return;
+        };
+        let stream = match listener.accept().await {
+            Ok((stream, _)) => stream,
+            Err(e) => {
+                // Out of descriptors, or a connection reset before it was accepted: wait a
+                // little instead of spinning.
+                if warned.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                    tracing::warn!(error = %e, "http: cannot accept a connection");
+                    warned = Some(std::time::Instant::now());
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(CONNECTION_LIFETIME, conn).await;
+            drop(slot);
+        });
+    }
 }

@@ -112,7 +112,7 @@ pub struct Held {
 
 /// One file counted in `HELD`, until dropped.
 #[derive(Debug)]
-struct Slot;
+pub struct Slot;
 
 impl Drop for Slot {
     fn drop(&mut self) {
@@ -128,9 +128,10 @@ impl Held {
         Held { file, _slot: Slot }
     }
 
-    /// The file, no longer counted.
-    pub fn into_file(self) -> File {
-        self.file
+    /// The file, and its place in the count (dropped once the file is held again elsewhere, so
+    /// the count never dips while the file moves).
+    pub fn into_parts(self) -> (File, Slot) {
+        (self.file, self._slot)
     }
 }
 
@@ -154,13 +155,15 @@ mod tests {
     }
 
     #[test]
-    fn a_held_file_is_counted_until_dropped_or_given_back() {
+    fn a_held_file_is_counted_until_it_and_its_slot_are_dropped() {
         // Other tests of this binary may hold files at the same time: compare with a margin.
         let before = held();
         let a = Held::new(tempfile::tempfile().unwrap());
         let b = Held::new(tempfile::tempfile().unwrap());
         assert!(held() >= before + 2);
-        let file = b.into_file();
+        let (file, counted) = b.into_parts();
+        assert!(held() >= before + 2);
+        drop(counted);
         drop(a);
         assert!(file.metadata().is_ok());
         assert!(held() <= before + 2);

@@ -589,3 +589,51 @@ fn a_fifo_the_glob_matches_blocks_no_open() {
     assert_eq!(records(&out).len(), 3);
     assert_alive_and_calm(&mut agent);
 }
+
+#[test]
+fn idle_connections_to_the_http_endpoint_take_no_descriptor_the_agent_needs() {
+    // Hundreds of idle connections (a scanner, a client that never sends) under a limit of 128:
+    // at most `MAX_CONNECTIONS` are accepted, the rest wait in the listen backlog, idle ones are
+    // closed after 10 s, and the input and output keep their descriptors.
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    let (files, per) = (20u64, 2u64);
+    let addr = format!("127.0.0.1:{}", free_port());
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning\n    scan_frequency: 200ms",
+            dir.display()
+        ),
+        &format!("http:\n  listen: {addr}\n"),
+    );
+    let out = env.out();
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut agent = start_with_open_file_limit(&env, &cfg, 128, 128);
+    wait_for(Duration::from_secs(30), "the endpoint", || {
+        http_get(&addr, "/live").is_some()
+    });
+    let mut idle = Vec::new();
+    for _ in 0..300 {
+        match std::net::TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(1)) {
+            Ok(c) => idle.push(c),
+            Err(_) => break,
+        }
+    }
+    assert!(idle.len() >= 100, "only {} connections", idle.len());
+    many_files(&dir, files, per);
+    wait_for(
+        Duration::from_secs(30),
+        "every line, beside the idle connections",
+        || records(&out).len() as u64 >= files * per,
+    );
+    let fds = std::fs::read_dir(format!("/proc/{}/fd", agent.pid()))
+        .unwrap()
+        .count();
+    assert!(fds < 100, "{fds} descriptors open");
+    drop(idle);
+    wait_for(Duration::from_secs(30), "/health again", || {
+        http_get(&addr, "/health").is_some_and(|(code, _)| code == 200)
+    });
+    assert_no_duplicates(&agent, &out);
+    assert_alive_and_calm(&mut agent);
+}

@@ -178,11 +178,13 @@ impl Tailer {
         if self.files.iter().any(|t| t.fid == o.fid) {
             return;
         }
+        // Counted until `start` counts the file again.
+        let (file, _counted) = o.file.into_parts();
         // Created under a rotated name of a file being read: a copy, judged once complete.
         let (path, file) = if o.renamed {
-            (o.path, o.file.into_file())
+            (o.path, file)
         } else {
-            match self.maybe_candidate(o.path, o.opened_as.as_deref(), o.file.into_file()) {
+            match self.maybe_candidate(o.path, o.opened_as.as_deref(), file) {
                 Some(x) => x,
                 None => return,
             }

@@ -621,26 +621,35 @@ pub fn line_reader(data: &[u8]) {
     if f.write_all(body).is_err() {
         return;
     }
-    let mut r = crate::tail::reader::LineReader::new(0, max);
-    let mut total = 0u64;
-    loop {
-        let n = match r.fill(&f) {
-            Ok(n) => n,
-            Err(_) => return,
-        };
-        while let Some(line) = r.next_line() {
-            assert!(line.bytes.len() <= max, "line past max_line");
-            assert!(line.end > line.offset || line.bytes.is_empty());
-            total = line.end;
+    // Read twice: as it comes, and with the memory released (partial lines parked) after every
+    // block: the same lines either way.
+    let read = |park: bool| {
+        let mut r = crate::tail::reader::LineReader::new(0, max);
+        let mut lines = Vec::new();
+        loop {
+            let n = r.fill(&f).ok()?;
+            while let Some(line) = r.next_line() {
+                assert!(line.bytes.len() <= max, "line past max_line");
+                assert!(line.end > line.offset || line.bytes.is_empty());
+                lines.push((line.offset, line.end, line.bytes.to_vec(), line.truncated));
+            }
+            if park {
+                r.release_memory();
+            }
+            if n == 0 {
+                break;
+            }
         }
-        if n == 0 {
-            break;
+        if let Some(rest) = r.take_rest(&f) {
+            lines.push((rest.offset, rest.end, rest.bytes.to_vec(), rest.truncated));
         }
-    }
-    if let Some(rest) = r.take_rest() {
-        total = rest.end;
-    }
-    assert!(total <= body.len() as u64);
+        Some(lines)
+    };
+    let (Some(plain), Some(parked)) = (read(false), read(true)) else {
+        return;
+    };
+    assert_eq!(plain, parked, "parking changed the lines");
+    assert!(plain.last().is_none_or(|l| l.1 <= body.len() as u64));
 }
 
 /// The `file` output's repair of the file it appends to (whatever a crash or another program

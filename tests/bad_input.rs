@@ -176,3 +176,60 @@ fn a_cut_inside_a_character_keeps_the_characters_before_it() {
     }
     assert_eq!(agent.term(Duration::from_secs(15)), 0);
 }
+
+#[test]
+fn files_ending_in_long_partial_lines_hold_no_memory_for_them() {
+    // 100 files, each ending in 600 KiB without a newline (60 MiB of partial lines): each held
+    // its partial line in memory until it completed. Now they are parked (read again when the
+    // line ends), and the peak stays far below their sum; the lines come out whole.
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let files = 100u64;
+    let partial = "é".repeat(300 * 1024);
+    for f in 0..files {
+        append(
+            &dir.join(format!("f{f}.log")),
+            &format!("{}{partial}", line(f)),
+        );
+    }
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning",
+            dir.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let agent = env.start(&cfg);
+    wait_for(Duration::from_secs(30), "the complete lines", || {
+        records(&out).len() as u64 >= files
+    });
+    for f in 0..files {
+        append(
+            &dir.join(format!("f{f}.log")),
+            &format!(" #{}\n", files + f),
+        );
+    }
+    wait_for(
+        Duration::from_secs(30),
+        "the completed partial lines",
+        || records(&out).len() as u64 >= 2 * files,
+    );
+    let recs = records(&out);
+    for f in 0..files {
+        let want = format!("{partial} #{}", files + f);
+        assert!(
+            recs.iter()
+                .any(|r| r["message"].as_str() == Some(want.as_str())),
+            "file {f}'s partial line is not whole"
+        );
+    }
+    assert_eq!(recs.len() as u64, 2 * files);
+    let peak = agent.peak_rss();
+    assert!(
+        peak < 40 << 20,
+        "peak RSS {} MiB with 60 MiB of partial lines",
+        peak >> 20
+    );
+}

@@ -126,6 +126,11 @@ impl Tailer {
         }
         t.at_eof = false;
         t.last_data = Instant::now();
+        if t.reader.read_pos() >= size {
+            // Read to the end: a partial last line is not kept in memory until it completes
+            // (only a short one; see `LineReader::release_memory`).
+            t.reader.release_memory();
+        }
         self.store
             .read_progress(t.id, t.fp, size, t.reader.consumed());
         true

@@ -2,7 +2,11 @@
 //! bounds memory by `max_line_bytes`. A longer line keeps only its first `max_line_bytes` and the
 //! rest is skipped as it streams past (never buffered); it is handed out, flagged `truncated`,
 //! once its end is found, so its position for the ack ledger is the end of the whole line.
-//! A last line without `\n` is held back until it is completed (or the file is released).
+//! A last line without `\n` is held back until it is completed (or the file is released). At the
+//! end of the file a held-back line is kept in memory only when it is small (`KEEP_PARTIAL`);
+//! a longer one, and a long line's kept prefix, is *parked*: its bytes are dropped and read
+//! again from the file by the next `fill`, so thousands of files that each end in a partial line
+//! hold no memory for it (before, each held up to `max_line_bytes`).
 
 use std::fs::File;
 use std::io;
@@ -10,6 +14,27 @@ use std::os::fd::AsRawFd;
 
 /// Bytes asked of the file per read.
 pub const READ_BLOCK: usize = 64 * 1024;
+/// The longest partial last line kept in memory at the end of a file (longer ones are parked).
+pub const KEEP_PARTIAL: usize = 4 * 1024;
+
+/// Appends up to `len` bytes of `file` at `at` to `buf` (fewer only at the end of the file);
+/// on an error `buf` is left as it was.
+fn pread_exact_into(file: &File, buf: &mut Vec<u8>, len: usize, at: u64) -> io::Result<usize> {
+    let before = buf.len();
+    let mut got = 0;
+    while got < len {
+        match pread_into(file, buf, len - got, at + got as u64) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => {
+                buf.truncate(before);
+                return Err(e);
+            }
+        }
+    }
+    Ok(got)
+}
 
 /// Reads up to `max` bytes at offset `at` into `buf`'s spare capacity and appends them: no
 /// zeroing of the block first (a `resize` per read was 4% of the instructions of a Docker
@@ -52,6 +77,11 @@ pub struct LineReader {
     long: Option<(u64, Vec<u8>)>,
     /// The finished long line's prefix, lent out by the last `next_line`/`take_rest`.
     long_done: Option<Vec<u8>>,
+    /// Bytes of a partial last line at `pos` parked by `release_memory` (not in `buf`: read
+    /// again by the next `fill`). Only ever non-zero while `buf` holds nothing unconsumed.
+    parked: usize,
+    /// The length of the long line's kept prefix, parked the same way (re-read at its offset).
+    long_parked: Option<usize>,
 }
 
 impl LineReader {
@@ -63,6 +93,8 @@ impl LineReader {
             max_line,
             long: None,
             long_done: None,
+            parked: 0,
+            long_parked: None,
         }
     }
 
@@ -81,11 +113,13 @@ impl LineReader {
 
     /// Offset of the next byte to read from the file.
     pub fn read_pos(&self) -> u64 {
-        self.pos + (self.buf.len() - self.start) as u64
+        self.pos + (self.parked + self.buf.len() - self.start) as u64
     }
 
-    /// Reads up to one block from `file`; returns the bytes read (0 at end of file).
+    /// Reads up to one block from `file`; returns the bytes read (0 at end of file). Parked
+    /// bytes are read again first, and not counted.
     pub fn fill(&mut self, file: &File) -> io::Result<usize> {
+        self.unpark(file)?;
         if self.start > 0 {
             self.buf.drain(..self.start);
             self.start = 0;
@@ -161,8 +195,31 @@ impl LineReader {
         })
     }
 
+    /// Reads the parked bytes (and a long line's parked prefix) back from `file`. If the file
+    /// holds fewer by now (truncated: the tailer's checks find that), what is there.
+    fn unpark(&mut self, file: &File) -> io::Result<()> {
+        if let (Some((off, prefix)), Some(len)) = (&mut self.long, self.long_parked) {
+            pread_exact_into(file, prefix, len, *off)?;
+            self.long_parked = None;
+        }
+        if self.parked > 0 {
+            self.buf.clear();
+            self.start = 0;
+            pread_exact_into(file, &mut self.buf, self.parked, self.pos)?;
+            self.parked = 0;
+        }
+        Ok(())
+    }
+
     /// At release of a file: whatever is left without a final `\n`, as a last line.
-    pub fn take_rest(&mut self) -> Option<Line<'_>> {
+    pub fn take_rest(&mut self, file: &File) -> Option<Line<'_>> {
+        if let Err(e) = self.unpark(file) {
+            // What was parked cannot be read: it is skipped (its offsets are handed out empty).
+            tracing::warn!(error = %e, "cannot read a file's last partial line again");
+            self.long_parked = None;
+            self.pos += self.parked as u64;
+            self.parked = 0;
+        }
         if let Some((off, prefix)) = self.long.take() {
             let end = self.read_pos();
             self.pos = end;
@@ -203,11 +260,27 @@ impl LineReader {
         }
     }
 
-    /// At end of file: drop the read buffer unless a partial line is held.
+    /// At end of file: drop the read buffer; a partial line is kept only when it is short
+    /// (`KEEP_PARTIAL`, in a buffer of its size), else parked, as is a long line's prefix.
     pub fn release_memory(&mut self) {
-        if self.start == self.buf.len() {
+        let pending = self.buf.len() - self.start;
+        if pending == 0 {
             self.buf = Vec::new();
             self.start = 0;
+        } else if pending <= KEEP_PARTIAL {
+            self.buf.drain(..self.start);
+            self.start = 0;
+            self.buf.shrink_to_fit();
+        } else {
+            self.parked += pending;
+            self.buf = Vec::new();
+            self.start = 0;
+        }
+        if let Some((_, prefix)) = &mut self.long {
+            if self.long_parked.is_none() && !prefix.is_empty() {
+                self.long_parked = Some(prefix.len());
+                *prefix = Vec::new();
+            }
         }
     }
 }
@@ -265,8 +338,65 @@ mod tests {
         let f = File::open(&p).unwrap();
         let mut r = LineReader::new(0, 100);
         assert_eq!(lines(&mut r, &f).len(), 1);
-        let rest = r.take_rest().unwrap();
+        let rest = r.take_rest(&f).unwrap();
         assert_eq!((rest.offset, rest.end, rest.bytes), (4, 7, &b"two"[..]));
-        assert!(r.take_rest().is_none());
+        assert!(r.take_rest(&f).is_none());
+    }
+
+    #[test]
+    fn a_partial_line_at_the_end_is_parked_and_read_again_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        let mut w = std::fs::File::create(&p).unwrap();
+        // A short partial stays in memory (in a buffer of its size); a long one and a long
+        // line's prefix are parked: no memory, the same lines once they complete.
+        let part = "é".repeat(50_000);
+        write!(w, "one\nshort").unwrap();
+        let f = File::open(&p).unwrap();
+        let mut r = LineReader::new(0, 300_000);
+        assert_eq!(lines(&mut r, &f).len(), 1);
+        r.release_memory();
+        assert!(r.buf.capacity() <= KEEP_PARTIAL && r.parked == 0);
+        write!(w, "\n{part}").unwrap();
+        assert_eq!(lines(&mut r, &f), vec![(4, 10, "short".into(), false)]);
+        let read_pos = r.read_pos();
+        r.release_memory();
+        assert_eq!(
+            (r.buf.capacity(), r.parked, r.read_pos()),
+            (0, 100_000, read_pos)
+        );
+        assert_eq!(r.consumed(), 10);
+        write!(w, "{part}\nnext\n").unwrap();
+        let got = lines(&mut r, &f);
+        assert_eq!(got[0], (10, 200_011, part.repeat(2), false));
+        assert_eq!(got[1], (200_011, 200_016, "next".into(), false));
+        // A long line: its prefix parked, read again at its end, cut where it was.
+        let mut r = LineReader::new(200_016, 1001);
+        write!(w, "{part}").unwrap();
+        assert!(lines(&mut r, &f).is_empty());
+        r.release_memory();
+        assert_eq!(r.long_parked, Some(1000));
+        assert_eq!(r.long.as_ref().map(|l| l.1.capacity()), Some(0));
+        write!(w, "tail\n").unwrap();
+        let got = lines(&mut r, &f);
+        assert_eq!(got, vec![(200_016, 300_021, "é".repeat(500), true)]);
+        // A parked rest is read again for `take_rest` too.
+        write!(w, "{part}").unwrap();
+        assert!(lines(&mut r, &f).is_empty());
+        r.release_memory();
+        assert_eq!(r.long_parked, Some(1000));
+        let rest = r.take_rest(&f).unwrap();
+        assert_eq!((rest.offset, rest.end), (300_021, 400_021));
+        assert_eq!(rest.bytes, "é".repeat(500).as_bytes());
+        assert!(rest.truncated);
+        // And a plain partial line parked, for `take_rest`.
+        let mut r = LineReader::new(400_021, 300_000);
+        write!(w, "\n{part}").unwrap();
+        assert_eq!(lines(&mut r, &f).len(), 1);
+        r.release_memory();
+        assert_eq!(r.parked, 100_000);
+        let rest = r.take_rest(&f).unwrap();
+        assert_eq!((rest.offset, rest.end), (400_022, 500_022));
+        assert_eq!(rest.bytes, part.as_bytes());
     }
 }

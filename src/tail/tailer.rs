@@ -332,7 +332,7 @@ impl Tailer {
                 origin: t.origin(),
                 read_time: &read_time,
             };
-            if let Some(rest) = t.reader.take_rest() {
+            if let Some(rest) = t.reader.take_rest(&t.file) {
                 t.decoder.decode(&rest, &ctx, &mut self.chunk);
             }
             t.decoder.flush(true, &mut self.chunk);

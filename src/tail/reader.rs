@@ -377,7 +377,7 @@ mod tests {
         r.release_memory();
         assert_eq!(r.long_parked, Some(1000));
         assert_eq!(r.long.as_ref().map(|l| l.1.capacity()), Some(0));
-        write!(w, "tail\n").unwrap();
+        writeln!(w, "tail").unwrap();
         let got = lines(&mut r, &f);
         assert_eq!(got, vec![(200_016, 300_021, "é".repeat(500), true)]);
         // A parked rest is read again for `take_rest` too.

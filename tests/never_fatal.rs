@@ -491,11 +491,9 @@ fn more_files_than_the_open_file_limit_starve_nothing_else() {
     let (files, per) = (200u64, 3u64);
     many_files(&dir, files, per);
     let addr = format!("127.0.0.1:{}", free_port());
-    let cfg = env.config(
-        &format!(
-            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning\n    scan_frequency: 200ms\n    rotate_wait: 200ms",
-            dir.display()
-        ),
+    let cfg = env.logs_config(
+        &dir,
+        "\n    scan_frequency: 200ms\n    rotate_wait: 200ms",
         &format!("http:\n  listen: {addr}\n"),
     );
     let out = env.out();
@@ -532,13 +530,7 @@ fn a_low_soft_open_file_limit_is_raised_to_the_hard_one() {
     let dir = env.path("logs");
     let (files, per) = (200u64, 2u64);
     many_files(&dir, files, per);
-    let cfg = env.config(
-        &format!(
-            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning",
-            dir.display()
-        ),
-        "",
-    );
+    let cfg = env.logs_config(&dir, "", "");
     let out = env.out();
     let mut agent = start_with_open_file_limit(&env, &cfg, 128, 4096);
     wait_for(Duration::from_secs(30), "every file's lines", || {
@@ -562,13 +554,7 @@ fn a_fifo_the_glob_matches_blocks_no_open() {
     let dir = env.path("logs");
     std::fs::create_dir_all(&dir).unwrap();
     append(&dir.join("a.log"), &line(0));
-    let cfg = env.config(
-        &format!(
-            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning\n    scan_frequency: 60s",
-            dir.display()
-        ),
-        "",
-    );
+    let cfg = env.logs_config(&dir, "\n    scan_frequency: 60s", "");
     let out = env.out();
     let mut agent = env.start(&cfg);
     wait_for(Duration::from_secs(30), "the first line", || {
@@ -599,11 +585,9 @@ fn idle_connections_to_the_http_endpoint_take_no_descriptor_the_agent_needs() {
     let dir = env.path("logs");
     let (files, per) = (20u64, 2u64);
     let addr = format!("127.0.0.1:{}", free_port());
-    let cfg = env.config(
-        &format!(
-            "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning\n    scan_frequency: 200ms",
-            dir.display()
-        ),
+    let cfg = env.logs_config(
+        &dir,
+        "\n    scan_frequency: 200ms",
         &format!("http:\n  listen: {addr}\n"),
     );
     let out = env.out();

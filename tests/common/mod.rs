@@ -74,6 +74,17 @@ impl Env {
         std::fs::write(&p, text).expect("write config");
         p
     }
+    /// `config` with one `file` input over `dir/*.log`, read from the beginning, plus the input
+    /// options in `more` (e.g. `"\n    scan_frequency: 200ms"`).
+    pub fn logs_config(&self, dir: &Path, more: &str, extra: &str) -> PathBuf {
+        self.config(
+            &format!(
+                "  - type: file\n    paths: [{}/*.log]\n    read_from: beginning{more}",
+                dir.display()
+            ),
+            extra,
+        )
+    }
     pub fn start(&self, config: &Path) -> Agent {
         self.start_with(config, &[])
     }

@@ -1,7 +1,9 @@
 //! `logship run`: wires inputs, pipeline, outputs, the checkpoint store and the HTTP endpoint
 //! together, and stops them in order on SIGTERM/SIGINT: inputs stop reading, the last partial
 //! batch is flushed, outputs finish what is in flight (within `shutdown_timeout`), the ledger
-//! applies the acknowledgements and the checkpoints are written.
+//! applies the acknowledgements and the checkpoints are written. SIGHUP stops the same way when
+//! the configuration file is valid, to start again with it (`crate::reload`); when it is not, the
+//! agent says why and goes on.
 //!
 //! Supervision: every thread and task (each input, the pipeline, each output worker, the Docker
 //! events follower, the Kubernetes watcher, the checkpoint saver, the HTTP server) is started through `Supervisor`,
@@ -138,7 +140,10 @@ fn open_file_budget(plans: &[Plan]) {
 /// Chunks (of up to 512 events or 1 MiB) queued between the inputs and the pipeline.
 const INPUT_QUEUE_CHUNKS: usize = 2;
 
-pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Result<()> {
+pub async fn run(
+    config: Config,
+    config_path: std::path::PathBuf,
+) -> anyhow::Result<crate::reload::Stopped> {
     let started = (std::time::Instant::now(), std::time::SystemTime::now());
     for w in &config.warnings {
         tracing::warn!("{w}");
@@ -168,7 +173,7 @@ pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Res
                 .map(|i| (i.key.clone(), i.name.clone()))
                 .collect(),
             outputs: output_names.iter().map(|s| s.to_string()).collect(),
-            config_path,
+            config_path: config_path.clone(),
             started: started.0,
             started_at: started.1,
         });
@@ -349,30 +354,45 @@ pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Res
         data_dir = %config.data_dir.display(),
         "logship started"
     );
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let mut failure = None;
-    tokio::select! {
-        _ = term.recv() => tracing::info!("SIGTERM: stopping"),
-        _ = int.recv() => tracing::info!("SIGINT: stopping"),
-        Some(first) = ended.recv() => {
-            // A part that dies takes the ones after it along (an input's end closes the
-            // pipeline's channel, which ends the output workers): name the cause, a panic
-            // before a plain end, seen within a moment of the first report.
-            let mut seen = vec![first];
-            let window = tokio::time::sleep(Duration::from_millis(200));
-            tokio::pin!(window);
-            loop {
-                tokio::select! {
-                    Some(e) = ended.recv() => seen.push(e),
-                    _ = &mut window => break,
+    let mut stopped = crate::reload::Stopped::ForGood;
+    loop {
+        tokio::select! {
+            _ = term.recv() => tracing::info!("SIGTERM: stopping"),
+            _ = int.recv() => tracing::info!("SIGINT: stopping"),
+            _ = hup.recv() => match crate::reload::check(&config_path) {
+                Ok(()) => {
+                    tracing::info!(config = %config_path.display(), "SIGHUP: the configuration is valid; stopping, to start again with it");
+                    stopped = crate::reload::Stopped::ToReload;
                 }
+                Err(problems) => {
+                    tracing::error!(config = %config_path.display(), "SIGHUP: the configuration has problems, so the agent goes on with the one it started with: {problems}");
+                    continue;
+                }
+            },
+            Some(first) = ended.recv() => {
+                // A part that dies takes the ones after it along (an input's end closes the
+                // pipeline's channel, which ends the output workers): name the cause, a panic
+                // before a plain end, seen within a moment of the first report.
+                let mut seen = vec![first];
+                let window = tokio::time::sleep(Duration::from_millis(200));
+                tokio::pin!(window);
+                loop {
+                    tokio::select! {
+                        Some(e) = ended.recv() => seen.push(e),
+                        _ = &mut window => break,
+                    }
+                }
+                let pick = seen.iter().position(|e| e.how.starts_with("panicked")).unwrap_or(0);
+                let e = seen.swap_remove(pick);
+                let reason = format!("{} {} unexpectedly; the agent stops and exits 1 (to be restarted)", e.what, e.how);
+                tracing::error!("{reason}");
+                health.fatal(&reason);
+                failure = Some(reason);
             }
-            let pick = seen.iter().position(|e| e.how.starts_with("panicked")).unwrap_or(0);
-            let e = seen.swap_remove(pick);
-            let reason = format!("{} {} unexpectedly; the agent stops and exits 1 (to be restarted)", e.what, e.how);
-            tracing::error!("{reason}");
-            health.fatal(&reason);
-            failure = Some(reason);
         }
+        break;
     }
 
     stop.store(true, Ordering::Relaxed);
@@ -400,7 +420,7 @@ pub async fn run(config: Config, config_path: std::path::PathBuf) -> anyhow::Res
         Some(reason) => Err(anyhow::Error::new(Fatal(reason))),
         None => {
             tracing::info!("logship stopped");
-            Ok(())
+            Ok(stopped)
         }
     }
 }

@@ -125,7 +125,12 @@ pub fn main() -> i32 {
                 crate::logging::init(c.log_format);
                 runtime(|| async move {
                     match crate::agent::run(c, a.config.clone()).await {
-                        Ok(()) => EXIT_OK,
+                        Ok(crate::reload::Stopped::ForGood) => EXIT_OK,
+                        Ok(crate::reload::Stopped::ToReload) => {
+                            let e = crate::reload::exec_again();
+                            tracing::error!(error = %e, "cannot start again with the new configuration; exiting 1 (to be restarted)");
+                            EXIT_RUNTIME
+                        }
                         Err(e) => {
                             if e.downcast_ref::<crate::agent::Fatal>().is_none() {
                                 tracing::error!("{e:#}");

@@ -19,6 +19,7 @@ pub mod open_files;
 pub mod output;
 pub mod pipeline;
 pub mod process;
+pub mod reload;
 pub mod resident;
 pub mod secret;
 pub mod settings;

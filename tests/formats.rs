@@ -106,3 +106,100 @@ fn read_from_end_skips_old_lines_but_not_new_files_and_checkpoints_win() {
     assert_eq!(again.term(Duration::from_secs(15)), 0);
     assert_eq!(counts(&out).values().filter(|c| **c > 1).count(), 0);
 }
+
+/// Traditional syslog times read in a zone with daylight saving time (`TZ` a POSIX rule, no
+/// tzdata needed): a time inside the spring-forward gap (no such local time: a sender in another
+/// zone writes it) is read with the offset before the gap (02:30 CET = 01:30Z) and parsed as
+/// syslog, not shipped raw with an error, on both paths (the `file` input's `format: syslog` and
+/// the `syslog` input); a time in the autumn's repeated hour is its first occurrence.
+#[test]
+fn traditional_times_inside_a_daylight_saving_gap_are_read() {
+    use chrono::{Datelike, NaiveDate, Weekday};
+    // The day clocks change in the EU rule (the last Sunday of the month), in the year the agent
+    // gives a date without one: this year, unless that is more than a week ahead.
+    let now = chrono::Utc::now().naive_utc();
+    let sunday = |year: i32, month: u32| {
+        let mut d = NaiveDate::from_ymd_opt(year, month, 31).unwrap();
+        while d.weekday() != Weekday::Sun {
+            d = d.pred_opt().unwrap();
+        }
+        d
+    };
+    let agent_year = |d: NaiveDate| {
+        let this = NaiveDate::from_ymd_opt(now.year(), d.month(), d.day()).unwrap();
+        if this.and_hms_opt(2, 30, 0).unwrap() > now + chrono::Duration::days(7) {
+            now.year() - 1
+        } else {
+            now.year()
+        }
+    };
+    let last_sunday = |month: u32| {
+        [now.year(), now.year() - 1]
+            .into_iter()
+            .map(|y| sunday(y, month))
+            .find(|d| agent_year(*d) == d.year())
+            .expect("a year the agent picks")
+    };
+    let (spring, autumn) = (last_sunday(3), last_sunday(10));
+    let env = Env::new();
+    let log = env.path("syslog");
+    std::fs::write(
+        &log,
+        format!(
+            "Mar {} 02:30:00 dev app: inside the gap #0\n\
+             Mar {} 01:30:00 dev app: before the gap #1\n\
+             Oct {} 02:30:00 dev app: the repeated hour #2\n",
+            spring.day(),
+            spring.day(),
+            autumn.day()
+        ),
+    )
+    .unwrap();
+    let port = free_port();
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    paths: [{}]\n    format: syslog\n    read_from: beginning\n  - type: syslog\n    listen: tcp://127.0.0.1:{port}",
+            log.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start_with(&cfg, &[("TZ", "CET-1CEST,M3.5.0,M10.5.0/3")]);
+    let mut sent = false;
+    wait_for(Duration::from_secs(20), "the syslog listener", || {
+        use std::io::Write;
+        sent = sent
+            || std::net::TcpStream::connect(("127.0.0.1", port))
+                .and_then(|mut s| {
+                    s.write_all(
+                        format!("<13>Mar {} 02:30:00 dev app: over tcp #3\n", spring.day())
+                            .as_bytes(),
+                    )
+                })
+                .is_ok();
+        sent
+    });
+    wait_all_arrived(&agent, &out, 4, Duration::from_secs(20));
+    let by_number = |n: u64| {
+        records(&out)
+            .into_iter()
+            .find(|r| number(r) == Some(n))
+            .unwrap()
+    };
+    let expect = |n: u64, day: NaiveDate, utc: &str| {
+        let r = by_number(n);
+        assert_eq!(
+            r["@timestamp"],
+            format!("{day}T{utc}.000000000Z"),
+            "record {r}\nagent log:\n{}",
+            agent.logs()
+        );
+        assert!(r.get("error").is_none(), "{r}");
+        assert_eq!(r["log"]["syslog"]["appname"], "app", "{r}");
+    };
+    expect(0, spring, "01:30:00");
+    expect(1, spring, "00:30:00");
+    expect(2, autumn, "00:30:00");
+    expect(3, spring, "01:30:00");
+    assert_eq!(agent.term(Duration::from_secs(15)), 0);
+}

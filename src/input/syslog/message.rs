@@ -14,7 +14,7 @@
 
 use super::rfc3164::{parse_pri, parse_traditional, FACILITIES, SEVERITIES};
 use crate::event::{SyslogBuilder, SyslogFields};
-use chrono::{DateTime, Datelike, FixedOffset, Local, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, Local};
 use serde_json::{Map, Value};
 use std::sync::LazyLock;
 use syslog_loose::{Protocol, Variant};
@@ -45,7 +45,18 @@ pub fn parse(bytes: &[u8], now: DateTime<Local>) -> Message {
     let year = |(month, day, hh, mm, ss): syslog_loose::IncompleteDate| {
         year_of(now, month, day, hh, mm, ss)
     };
-    let m = syslog_loose::parse_message_with_year_tz(text, year, Some(Local), Variant::Either);
+    // A traditional time (no zone) is placed on the agent's clock by `local_time`, which settles
+    // a spring-forward gap and the autumn's repeated hour (where chrono would give none, or the
+    // second), and given to syslog_loose as that fixed offset.
+    let traditional = parse_pri(text)
+        .and_then(|(_, rest)| parse_traditional(rest, now))
+        .map(|(t, _)| *t.offset());
+    let m = match traditional {
+        Some(offset) => {
+            syslog_loose::parse_message_with_year_tz(text, year, Some(offset), Variant::Either)
+        }
+        None => syslog_loose::parse_message_with_year_tz(text, year, Some(Local), Variant::Either),
+    };
     let (Some(facility), Some(severity)) = (m.facility, m.severity) else {
         let mut whole = cisco(text, now).unwrap_or_else(|| Message {
             timestamp: None,
@@ -149,7 +160,7 @@ fn year_of(now: DateTime<Local>, month: u32, day: u32, hh: u32, mm: u32, ss: u32
     let this = now.year();
     let ahead = chrono::NaiveDate::from_ymd_opt(this, month, day)
         .and_then(|d| d.and_hms_opt(hh, mm, ss))
-        .and_then(|n| Local.from_local_datetime(&n).earliest())
+        .and_then(|n| super::local_time::at(&n))
         .is_some_and(|t| t > now + chrono::Duration::days(7));
     if ahead {
         this - 1
@@ -198,6 +209,7 @@ fn cisco(text: &str, now: DateTime<Local>) -> Option<Message> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
     use serde_json::json;
 
     fn now() -> DateTime<Local> {

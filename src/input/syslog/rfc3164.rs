@@ -4,7 +4,7 @@
 //! date more than a week ahead is taken as last year's, for December lines read in January) or
 //! the RFC 3339 high-precision form rsyslog uses by default on current Debian.
 
-use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDate, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, Local, NaiveDate};
 
 #[derive(Debug, PartialEq)]
 pub struct Parsed<'a> {
@@ -118,13 +118,13 @@ pub(crate) fn parse_traditional(
     let (day, hh, mm, ss) = (num(4..6)?, num(7..9)?, num(10..12)?, num(13..15)?);
     let at = |year: i32| {
         let naive = NaiveDate::from_ymd_opt(year, month, day)?.and_hms_opt(hh, mm, ss)?;
-        Local.from_local_datetime(&naive).earliest()
+        super::local_time::at(&naive)
     };
     let mut t = at(now.year())?;
     if t > now + chrono::Duration::days(7) {
         t = at(now.year() - 1)?;
     }
-    Some((t.fixed_offset(), s.get(15..)?))
+    Some((t, s.get(15..)?))
 }
 
 /// `app[123]: msg`, `app: msg`, or no tag at all.
@@ -147,6 +147,7 @@ fn parse_tag(s: &str) -> (Option<&str>, Option<&str>, &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeZone;
 
     fn now() -> DateTime<Local> {
         Local.with_ymd_and_hms(2026, 11, 24, 12, 0, 0).unwrap()

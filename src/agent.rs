@@ -425,6 +425,21 @@ pub async fn run(
     }
 }
 
+/// Checkpoint writes failing since `since`: logged when they start, then again only when the
+/// error changes or a minute passed, and once when a write works again. They are tried every
+/// `checkpoint_interval` (1 s), and the full disk that makes them fail is often the one the
+/// agent's own logs go to (until 2026-12-06, one error line per attempt).
+struct SaveFailing {
+    since: std::time::Instant,
+    logged: std::time::Instant,
+    attempts: u64,
+    error: String,
+}
+
+static SAVE_FAILING: std::sync::Mutex<Option<SaveFailing>> = std::sync::Mutex::new(None);
+
+const SAVE_FAILING_LOG_EVERY: Duration = Duration::from_secs(60);
+
 async fn save(store: &Arc<CheckpointStore>) {
     let s = store.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -432,11 +447,47 @@ async fn save(store: &Arc<CheckpointStore>) {
         Ok::<u64, std::io::Error>(s.lag_bytes())
     })
     .await;
+    let mut failing = SAVE_FAILING.lock().unwrap_or_else(|p| p.into_inner());
     match result {
-        Ok(Ok(lag)) => metrics()
-            .checkpoint_lag_bytes
-            .set(i64::try_from(lag).unwrap_or(i64::MAX)),
-        Ok(Err(e)) => tracing::error!(error = %e, "cannot write checkpoints; will retry"),
+        Ok(Ok(lag)) => {
+            metrics()
+                .checkpoint_lag_bytes
+                .set(i64::try_from(lag).unwrap_or(i64::MAX));
+            if let Some(f) = failing.take() {
+                tracing::info!(
+                    failing_for_s = f.since.elapsed().as_secs(),
+                    attempts = f.attempts,
+                    "checkpoints written again"
+                );
+            }
+        }
+        Ok(Err(e)) => {
+            let (now, error) = (std::time::Instant::now(), e.to_string());
+            match failing.as_mut() {
+                None => {
+                    tracing::error!(%error, "cannot write checkpoints; will retry (until they are written, a restart reads again what was shipped since the last write; this is logged again once a minute while it lasts)");
+                    *failing = Some(SaveFailing {
+                        since: now,
+                        logged: now,
+                        attempts: 1,
+                        error,
+                    });
+                }
+                Some(f) => {
+                    f.attempts += 1;
+                    if f.error != error || now.duration_since(f.logged) >= SAVE_FAILING_LOG_EVERY {
+                        tracing::error!(
+                            %error,
+                            failing_for_s = now.duration_since(f.since).as_secs(),
+                            attempts = f.attempts,
+                            "still cannot write checkpoints; will retry"
+                        );
+                        f.logged = now;
+                        f.error = error;
+                    }
+                }
+            }
+        }
         Err(e) => tracing::error!(error = %e, "checkpoint writer failed"),
     }
 }

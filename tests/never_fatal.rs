@@ -621,3 +621,46 @@ fn idle_connections_to_the_http_endpoint_take_no_descriptor_the_agent_needs() {
     assert_no_duplicates(&agent, &out);
     assert_alive_and_calm(&mut agent);
 }
+
+/// Checkpoints that cannot be written (here `checkpoints.json.tmp` is a directory; on a node, a
+/// full disk) are retried every `checkpoint_interval` (100 ms here) and logged once, not once
+/// per attempt (the full disk is often the one the agent's logs go to); lines go on shipping;
+/// once the way is clear the checkpoint is written and that is said once.
+#[test]
+fn checkpoints_that_cannot_be_written_are_logged_once_and_written_when_they_can() {
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let blocker = env.data_dir().join("checkpoints.json.tmp");
+    std::fs::create_dir_all(&blocker).unwrap();
+    let log = dir.join("a.log");
+    append(&log, &(0..100).map(line).collect::<String>());
+    let cfg = env.logs_config(&dir, "", "");
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_all_arrived(&agent, &out, 100, Duration::from_secs(20));
+    wait_for(Duration::from_secs(10), "the first failure logged", || {
+        agent.logs().contains("cannot write checkpoints")
+    });
+    // The window observed: about 20 more attempts at 100 ms, which the store retries while
+    // nothing was written. More lines meanwhile: shipping goes on.
+    append(&log, &(100..200).map(line).collect::<String>());
+    std::thread::sleep(Duration::from_secs(2));
+    wait_all_arrived(&agent, &out, 200, Duration::from_secs(20));
+    let logs = agent.logs();
+    assert_eq!(
+        logs.matches("cannot write checkpoints").count(),
+        1,
+        "one line for a failure that goes on; log:\n{logs}"
+    );
+    assert!(checkpoint_offset(&env.data_dir(), &log).is_none());
+    std::fs::remove_dir(&blocker).unwrap();
+    wait_for(Duration::from_secs(10), "the checkpoint written", || {
+        checkpoint_offset(&env.data_dir(), &log) == std::fs::metadata(&log).ok().map(|m| m.len())
+    });
+    wait_for(Duration::from_secs(10), "the recovery logged", || {
+        agent.logs().contains("checkpoints written again")
+    });
+    assert_alive_and_calm(&mut agent);
+    assert_eq!(agent.term(Duration::from_secs(20)), 0);
+}

@@ -519,10 +519,15 @@ pub fn private_file(path: &Path, append: bool) -> io::Result<std::fs::File> {
 fn write_atomic(path: &Path, data: &OnDisk) -> io::Result<()> {
     let tmp = path.with_extension("json.tmp");
     let bytes = serde_json::to_vec_pretty(data).map_err(io::Error::other)?;
-    let mut f = private_file(&tmp, false)?;
-    f.write_all(&bytes)?;
-    f.sync_all()?;
-    drop(f);
+    let written = private_file(&tmp, false).and_then(|mut f| {
+        f.write_all(&bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written {
+        // On a full disk, a partly written copy would keep taking the space it needs.
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
     std::fs::rename(&tmp, path)?;
     if let Some(dir) = path.parent() {
         if let Ok(d) = std::fs::File::open(dir) {

@@ -108,8 +108,15 @@ impl Supervisor {
 
 /// Raises the open file limit to its hard limit and sets how many files inputs may keep open:
 /// the limit less a reserve for everything else (`open_files::RESERVE`, and each syslog input's
-/// `max_connections`).
+/// `max_connections`). Also makes a file size limit an error, not the agent's end (SIGXFSZ).
 fn open_file_budget(plans: &[Plan]) {
+    // A file size limit (`ulimit -f`, systemd's `LimitFSIZE=`) ends a process with SIGXFSZ when a
+    // file it writes grows past it: the `file` output's file, a spool segment. Ignored, that
+    // write fails with `EFBIG` instead, and is retried and reported like a full disk.
+    // SAFETY: setting a signal's disposition to "ignore" runs no code of ours in a handler.
+    unsafe {
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
     let Some((before, soft)) = crate::open_files::raise_limit() else {
         tracing::warn!("cannot read the open file limit; inputs open files without a budget");
         return;

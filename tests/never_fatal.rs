@@ -664,3 +664,49 @@ fn checkpoints_that_cannot_be_written_are_logged_once_and_written_when_they_can(
     assert_alive_and_calm(&mut agent);
     assert_eq!(agent.term(Duration::from_secs(20)), 0);
 }
+
+/// The `file` output's disk fills up (here a file size limit, `RLIMIT_FSIZE`, which fails a
+/// write past it with `EFBIG` as a full disk fails one with `ENOSPC`, and would end the agent
+/// with SIGXFSZ if it did not ignore it): the writes are retried, and once there is room again
+/// every line is in the file exactly once, with no torn line. A write that failed part way
+/// through a pass had left its first lines in the file, and the retry wrote them again.
+#[test]
+fn a_full_disk_under_the_file_output_then_room_again_writes_every_line_once() {
+    const N: u64 = 3_000;
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    append(&dir.join("a.log"), &(0..N).map(line).collect::<String>());
+    let cfg = env.logs_config(&dir, "", "");
+    let out = env.out();
+    let mut agent = start_with_limit(
+        &env,
+        &cfg,
+        libc::RLIMIT_FSIZE,
+        256 << 10,
+        libc::RLIM_INFINITY,
+    );
+    wait_for(
+        Duration::from_secs(20),
+        "the output's writes failing",
+        || agent.logs().contains("File too large") || agent.child.try_wait().unwrap().is_some(),
+    );
+    assert_alive_and_calm(&mut agent);
+    let size = std::fs::metadata(&out).map(|m| m.len()).unwrap_or(0);
+    assert!(size <= 256 << 10, "{size}");
+    assert!(
+        (counts(&out).len() as u64) < N,
+        "every line fit under the limit: the test proves nothing"
+    );
+    set_soft_limit(agent.pid(), libc::RLIMIT_FSIZE, libc::RLIM_INFINITY);
+    let dups = wait_all_arrived(&agent, &out, N, Duration::from_secs(60));
+    assert_eq!(dups, 0, "duplicated: {:?}", duplicate_ranges(&out));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        text.lines().count() as u64,
+        N,
+        "a torn or extra line in the output"
+    );
+    assert_alive_and_calm(&mut agent);
+    assert_eq!(agent.term(Duration::from_secs(20)), 0);
+}

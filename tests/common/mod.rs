@@ -362,6 +362,17 @@ pub fn free_port() -> u16 {
 
 /// The agent with its open file limit (`RLIMIT_NOFILE`) set to `soft` and `hard` before it runs.
 pub fn start_with_open_file_limit(env: &Env, config: &Path, soft: u64, hard: u64) -> Agent {
+    start_with_limit(env, config, libc::RLIMIT_NOFILE, soft, hard)
+}
+
+/// The agent with the limit `resource` (`libc::RLIMIT_*`) set to `soft` and `hard` before it runs.
+pub fn start_with_limit(
+    env: &Env,
+    config: &Path,
+    resource: libc::__rlimit_resource_t,
+    soft: u64,
+    hard: u64,
+) -> Agent {
     use std::os::unix::process::CommandExt;
     let log = env.path(&format!("agent-{}.stderr", unique()));
     let err = std::fs::File::create(&log).expect("log file");
@@ -378,7 +389,7 @@ pub fn start_with_open_file_limit(env: &Env, config: &Path, soft: u64, hard: u64
                 rlim_cur: soft,
                 rlim_max: hard,
             };
-            if libc::setrlimit(libc::RLIMIT_NOFILE, &r) != 0 {
+            if libc::setrlimit(resource, &r) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())
@@ -386,6 +397,25 @@ pub fn start_with_open_file_limit(env: &Env, config: &Path, soft: u64, hard: u64
     }
     let child = cmd.spawn().expect("start logship");
     Agent { child, log }
+}
+
+/// Sets the soft limit `resource` of a running process (at most its hard limit).
+pub fn set_soft_limit(pid: i32, resource: libc::__rlimit_resource_t, soft: u64) {
+    let mut old = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: prlimit reads and writes only the structs given.
+    let ok = unsafe {
+        libc::prlimit(pid, resource, std::ptr::null(), &mut old) == 0 && {
+            let new = libc::rlimit {
+                rlim_cur: soft.min(old.rlim_max),
+                rlim_max: old.rlim_max,
+            };
+            libc::prlimit(pid, resource, &new, std::ptr::null_mut()) == 0
+        }
+    };
+    assert!(ok, "prlimit: {}", std::io::Error::last_os_error());
 }
 
 /// The soft open file limit of a running process.

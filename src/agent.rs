@@ -155,6 +155,12 @@ pub async fn run(
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
+    // Held until `run` returns: one agent per data_dir.
+    let data_dir = config.data_dir.clone();
+    let _lock = tokio::task::spawn_blocking(move || {
+        crate::data_lock::acquire(&data_dir, crate::data_lock::WAIT)
+    })
+    .await??;
     let store = Arc::new(
         CheckpointStore::open(&config.data_dir).context("cannot open the checkpoint store")?,
     );

@@ -5,6 +5,7 @@
 pub mod agent;
 pub mod cli;
 pub mod config;
+pub mod data_lock;
 pub mod enrich;
 pub mod event;
 pub mod fault;

@@ -180,3 +180,37 @@ fn restart_with_many_files_starts_promptly() {
     assert_eq!(dups, 0, "files re-read after restart");
     eprintln!("restart with {FILES} files: new line delivered after {took:?}");
 }
+
+/// Two agents on one data_dir (a second `logship run` beside the service, a new pod while the
+/// old one still drains): the second waits, saying which process holds the directory, starts
+/// once the first stopped, and every line is shipped once. Without the lock both read every
+/// file: each line twice.
+#[test]
+fn a_second_agent_on_the_same_data_dir_waits_for_the_first() {
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let log = dir.join("a.log");
+    append(&log, &(0..1_000).map(line).collect::<String>());
+    let cfg = env.logs_config(&dir, "", "");
+    let out = env.out();
+    let mut first = env.start(&cfg);
+    wait_all_arrived(&first, &out, 1_000, Duration::from_secs(20));
+    let mut second = env.start(&cfg);
+    wait_for(Duration::from_secs(10), "the second start waiting", || {
+        second.logs().contains("in use by another logship")
+    });
+    let logs = second.logs();
+    assert!(logs.contains(&format!("pid {}", first.pid())), "{logs}");
+    append(&log, &(1_000..2_000).map(line).collect::<String>());
+    wait_all_arrived(&first, &out, 2_000, Duration::from_secs(20));
+    assert!(!second.logs().contains("logship started"));
+    assert_eq!(first.term(Duration::from_secs(20)), 0);
+    wait_for(Duration::from_secs(20), "the second agent started", || {
+        second.logs().contains("logship started")
+    });
+    append(&log, &(2_000..3_000).map(line).collect::<String>());
+    let dups = wait_all_arrived(&second, &out, 3_000, Duration::from_secs(30));
+    assert_eq!(dups, 0, "duplicated: {:?}", duplicate_ranges(&out));
+    assert_eq!(second.term(Duration::from_secs(20)), 0);
+}

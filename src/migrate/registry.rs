@@ -267,6 +267,8 @@ pub fn import(positions: &[Position], config: &Config) -> anyhow::Result<Importe
         });
         done.resumed.push((p.path.clone(), p.offset));
     }
+    // A running agent would overwrite what is imported: refused at once while one holds it.
+    let _lock = crate::data_lock::acquire(&config.data_dir, std::time::Duration::ZERO)?;
     let store = CheckpointStore::open(&config.data_dir)
         .with_context(|| format!("data_dir {}", config.data_dir.display()))?;
     store.import(entries);

@@ -155,6 +155,10 @@ pub async fn run(
     for w in &config.warnings {
         tracing::warn!("{w}");
     }
+    // SIGHUP is taken first: one that comes while the agent starts (or waits for the data_dir,
+    // up to 30 s) would otherwise end it (the default action); taken here it waits, and the
+    // agent reloads once started.
+    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     // Held until `run` returns: one agent per data_dir.
     let data_dir = config.data_dir.clone();
     let _lock = tokio::task::spawn_blocking(move || {
@@ -367,7 +371,6 @@ pub async fn run(
         data_dir = %config.data_dir.display(),
         "logship started"
     );
-    let mut hup = signal(SignalKind::hangup()).context("cannot handle SIGHUP")?;
     let mut failure = None;
     let mut stopped = crate::reload::Stopped::ForGood;
     loop {

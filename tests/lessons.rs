@@ -182,8 +182,9 @@ fn restart_with_many_files_starts_promptly() {
 }
 
 /// Two agents on one data_dir (a second `logship run` beside the service, a new pod while the
-/// old one still drains): the second waits, saying which process holds the directory, starts
-/// once the first stopped, and every line is shipped once. Without the lock both read every
+/// old one still drains): the second waits, saying which process holds the directory (a SIGHUP
+/// meanwhile is a reload once started, not its end), starts once the first stopped, and every
+/// line is shipped once. Without the lock both read every
 /// file: each line twice.
 #[test]
 fn a_second_agent_on_the_same_data_dir_waits_for_the_first() {
@@ -202,13 +203,20 @@ fn a_second_agent_on_the_same_data_dir_waits_for_the_first() {
     });
     let logs = second.logs();
     assert!(logs.contains(&format!("pid {}", first.pid())), "{logs}");
+    // A SIGHUP while it waits does not end it: it reloads once started.
+    unsafe {
+        libc::kill(second.pid(), libc::SIGHUP);
+    }
     append(&log, &(1_000..2_000).map(line).collect::<String>());
     wait_all_arrived(&first, &out, 2_000, Duration::from_secs(20));
     assert!(!second.logs().contains("logship started"));
     assert_eq!(first.term(Duration::from_secs(20)), 0);
-    wait_for(Duration::from_secs(20), "the second agent started", || {
-        second.logs().contains("logship started")
-    });
+    wait_for(
+        Duration::from_secs(20),
+        "the second agent started, then again",
+        || second.logs().matches("logship started").count() == 2,
+    );
+    assert!(second.child.try_wait().unwrap().is_none());
     append(&log, &(2_000..3_000).map(line).collect::<String>());
     let dups = wait_all_arrived(&second, &out, 3_000, Duration::from_secs(30));
     assert_eq!(dups, 0, "duplicated: {:?}", duplicate_ranges(&out));

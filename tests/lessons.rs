@@ -222,3 +222,43 @@ fn a_second_agent_on_the_same_data_dir_waits_for_the_first() {
     assert_eq!(dups, 0, "duplicated: {:?}", duplicate_ranges(&out));
     assert_eq!(second.term(Duration::from_secs(20)), 0);
 }
+
+/// Two inputs whose paths overlap both read the files they share, and each ships their lines:
+/// a configuration mistake, said once per pair of inputs (not once per file), naming both.
+#[test]
+fn a_file_read_by_two_inputs_is_said_once() {
+    let env = Env::in_memory();
+    let dir = env.path("logs");
+    std::fs::create_dir_all(&dir).unwrap();
+    append(&dir.join("app-1.log"), &line(0));
+    append(&dir.join("app-2.log"), &line(1));
+    append(&dir.join("other.log"), &line(2));
+    let cfg = env.config(
+        &format!(
+            "  - type: file\n    name: all\n    paths: ['{d}/*.log']\n    read_from: beginning\n  - type: file\n    name: apps\n    paths: ['{d}/app-*.log']\n    read_from: beginning",
+            d = dir.display()
+        ),
+        "",
+    );
+    let out = env.out();
+    let mut agent = env.start(&cfg);
+    wait_for(
+        Duration::from_secs(20),
+        "every line, the shared ones twice",
+        || {
+            let c = counts(&out);
+            c.get(&0) == Some(&2) && c.get(&1) == Some(&2) && c.get(&2) == Some(&1)
+        },
+    );
+    let logs = agent.logs();
+    let warnings: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("also read by another input"))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{logs}");
+    assert!(
+        warnings[0].contains("all") && warnings[0].contains("apps") && warnings[0].contains("app-"),
+        "{logs}"
+    );
+    assert_eq!(agent.term(Duration::from_secs(20)), 0);
+}

@@ -226,6 +226,20 @@ impl CheckpointStore {
             .collect()
     }
 
+    /// Another input than `input` reading the file `fid` now: its key.
+    pub fn read_by_another(&self, input: &str, fid: super::identity::FileId) -> Option<String> {
+        self.lock()
+            .slots
+            .values()
+            .find(|s| {
+                s.tracked
+                    && s.entry.input != input
+                    && s.entry.dev == fid.dev
+                    && s.entry.ino == fid.ino
+            })
+            .map(|s| s.entry.input.clone())
+    }
+
     /// Starts reading a known entry again.
     pub fn claim(&self, id: SourceId) {
         if let Some(s) = self.lock().slots.get_mut(&id) {

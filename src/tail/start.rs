@@ -16,6 +16,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Pairs of inputs (their keys) already named in the warning that they read the same file.
+static OVERLAPS: std::sync::Mutex<std::collections::BTreeSet<(String, String)>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
+
 impl Tailer {
     /// Starts reading `file`. `forced` = (where to read from, what is acknowledged already,
     /// rotated) overrides the rules (rotation and copy recovery).
@@ -115,6 +119,22 @@ impl Tailer {
             (id, offset, rotated)
         };
         tracing::info!(input = %self.settings.input, file = %path.display(), offset, "reading file");
+        if let Some(other) = self.store.read_by_another(&self.settings.key, fid) {
+            // Two inputs whose paths overlap each ship the file's lines: said once per pair.
+            let pair = if other < self.settings.key {
+                (other.clone(), self.settings.key.clone())
+            } else {
+                (self.settings.key.clone(), other.clone())
+            };
+            if OVERLAPS
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(pair)
+            {
+                tracing::warn!(input = %self.settings.input, other_input = %other, file = %path.display(),
+                    "this file is also read by another input: each ships its lines, so every line is shipped twice; `exclude` it from one of them (said once for this pair of inputs)");
+            }
+        }
         self.store.save_soon();
         // Counted against the inputs' share of the open file limit until released.
         let file = Arc::new(crate::open_files::Held::new(file));
